@@ -1,0 +1,125 @@
+"""The composition root: builds the engine (and later the sources) from config. Qt-free."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from core import keys
+from core.config import Paths, Settings, ensure_private_dir
+from core.errors import EngramError, KeyUnavailable, ModelError, NotFound
+from core.pipeline import Pipeline, Redactor, VectorBackfill
+from core.retrieval import Retriever
+from core.store import Store
+
+log = logging.getLogger(__name__)
+
+Ask = Callable[[str, bool], "str | None"]
+
+
+@dataclass
+class Engine:
+    """Everything a front end (CLI, desktop app, daemon) talks to."""
+
+    paths: Paths
+    settings: Settings
+    key: keys.DatabaseKey
+    store: Store
+    pipeline: Pipeline
+    retriever: Retriever
+    backfill: VectorBackfill
+    embedder_error: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start_background(self) -> None:
+        """Keep vectors complete (after a model change, or a failed embedding)."""
+        thread = threading.Thread(target=self.backfill.run, args=(self._stop,),
+                                  name="vector-backfill", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        embedder = self.pipeline.embedder
+        if embedder is not None and hasattr(embedder, "close"):
+            embedder.close()
+        self.store.close()
+
+
+def make_redactor() -> Redactor:
+    from core.redact import redact
+
+    def run(text: str) -> tuple[str, dict[str, int]]:
+        result = redact(text)
+        return result.text, dict(result.counts)
+
+    return run
+
+
+def open_embedder(paths: Paths, settings: Settings):
+    """The built-in embedding model; converted from its pip package on first use."""
+    from core.models.embedding import Embedder
+    from core.models.minilm_gguf import ensure_builtin_gguf
+
+    gguf = ensure_builtin_gguf(paths.models_dir)
+    threads = int(settings.get("model_threads") or 0) or None
+    return Embedder(gguf, n_threads=threads)
+
+
+def store_exists(paths: Paths) -> bool:
+    return paths.db_path.exists() or keys.key_exists(paths)
+
+
+def unlock(paths: Paths, ask: Ask | None, *, create: bool) -> keys.DatabaseKey:
+    if keys.key_exists(paths):
+        return keys.load_key(paths, ask)
+    if paths.db_path.exists():
+        raise KeyUnavailable(
+            f"The store at {paths.data_dir} has no key record (key.json is missing), "
+            "so it cannot be opened.",
+            hint="Restore key.json from a backup of that folder.",
+        )
+    if not create:
+        raise NotFound(f"There is no Engram store at {paths.data_dir} yet.",
+                       hint="Add something first, e.g. `engram add \"my first note\"`.")
+    ensure_private_dir(paths.data_dir)
+    return keys.create_key(paths, ask)
+
+
+def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bool = True,
+                background: bool = False, embedder: object | None = None) -> Engine:
+    """Unlock and open the store, load (lazily) the embedding model, wire the pipeline.
+
+    ``embedder`` overrides the built-in model (tests of pure logic only).
+    """
+    ensure_private_dir(paths.data_dir)
+    key = unlock(paths, ask, create=create)
+    store = Store(paths.db_path, key.sqlite_hexkey(), backups_dir=paths.backups_dir)
+    embedder_error = None
+    try:
+        if embedder is None:
+            embedder = open_embedder(paths, settings)
+    except (ModelError, OSError) as exc:
+        # Search still works by keywords; status says why vectors are missing.
+        embedder_error = str(exc)
+        log.warning("embedding model unavailable: %s", exc)
+        embedder = None
+    try:
+        pipeline = Pipeline(store, embedder, make_redactor())  # type: ignore[arg-type]
+        engine = Engine(paths=paths, settings=settings, key=key, store=store,
+                        pipeline=pipeline, retriever=Retriever(pipeline),
+                        backfill=VectorBackfill(pipeline), embedder_error=embedder_error)
+        pipeline.space()
+    except BaseException:
+        store.close()
+        raise
+    if background:
+        engine.start_background()
+    return engine
+
+
+__all__ = ["Engine", "open_engine", "store_exists", "unlock", "EngramError"]

@@ -1,0 +1,143 @@
+"""What every CLI command gets: paths, settings, the engine (opened lazily), output."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable
+
+from core.config import Paths, Settings, resolve_paths
+from core.errors import EngramError
+
+if TYPE_CHECKING:
+    from app.bootstrap import Engine
+
+Handler = Callable[["Context"], int]
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, top: bool = True) -> None:
+    """``--data-dir`` works before or after the command name."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--data-dir",
+        default=default,
+        metavar="DIR",
+        help="where Engram keeps its encrypted store (default: ENGRAM_HOME or the "
+        "platform's user data folder)",
+    )
+
+
+def add_command(
+    sub: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    name: str,
+    handler: Handler,
+    help: str,
+    *,
+    json_option: bool = False,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """Add a subcommand with the options every command has."""
+    parser = sub.add_parser(name, help=help, description=description or help)
+    add_common_options(parser, top=False)
+    if json_option:
+        parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def terminal_ask(prompt: str, confirm: bool) -> str | None:
+    """Ask for a passphrase on the terminal; None when there is no terminal."""
+    if not sys.stdin.isatty():
+        return None
+    first = getpass.getpass(f"{prompt}: ")
+    if confirm:
+        second = getpass.getpass("Type it again to confirm: ")
+        if first != second:
+            raise EngramError("The two passphrases differ; nothing was changed.")
+    return first
+
+
+class Context:
+    """Per-invocation state shared by command handlers."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.paths: Paths = resolve_paths(getattr(args, "data_dir", None))
+        self.json: bool = bool(getattr(args, "json", False))
+        self._settings: Settings | None = None
+        self._engine: "Engine | None" = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings(self.paths.settings_path)
+        return self._settings
+
+    def engine(self, *, create: bool = True, background: bool = False) -> "Engine":
+        """Open (and on first use create) the encrypted store and models."""
+        if self._engine is None:
+            from app.bootstrap import open_engine
+
+            self._engine = open_engine(
+                self.paths, settings=self.settings, ask=terminal_ask, create=create,
+                background=background,
+            )
+        return self._engine
+
+    # -- output -----------------------------------------------------------------
+    def emit_json(self, value: Any) -> None:
+        json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+
+    def out(self, text: str = "") -> None:
+        print(text)
+
+    def warn(self, text: str) -> None:
+        print(f"engram: {text}", file=sys.stderr)
+
+    def progress(self, label: str) -> Callable[[int, int | None, str], None]:
+        """A progress callback that redraws one stderr line when it's a terminal."""
+        tty = sys.stderr.isatty() and not self.json
+
+        def report(done: int, total: int | None, current: str = "") -> None:
+            if not tty:
+                return
+            of = f"/{total}" if total else ""
+            tail = f" {current[-50:]}" if current else ""
+            sys.stderr.write(f"\r\x1b[2K{label}: {done}{of}{tail}")
+            if total is not None and done >= total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+        return report
+
+    def fail(self, exc: EngramError) -> None:
+        if self.json:
+            json.dump({"error": exc.message, "hint": exc.hint}, sys.stdout)
+            sys.stdout.write("\n")
+        print(f"engram: error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  {exc.hint}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+def open_gui(args: argparse.Namespace) -> int:
+    """`engram` with no command: the desktop app, when it is installed."""
+    try:
+        from app.main import main as gui_main
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("app.main"):
+            print("engram: the desktop app is not built yet; try `engram --help`.",
+                  file=sys.stderr)
+            return 1
+        raise
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir:
+        os.environ["ENGRAM_HOME"] = data_dir
+    return int(gui_main() or 0)

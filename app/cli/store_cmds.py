@@ -1,0 +1,308 @@
+"""Store commands: add, search, status, forget, export, reindex, passphrase."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from app.cli.context import Context, add_command, terminal_ask
+from core import keys
+from core.config import ensure_private_dir, write_private_file
+from core.errors import EngramError, NotFound, UsageError
+from core.records import Observation, SearchFilters, SearchHit, utcnow
+from core.retrieval import MARK_CLOSE, MARK_OPEN
+from core.store import events as event_rows
+from core.timeparse import parse_when
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_command(sub, "add", cmd_add, "store a note", json_option=True)
+    p.add_argument("text", help="the note's text")
+    p.add_argument("--at", metavar="TIME", help="when it happened (ISO-8601; default: now)")
+
+    p = add_command(sub, "search", cmd_search, "search everything stored", json_option=True)
+    p.add_argument("query", help="words or a question")
+    p.add_argument("-k", type=int, default=10, metavar="N", help="how many results (default 10)")
+    p.add_argument("--since", metavar="TIME", help="only items from this time on")
+    p.add_argument("--until", metavar="TIME", help="only items before this time")
+    p.add_argument("--source", action="append", default=[], metavar="S",
+                   help="only this source (note, screen, file, chat); repeatable")
+    p.add_argument("--app", action="append", default=[], metavar="APP",
+                   help="only items captured in this application; repeatable")
+
+    add_command(sub, "status", cmd_status, "what is stored, where, and how it is protected",
+                json_option=True)
+
+    p = add_command(sub, "forget", cmd_forget,
+                    "delete items everywhere (text, keyword index, vectors, images)",
+                    json_option=True)
+    p.add_argument("id", nargs="?", type=int, help="the id of one item (from search)")
+    p.add_argument("--since", metavar="TIME", help="forget items from this time on")
+    p.add_argument("--until", metavar="TIME", help="forget items before this time")
+    p.add_argument("--source", metavar="S", help="only items of this source")
+    p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+
+    p = add_command(sub, "export", cmd_export,
+                    "write everything as plain JSONL files (decrypted, on purpose)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+
+    add_command(sub, "reindex", cmd_reindex,
+                "compute missing vectors now (after a model change or an embedding error)")
+
+    add_command(sub, "passphrase", cmd_passphrase,
+                "set or change the passphrase that encrypts the store (re-encrypts it)")
+
+
+# -- add / search -------------------------------------------------------------------
+def cmd_add(ctx: Context) -> int:
+    args = ctx.args
+    text = args.text.strip()
+    if not text:
+        raise UsageError("The note is empty.")
+    at = parse_when(args.at) if args.at else utcnow()
+    engine = ctx.engine()
+    changes = engine.pipeline.submit([Observation(source="note", captured_at=at, text=text)])
+    if changes.added:
+        event_id, state = changes.added[0], "added"
+    else:  # the same note was stored before: say where it is
+        obs = Observation(source="note", captured_at=at, text=text)
+        db = engine.store.reader()
+        rows = db.execute("SELECT id FROM events WHERE source='note' AND content_hash=?",
+                          (obs.content_hash(),)).fetchall()
+        event_id, state = (rows[0][0] if rows else None), "already stored"
+    if ctx.json:
+        ctx.emit_json({"id": event_id, "status": state})
+    else:
+        ctx.out(str(event_id) if state == "added" else f"{event_id} (already stored)")
+    return 0
+
+
+def search_filters(args: argparse.Namespace) -> SearchFilters:
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until) if args.until else None
+    if since and until and since >= until:
+        raise UsageError("--since must be before --until.")
+    return SearchFilters(since=since, until=until, sources=tuple(args.source),
+                         apps=tuple(args.app))
+
+
+def cmd_search(ctx: Context) -> int:
+    args = ctx.args
+    if args.k < 1:
+        raise UsageError("-k must be at least 1.")
+    filters = search_filters(args)
+    engine = ctx.engine(create=False)
+    hits = engine.retriever.search(args.query, filters, k=args.k)
+    if ctx.json:
+        ctx.emit_json({"query": args.query, "results": [h.to_json() for h in hits]})
+        return 0
+    if not hits:
+        ctx.out("Nothing found.")
+        return 0
+    for n, hit in enumerate(hits, 1):
+        ctx.out(format_hit(n, hit, color=sys.stdout.isatty()))
+    return 0
+
+
+def format_hit(n: int, hit: SearchHit, *, color: bool) -> str:
+    when = hit.time.astimezone().strftime("%Y-%m-%d %H:%M")
+    snippet = hit.snippet
+    if color:
+        snippet = snippet.replace(MARK_OPEN, "\x1b[1m").replace(MARK_CLOSE, "\x1b[0m")
+    where = hit.provenance.path or hit.provenance.url or ""
+    lines = [f"{n:>2}. [{hit.source}] {when}  {hit.title}  (#{hit.id})", f"    {snippet}"]
+    if where:
+        lines.append(f"    {where}")
+    return "\n".join(lines)
+
+
+# -- status ---------------------------------------------------------------------------
+def cmd_status(ctx: Context) -> int:
+    from app.bootstrap import store_exists
+
+    paths = ctx.paths
+    info: dict = {"data_dir": str(paths.data_dir), "key_backend": keys.describe_backend(paths)}
+    if not store_exists(paths):
+        info.update(initialised=False, events=0, sources={})
+    else:
+        engine = ctx.engine(create=False)
+        db = engine.store.reader()
+        sources = event_rows.counts_by_source(db)
+        space = engine.pipeline.space()
+        info.update(
+            initialised=True,
+            events=sum(sources.values()),
+            sources=sources,
+            database_bytes=engine.store.size_bytes(),
+            database=str(paths.db_path),
+            embedding_model=space.model if space else None,
+            embedding_error=engine.embedder_error,
+            vectors_state=space.state if space else "unavailable",
+            vectors_pending=engine.backfill.pending() if space else None,
+        )
+    info["models_dir"] = str(paths.models_dir)
+    if ctx.json:
+        ctx.emit_json(info)
+        return 0
+    ctx.out(f"Data folder:   {info['data_dir']}")
+    ctx.out(f"Encryption:    whole database (ChaCha20-Poly1305); key from {info['key_backend']}")
+    if not info["initialised"]:
+        ctx.out("Store:         not created yet — `engram add \"…\"` creates it.")
+        return 0
+    ctx.out(f"Database:      {info['database']} ({_size(info['database_bytes'])})")
+    ctx.out(f"Items:         {info['events']}")
+    for source, n in info["sources"].items():
+        ctx.out(f"  {source:<12} {n}")
+    if info["embedding_model"]:
+        pending = info["vectors_pending"]
+        state = info["vectors_state"] + (f", {pending} waiting" if pending else "")
+        ctx.out(f"Embeddings:    {info['embedding_model']} ({state})")
+    else:
+        ctx.out(f"Embeddings:    unavailable — keyword search only ({info['embedding_error']})")
+    return 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+# -- forget ---------------------------------------------------------------------------
+def cmd_forget(ctx: Context) -> int:
+    args = ctx.args
+    ranged = args.since or args.until or args.source
+    if args.id is None and not ranged:
+        raise UsageError("Say what to forget: an id, or --since/--until/--source.")
+    if args.id is not None and ranged:
+        raise UsageError("Give either an id or a range, not both.")
+    engine = ctx.engine(create=False)
+    db = engine.store.reader()
+    if args.id is not None:
+        ids = [args.id]
+        if not event_rows.get_many(db, ids):
+            raise NotFound(f"No item with id {args.id}.")
+    else:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until) if args.until else None
+        ids = event_rows.select_ids(db, since=since, until=until, source=args.source)
+        if ids and not args.yes and sys.stdin.isatty() and not ctx.json:
+            answer = input(f"Forget {len(ids)} items for good? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                ctx.out("Nothing forgotten.")
+                return 1
+    removed = forget_events(engine, ids)
+    if ctx.json:
+        ctx.emit_json({"forgotten": removed})
+    else:
+        ctx.out(f"Forgot {len(removed)} item{'s' if len(removed) != 1 else ''}.")
+    return 0
+
+
+def forget_events(engine, ids: list[int]) -> list[int]:
+    """Delete events and scrub what they leave behind in the file."""
+    removed = engine.store.write(lambda db: event_rows.delete(db, ids))
+    if removed:
+        # Merge keyword-index segments so deleted terms are gone from the index
+        # pages too, and fold the WAL so old page images don't linger.
+        engine.store.write(lambda db: db.execute(
+            "INSERT INTO events_fts(events_fts) VALUES ('optimize')"))
+        engine.store.reader().execute("PRAGMA wal_checkpoint(PASSIVE)")
+    return removed
+
+
+# -- export ---------------------------------------------------------------------------
+EXPORT_README = """Engram export
+=============
+These files are a plain, UNENCRYPTED copy of everything Engram had stored.
+Keep them somewhere safe, or delete them when done.
+
+events.jsonl — one JSON object per line, one line per item:
+  id           Engram's id of the item
+  source       where it came from: note, screen, file, chat, …
+  started_at   ISO-8601 time (UTC) it was seen / said / written
+  ended_at     ISO-8601 time (UTC) it stopped being seen (screen), else = started_at
+  text         the text, after redaction of secrets
+  app, title, url, path, conversation, speaker   where known, else null
+  external_id  the source's own id (file path + chunk, chat message id), or null
+  meta         source-specific details (OCR word boxes, chat session, …)
+  image        file name of its thumbnail under images/, or null
+"""
+
+
+def cmd_export(ctx: Context) -> int:
+    out = Path(ctx.args.out).expanduser()
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"{out} is not empty; choose a new or empty folder.")
+    engine = ctx.engine(create=False)
+    ctx.warn(f"writing an UNENCRYPTED copy of your data to {out}")
+    ensure_private_dir(out)
+    images = out / "images"
+    db = engine.store.reader()
+    count = 0
+    fd = os.open(out / "events.jsonl", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        for row in db.execute(f"SELECT {event_rows.COLUMNS} FROM events ORDER BY id"):
+            event = event_rows.row_to_event(row)
+            image_name = None
+            if event.has_image:
+                found = event_rows.image(db, event.id)
+                if found:
+                    ensure_private_dir(images)
+                    ext = found[0].rsplit("/", 1)[-1]
+                    image_name = f"{event.id}.{ext}"
+                    write_private_file(images / image_name, found[1])
+            fh.write(json.dumps({
+                "id": event.id, "source": event.source,
+                "started_at": event.started_at.isoformat(),
+                "ended_at": event.ended_at.isoformat(),
+                "text": event.text, "app": event.app, "title": event.title,
+                "url": event.url, "path": event.path, "conversation": event.thread,
+                "speaker": event.speaker, "external_id": event.external_id,
+                "meta": dict(event.meta), "image": image_name,
+            }, ensure_ascii=False) + "\n")
+            count += 1
+    write_private_file(out / "README.txt", EXPORT_README.encode())
+    ctx.out(f"Exported {count} items to {out}")
+    return 0
+
+
+# -- reindex --------------------------------------------------------------------------
+def cmd_reindex(ctx: Context) -> int:
+    engine = ctx.engine(create=False)
+    if engine.pipeline.embedder is None:
+        raise EngramError(f"The embedding model is unavailable: {engine.embedder_error}")
+    total = engine.backfill.pending()
+    report = ctx.progress("Embedding")
+    done = 0
+    while True:
+        n = engine.backfill.run_once(batch_size=256)
+        if not n:
+            break
+        done += n
+        report(done, total, "")
+    ctx.out(f"Vectors complete ({done} computed).")
+    return 0
+
+
+# -- passphrase -----------------------------------------------------------------------
+def cmd_passphrase(ctx: Context) -> int:
+    from app.bootstrap import store_exists, unlock
+    from core.store import rekey
+
+    paths = ctx.paths
+    if not store_exists(paths):
+        raise NotFound(f"There is no Engram store at {paths.data_dir} yet.")
+    old = unlock(paths, terminal_ask, create=False)
+    new_pass = os.environ.get("ENGRAM_NEW_PASSPHRASE") or terminal_ask("New passphrase", True)
+    if not new_pass:
+        raise UsageError("No new passphrase given (type one, or set ENGRAM_NEW_PASSPHRASE).")
+    new, commit = keys.new_passphrase_key(paths, new_pass)
+    rekey(paths.db_path, old.sqlite_hexkey(), new.sqlite_hexkey())
+    commit()
+    ctx.out("Passphrase changed; the store is re-encrypted with the new key.")
+    return 0

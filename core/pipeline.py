@@ -1,0 +1,206 @@
+"""The one path by which anything enters the store.
+
+``submit(observations)``: redact → dedupe by stable identity → event row (its
+keyword index follows by trigger) → embedding. Re-submitting what is already
+stored adds nothing and costs one indexed lookup per item.
+
+Vectors are derived state: when the embedder is missing or fails, events are
+stored anyway and ``VectorBackfill`` fills their vectors later (the same
+mechanism rebuilds every vector after the embedding model changes).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from core.records import Changes, Observation
+from core.store import Store
+from core.store import events as event_rows
+from core.store import vectors
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, "int | None", str], None]
+# A redactor returns the cleaned text and how many secrets of each kind it removed.
+Redactor = Callable[[str], "tuple[str, Mapping[str, int]]"]
+
+EMBED_TEXT_CHARS = 2000
+
+
+class EmbedderLike(Protocol):
+    identity: str
+    dims: int
+
+    def embed(self, texts: Sequence[str], *, interactive: bool = False) -> np.ndarray: ...
+
+
+def embedding_text(title: str | None, speaker: str | None, text: str) -> str:
+    """What the embedder sees for an item: who said it and where, then the text."""
+    head = " — ".join(p for p in (title, speaker) if p)
+    body = f"{head}: {text}" if head else text
+    return body[:EMBED_TEXT_CHARS]
+
+
+class Pipeline:
+    """Turns observations into stored, searchable events."""
+
+    def __init__(self, store: Store, embedder: EmbedderLike | None,
+                 redactor: Redactor | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.redactor = redactor
+        self._space_lock = threading.Lock()
+        self._space: vectors.Space | None = None
+
+    # -- vectors ------------------------------------------------------------------
+    def space(self) -> vectors.Space | None:
+        """The vector space of the current embedder (created on first use)."""
+        if self.embedder is None:
+            return None
+        with self._space_lock:
+            if self._space is None:
+                model, dims = self.embedder.identity, self.embedder.dims
+                self._space = self.store.write(lambda db: vectors.ensure_space(db, model, dims))
+            return self._space
+
+    def refresh_space(self) -> vectors.Space | None:
+        with self._space_lock:
+            self._space = None
+        return self.space()
+
+    # -- submit ---------------------------------------------------------------------
+    def redact(self, obs: Observation) -> Observation:
+        if self.redactor is None:
+            return obs
+        text, counts = self.redactor(obs.text)
+        title, title_counts = self.redactor(obs.title) if obs.title else (obs.title, {})
+        found = {k: counts.get(k, 0) + title_counts.get(k, 0)
+                 for k in set(counts) | set(title_counts)}
+        found = {k: v for k, v in found.items() if v}
+        if not found:
+            return obs
+        return replace(obs, text=text, title=title, meta={**obs.meta, "redacted": found})
+
+    def submit(self, observations: Iterable[Observation], *, batch_size: int = 256,
+               progress: Progress | None = None, total: int | None = None,
+               embed: bool = True) -> Changes:
+        """Store ``observations``; return what was added and what was already there."""
+        changes = Changes()
+        done = 0
+        for batch in _batches(observations, batch_size):
+            changes = changes + self._submit_batch(batch, embed=embed)
+            done += len(batch)
+            if progress:
+                progress(done, total, "")
+        return changes
+
+    def _submit_batch(self, batch: list[Observation], *, embed: bool) -> Changes:
+        batch = [self.redact(o) for o in batch if o.text and o.text.strip()]
+        known = event_rows.existing_identities(self.store.reader(), batch)
+        fresh: list[Observation] = []
+        seen: set[tuple] = set()
+        for obs in batch:
+            ident = event_rows.identity(obs)
+            if ident in known or ident in seen:
+                continue
+            seen.add(ident)
+            fresh.append(obs)
+        duplicates = len(batch) - len(fresh)
+        if not fresh:
+            return Changes(duplicates=duplicates)
+        vecs = self._embed_batch(fresh) if embed else None
+        space = self.space() if vecs is not None else None
+
+        def write(db) -> list[int]:
+            added, added_vecs = [], []
+            for n, obs in enumerate(fresh):
+                event_id = event_rows.insert(db, obs)
+                if event_id is not None:
+                    added.append(event_id)
+                    added_vecs.append(n)
+            if space is not None and added:
+                vectors.put(db, space, "events", added, vecs[added_vecs])
+            return added
+
+        added = self.store.write(write)
+        return Changes(added=tuple(added), duplicates=duplicates + len(fresh) - len(added))
+
+    def _embed_batch(self, batch: Sequence[Observation]) -> np.ndarray | None:
+        if self.embedder is None:
+            return None
+        texts = [embedding_text(o.title, o.speaker, o.text) for o in batch]
+        try:
+            return self.embedder.embed(texts)
+        except Exception:
+            # The events still get stored; VectorBackfill retries their vectors.
+            log.exception("embedding failed; vectors will be filled in later")
+            return None
+
+
+class VectorBackfill:
+    """Fills missing vectors in the current space; marks a rebuilt space ready."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def pending(self) -> int:
+        space = self.pipeline.space()
+        if space is None:
+            return 0
+        db = self.pipeline.store.reader()
+        total = db.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        return total - vectors.count(db, space, "events")
+
+    def run_once(self, batch_size: int = 128) -> int:
+        """Embed one batch of events lacking vectors; return how many were done."""
+        pipeline = self.pipeline
+        space, embedder = pipeline.space(), pipeline.embedder
+        if space is None or embedder is None:
+            return 0
+        db = pipeline.store.reader()
+        ids = vectors.missing(db, space, "events", batch_size)
+        if not ids:
+            if space.state != "ready":
+                pipeline.store.write(lambda w: vectors.mark_ready(w, space))
+                pipeline.refresh_space()
+            return 0
+        rows = event_rows.get_many(db, ids)
+        ids = [i for i in ids if i in rows]
+        texts = [embedding_text(rows[i].title, rows[i].speaker, rows[i].text) for i in ids]
+        vecs = embedder.embed(texts)
+
+        def write(w) -> None:
+            # Events forgotten meanwhile must not get vectors back.
+            alive = {r[0] for r in w.execute(
+                f"SELECT id FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            keep = [n for n, i in enumerate(ids) if i in alive]
+            vectors.put(w, space, "events", [ids[n] for n in keep], vecs[keep])
+
+        pipeline.store.write(write)
+        return len(ids)
+
+    def run(self, stop: threading.Event, *, idle_wait: float = 5.0) -> None:
+        """Loop until ``stop`` is set (background thread body)."""
+        while not stop.is_set():
+            try:
+                done = self.run_once()
+            except Exception:
+                log.exception("vector backfill failed; retrying later")
+                done = 0
+            if not done:
+                stop.wait(idle_wait)
+
+
+def _batches(items: Iterable[Observation], size: int) -> Iterator[list[Observation]]:
+    batch: list[Observation] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,181 @@
+"""Values that cross threads and module boundaries: frozen, typed, small.
+
+Times are timezone-aware UTC ``datetime`` objects everywhere in Python; the store
+keeps them as UNIX seconds (REAL).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, Mapping
+
+SourceKind = str  # "note", "screen", "file", "chat", "assistant" … (open set)
+MemoryType = Literal["core", "episodic", "semantic", "procedural"]
+MEMORY_TYPES: tuple[MemoryType, ...] = ("core", "episodic", "semantic", "procedural")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_utc(value: datetime) -> datetime:
+    """Return ``value`` as aware UTC; naive datetimes are taken as local time."""
+    if value.tzinfo is None:
+        value = value.astimezone()  # interpret as local wall-clock time
+    return value.astimezone(timezone.utc)
+
+
+def to_epoch(value: datetime) -> float:
+    return to_utc(value).timestamp()
+
+
+def from_epoch(value: float) -> datetime:
+    return datetime.fromtimestamp(value, timezone.utc)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Something a source saw, before redaction and dedupe.
+
+    ``external_id`` is the source's stable identity for this item (file path +
+    chunk, chat message id). Without one, identity is the content hash, so the
+    same text seen twice by the same source is stored once.
+    ``meta`` holds JSON-serialisable, source-specific details (OCR word boxes,
+    chat session, file chunk position); it is stored as JSON.
+    ``image`` is an already-encoded small image (WebP/JPEG thumbnail) or None.
+    """
+
+    source: SourceKind
+    captured_at: datetime
+    text: str
+    ended_at: datetime | None = None
+    app: str | None = None
+    title: str | None = None
+    url: str | None = None
+    path: str | None = None
+    thread: str | None = None
+    speaker: str | None = None
+    external_id: str | None = None
+    image: bytes | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def content_hash(self) -> bytes:
+        """Identity of the content when the source has no external id."""
+        h = hashlib.blake2b(digest_size=16)
+        for part in (self.source, self.app, self.title, self.url, self.path,
+                     self.thread, self.speaker, self.text):
+            h.update((part or "").encode("utf-8", "surrogatepass"))
+            h.update(b"\x1f")
+        return h.digest()
+
+
+@dataclass(frozen=True)
+class Event:
+    """A stored observation. Immutable except by the person's own forget."""
+
+    id: int
+    source: SourceKind
+    started_at: datetime
+    ended_at: datetime
+    text: str
+    app: str | None = None
+    title: str | None = None
+    url: str | None = None
+    path: str | None = None
+    thread: str | None = None
+    speaker: str | None = None
+    external_id: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    has_image: bool = False
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a hit came from, as the source knows it."""
+
+    external_id: str | None = None
+    app: str | None = None
+    title: str | None = None
+    url: str | None = None
+    path: str | None = None
+    thread: str | None = None
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One display-ready search result.
+
+    ``snippet`` marks matched words as «word». ``kind`` is "event" or "memory";
+    ``memory_type`` is set for memories.
+    """
+
+    id: int
+    kind: Literal["event", "memory"]
+    source: SourceKind
+    time: datetime
+    title: str
+    snippet: str
+    score: float
+    provenance: Provenance
+    text: str = ""
+    memory_type: MemoryType | None = None
+    end_time: datetime | None = None
+    has_image: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.provenance
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "source": self.source,
+            "time": self.time.isoformat(),
+            "title": self.title,
+            "snippet": self.snippet,
+            "score": round(self.score, 6),
+            "external_id": p.external_id,
+            "app": p.app,
+            "path": p.path,
+            "url": p.url,
+            "conversation": p.thread,
+            "speaker": p.speaker,
+        }
+        if self.memory_type:
+            out["memory_type"] = self.memory_type
+        if self.end_time:
+            out["end_time"] = self.end_time.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions applied to a search. Times are aware UTC datetimes."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    sources: tuple[str, ...] = ()
+    apps: tuple[str, ...] = ()
+    memory_types: tuple[MemoryType, ...] = ()
+    include_events: bool = True
+    include_memories: bool = True
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a write did, so views refresh once from the summary."""
+
+    added: tuple[int, ...] = ()
+    duplicates: int = 0
+    updated: tuple[int, ...] = ()
+    removed: tuple[int, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (what, why)
+
+    def __add__(self, other: "Changes") -> "Changes":
+        return Changes(
+            added=self.added + other.added,
+            duplicates=self.duplicates + other.duplicates,
+            updated=self.updated + other.updated,
+            removed=self.removed + other.removed,
+            skipped=self.skipped + other.skipped,
+        )

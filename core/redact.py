@@ -1,0 +1,327 @@
+"""Secrets filters: applied to every observation's text before anything is stored.
+
+``redact(text)`` replaces what looks like a secret with a marker such as
+``[redacted:card]`` and counts what it replaced. Labels stay ("Password:
+[redacted:password]") so a memory can still say *that* a password was shown.
+
+The rules prefer precision on ordinary text: a filter that eats version numbers,
+timestamps and order ids makes search useless, so every pattern is anchored on
+a structure (a provider prefix, a Luhn check digit, a label followed by a value)
+rather than on "long and random-looking" alone. Kinds of markers:
+
+- ``card``: 13–19 digit payment card numbers, Luhn-valid, with a known brand
+  prefix and length, grouped like cards are printed.
+- ``api-key``: provider keys with a known prefix (AWS, GitHub, Slack, Stripe,
+  OpenAI, Anthropic, Google), and AWS secret keys next to their label.
+- ``token``: JWTs, ``Bearer``/``Basic`` credentials.
+- ``private-key``: PEM/OpenSSH/PGP private key blocks (also when cut off).
+- ``secret``: values assigned to secret-looking names (``api_key = "…"``).
+- ``password``: values after password labels, and passwords inside URLs.
+- ``otp``: 4–8 digit one-time codes next to "code", "OTP", "verification"…
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+MARK = "[redacted:{}]"
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """Text with secrets replaced, and how many of each kind were replaced."""
+
+    text: str
+    counts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _mark(kind: str) -> str:
+    return MARK.format(kind)
+
+
+# --- private keys ---------------------------------------------------------------
+
+_PEM = re.compile(
+    r"-{3,}[ \t]*BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)[ \t]*-{3,}"
+    r"(?:.*?-{3,}[ \t]*END \1PRIVATE KEY\2[ \t]*-{3,}"
+    # A block cut off by the edge of the screen: take the base64-ish lines that follow.
+    r"|(?:[ \t]*\r?\n[ \t]*(?:[A-Za-z0-9+/=]{16,}|[A-Za-z-]+:[^\n]*|(?=\r?\n)))*)",
+    re.DOTALL,
+)
+
+# --- provider keys and tokens -----------------------------------------------------
+
+_PROVIDER_KEYS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
+    r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])",
+    r"(?<![A-Za-z0-9_])(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}(?![A-Za-z0-9_])",
+    r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,255}",
+    r"(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10,}",
+    r"(?<![A-Za-z0-9])xapp-\d-[A-Za-z0-9-]{10,}",
+    r"(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
+    r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}",
+    r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}",
+    r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])",
+))
+
+# AWS secret access keys are 40 base64 characters with no prefix: only by label.
+_AWS_SECRET = re.compile(
+    r"(?i)(aws.{0,20}?secret.{0,20}?|secret.?access.?key)(['\"]?\s*[:=]{1,2}\s*['\"]?|\s+)"
+    r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+)
+
+_JWT = re.compile(
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"
+)
+
+_AUTH_HEADER = re.compile(
+    r"(?i)(\bBearer\s+|\bAuthorization\s*[:=]\s*['\"]?(?:Basic|Token|Digest)\s+)"
+    r"([A-Za-z0-9._~+/-]{12,}=*)"
+)
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)([^\s/@]+)(@)")
+
+# --- labelled values: assignments in code/config and labels in UIs ----------------
+
+_PASSWORD_WORDS = r"passw(?:or)?d|passphrase|passwort|mot de passe|contraseña|pwd|pass"
+_SECRET_WORDS = (
+    r"secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token"
+    r"|refresh[_-]?token|id[_-]?token|session[_-]?token|bearer[_-]?token|token"
+    r"|private[_-]?key|client[_-]?secret|credentials?|signing[_-]?key|encryption[_-]?key"
+)
+# Names like "password_hint" or "token_count" describe a secret, they do not hold one.
+_NOT_A_VALUE_SUFFIX = re.compile(
+    r"(?i)[_.-](?:length|len|hint|policy|min|max|field|label|reset|expiry|expires(?:_at)?"
+    r"|expired|changed|strength|count|type|prompt|rules?|required|input|placeholder"
+    r"|manager|form|file|path|url|env|name|id|limit|endpoint|header|usage|ttl)$"
+)
+_LABELLED = re.compile(
+    r"(?P<key>(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[_.-])*"
+    rf"(?:(?P<pw>{_PASSWORD_WORDS})|(?P<sec>{_SECRET_WORDS}))"
+    r"(?:[_.-][A-Za-z0-9]+)*(?![A-Za-z0-9]))"
+    r"(?P<sep>['\"]?[ \t]*(?::=|=>|==|=|:)[ \t]*|[ \t]+(?:is|was|ist)[ \t]*:?[ \t]+)"
+    r"(?:(?P<q>['\"`])(?P<qval>[^'\"`\n]+)(?P=q)|(?P<val>[^\s'\"`]+))",
+    re.IGNORECASE,
+)
+# Words that follow "Password:" in forms and prose, not passwords.
+_STOPWORDS = frozenset("""
+    a an the is are was be been must should can cannot will would may required optional
+    incorrect invalid wrong correct reset forgot forgotten field hidden none null nil
+    undefined true false show hide changed updated expired expires strength weak strong
+    medium match mismatch too and or for to of in on at with your my our their this that
+    it not no yes enter type here below above needed saved protected set unset empty
+""".split())
+_ENV_REF = re.compile(r"^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%[A-Za-z_]+%|\{\{.*\}\}|<[^>]*>)$")
+_MASKED = re.compile(r"^[*•●·x.]+$", re.IGNORECASE)
+_CODE_EXPR = re.compile(r"[()\[\]]|^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_]")
+
+
+def _token_like(value: str) -> bool:
+    """Random-looking enough to be a key: long, with letters and digits."""
+    return (len(value) >= 8 and bool(re.search(r"[A-Za-z]", value))
+            and bool(re.search(r"\d", value))
+            and bool(re.fullmatch(r"[A-Za-z0-9_\-./+=~:]+", value)))
+
+
+def _password_like(value: str) -> bool:
+    """For "the password is X" in prose: X must not read like a plain word."""
+    return bool(re.search(r"\d|[^\w\s]", value) or (value[:1].islower() and re.search("[A-Z]", value)))
+
+
+def _labelled_value(m: re.Match[str]) -> str | None:
+    """The marker kind for a labelled value, or None to leave it alone."""
+    key, sep = m["key"], m["sep"]
+    quoted = m["qval"] is not None
+    value = m["qval"] if quoted else m["val"].rstrip(",;")
+    if not value or value.startswith("[redacted:") or _NOT_A_VALUE_SUFFIX.search(key):
+        return None
+    if _ENV_REF.match(value) or _MASKED.match(value):
+        return None
+    if not quoted and (_CODE_EXPR.search(value) or value.lower() in _STOPWORDS):
+        return None
+    bare = key.lower()
+    if bare == "pass" and not (quoted or "=" in sep):
+        return None  # "boarding pass: 12345", "pass: the salt" — too ambiguous
+    if bare == "pwd" and value[:1] in "/~":
+        return None  # the shell's working directory, as printed by `env`
+    prose = sep.strip(" \t:'\"").lower() in ("is", "was", "ist")
+    if m["pw"]:
+        if prose and not _password_like(value):
+            return None
+        return "password"
+    if quoted and not prose:
+        return "secret" if len(value) >= 8 and " " not in value else None
+    return "secret" if _token_like(value) else None
+
+
+def _sub_labelled(text: str, counts: Counter[str]) -> str:
+    def repl(m: re.Match[str]) -> str:
+        kind = _labelled_value(m)
+        if kind is None:
+            return m.group(0)
+        counts[kind] += 1
+        start = m.start("qval") if m["qval"] is not None else m.start("val")
+        value = m["qval"] if m["qval"] is not None else m["val"].rstrip(",;")
+        rel = start - m.start()
+        whole = m.group(0)
+        return whole[:rel] + _mark(kind) + whole[rel + len(value):]
+    return _LABELLED.sub(repl, text)
+
+
+# --- payment cards -----------------------------------------------------------------
+
+_CARD = re.compile(r"(?<![\w.,/:-])\d(?:[ -]?\d){12,18}(?![\w-]|[.,]\d)")
+_IBAN_HEAD = re.compile(r"[A-Z]{2}\d{2}[ ]?$")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _brand_ok(d: str) -> bool:
+    n = len(d)
+    if d[0] == "4":
+        return n in (13, 16, 19)
+    if 51 <= int(d[:2]) <= 55 or 2221 <= int(d[:4]) <= 2720:
+        return n == 16
+    if d[:2] in ("34", "37"):
+        return n == 15
+    if d[:2] in ("36", "38", "39") or 300 <= int(d[:3]) <= 305:
+        return n in (14, 16)
+    if d[:2] == "35" or d[0] == "6":  # JCB, Discover, UnionPay, Maestro
+        return 16 <= n <= 19
+    if d[:2] == "50":
+        return 13 <= n <= 19
+    return False
+
+
+def _grouping_ok(raw: str) -> bool:
+    """Printed cards are 4-4-4-4(-3), or 4-6-5 / 4-6-4; other groupings are ids or phones."""
+    groups = re.split(r"[ -]", raw)
+    if len(groups) == 1:
+        return True
+    if len(set(re.findall(r"[ -]", raw))) > 1:
+        return False
+    sizes = [len(g) for g in groups]
+    if sizes in ([4, 6, 5], [4, 6, 4]):
+        return True
+    return all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4
+
+
+def _sub_cards(text: str, counts: Counter[str]) -> str:
+    def repl(m: re.Match[str]) -> str:
+        raw = m.group(0)
+        digits = re.sub(r"\D", "", raw)
+        if not (13 <= len(digits) <= 19) or len(set(digits)) < 2:
+            return raw
+        if not (_grouping_ok(raw) and _brand_ok(digits) and _luhn_ok(digits)):
+            return raw
+        if _IBAN_HEAD.search(text, 0, m.start()):
+            return raw
+        counts["card"] += 1
+        return _mark("card")
+    return _CARD.sub(repl, text)
+
+
+# --- one-time codes ----------------------------------------------------------------
+
+_OTP_WORDS = (
+    r"(?:verification|verify|security|login|log-in|sign-in|signin|confirmation|access"
+    r"|auth(?:entication)?|one[- ]time|2fa|mfa|two[- ]factor|sms)[ \t]+(?:pass)?code"
+    r"|one[- ]time[ \t]+(?:password|pin)|passcode|otp|2fa|mfa|totp|tan|code|pin"
+)
+_OTP_AFTER = re.compile(
+    rf"(?i)(?<![A-Za-z])(?P<pre>(?:(?:zip|postal|area|country|error|exit|status|source|"
+    rf"response|return|http|promo|discount|coupon|qr|bar|dialing|post|sort|swift|bank)"
+    rf"[ \t]+)?)(?P<word>{_OTP_WORDS})(?![A-Za-z])"
+    r"(?P<sep>[ \t]*(?:is|was|:|=|#|-)?[ \t]*(?:is[ \t]*:?[ \t]*)?\n?[ \t]*)"
+    r"(?P<code>(?:G-)?\d{4,8}|\d{3}[ -]\d{3})(?![\d.,:/-]\d|\d)"
+)
+_OTP_BEFORE = re.compile(
+    r"(?i)(?<![\w.,:/-])(?P<code>(?:G-)?\d{4,8}|\d{3}[ -]\d{3})(?![\w.,:/-]\d|\d)"
+    r"(?P<rest>[ \t]+(?:is|as)[ \t]+your\b[^\n]{0,40}?"
+    r"\b(?:code|otp|passcode|pin|one[- ]time password))"
+)
+
+
+def _sub_otp(text: str, counts: Counter[str]) -> str:
+    def after(m: re.Match[str]) -> str:
+        if m["pre"]:  # "zip code 94103", "error code 5000": not one-time codes
+            return m.group(0)
+        word = m["word"].lower()
+        if word in ("pin", "tan", "code") and "\n" in m["sep"]:
+            return m.group(0)  # a bare "code" label and digits on the next line: too weak
+        if word in ("pin", "tan") and not re.search(r"[:=#]|is", m["sep"]):
+            return m.group(0)
+        counts["otp"] += 1
+        return m.group(0)[: m.start("code") - m.start()] + _mark("otp")
+
+    def before(m: re.Match[str]) -> str:
+        counts["otp"] += 1
+        return _mark("otp") + m["rest"]
+
+    return _OTP_BEFORE.sub(before, _OTP_AFTER.sub(after, text))
+
+
+# --- the pipeline ------------------------------------------------------------------
+
+def _sub_simple(pattern: re.Pattern[str], kind: str) -> Callable[[str, Counter[str]], str]:
+    def run(text: str, counts: Counter[str]) -> str:
+        new, n = pattern.subn(_mark(kind), text)
+        counts[kind] += n
+        return new
+    return run
+
+
+def _sub_group(pattern: re.Pattern[str], group: int, kind: str,
+               accept: Callable[[str], bool] = lambda _: True,
+               ) -> Callable[[str, Counter[str]], str]:
+    """Replace only ``group`` of each match, keeping its label around it."""
+    def run(text: str, counts: Counter[str]) -> str:
+        def repl(m: re.Match[str]) -> str:
+            if not accept(m.group(group)):
+                return m.group(0)
+            counts[kind] += 1
+            whole, rel = m.group(0), m.start(group) - m.start()
+            return whole[:rel] + _mark(kind) + whole[rel + len(m.group(group)):]
+        return pattern.sub(repl, text)
+    return run
+
+
+# Order matters: whole structures first (a key block, a provider key), so the
+# generic label rule later sees "[redacted:…]" and leaves it alone.
+_STEPS: tuple[Callable[[str, Counter[str]], str], ...] = (
+    _sub_simple(_PEM, "private-key"),
+    *(_sub_simple(p, "api-key") for p in _PROVIDER_KEYS),
+    _sub_group(_AWS_SECRET, 3, "api-key"),
+    _sub_simple(_JWT, "token"),
+    _sub_group(_AUTH_HEADER, 2, "token", lambda v: _token_like(v) or len(v) >= 24),
+    _sub_group(_URL_PASSWORD, 2, "password"),
+    _sub_labelled,
+    _sub_cards,
+    _sub_otp,
+)
+
+
+def redact(text: str) -> Redaction:
+    """Replace secrets in ``text`` with ``[redacted:<kind>]`` markers.
+
+    Pure and deterministic; safe to call from any thread. Returns the new text
+    and the number of replacements per kind (kinds with none are absent).
+    """
+    counts: Counter[str] = Counter()
+    for step in _STEPS:
+        text = step(text, counts)
+    return Redaction(text, MappingProxyType({k: v for k, v in counts.items() if v}))

@@ -1,0 +1,187 @@
+"""Hybrid search: keywords (FTS5 bm25) + meaning (vector KNN), fused by rank.
+
+Each list ranks candidates on its own; reciprocal-rank fusion combines them
+without having to calibrate bm25 scores against cosine distances. Every hit is
+display-ready: title, snippet with matched words marked «like this», time and
+provenance.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import apsw
+
+from core.pipeline import Pipeline
+from core.records import Event, Provenance, SearchFilters, SearchHit
+from core.store import events as event_rows
+from core.store import vectors
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+MARK_OPEN, MARK_CLOSE = "«", "»"
+SNIPPET_CHARS = 220
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for
+from further had has have having he her here hers herself him himself his how i if in
+into is it its itself just me more most my myself no nor not now of off on once only or
+other our ours ourselves out over own same she should so some such than that the their
+theirs them themselves then there these they this those through to too under until up
+very was we were what when where which while who whom why will with would you your
+yours yourself yourselves did does doing ever also get got
+""".split())
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    words: tuple[str, ...]     # content words, lower-case
+    fts: str | None            # FTS5 MATCH expression, None if nothing to match
+
+
+def query_terms(query: str) -> QueryTerms:
+    tokens = [t.lower() for t in _WORD.findall(query)]
+    content = [t for t in tokens if t not in STOPWORDS] or tokens
+    unique = tuple(dict.fromkeys(content))
+    if not unique:
+        return QueryTerms((), None)
+    # Quoted terms can't be read as FTS operators (AND, NEAR, column filters).
+    return QueryTerms(unique, " OR ".join(f'"{t}"' for t in unique))
+
+
+class Retriever:
+    """Reads only: search over stored events (memories join in later)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
+
+    def search(self, query: str, filters: SearchFilters = SearchFilters(),
+               k: int = 10) -> list[SearchHit]:
+        query = query.strip()
+        if not query:
+            return []
+        db = self.store.reader()
+        terms = query_terms(query)
+        pool = max(50, k * 5)
+        keyword = self._keyword(db, terms, filters, pool)
+        semantic = self._semantic(db, query, filters, pool)
+        fused: dict[int, float] = {}
+        for ranked in (keyword, semantic):
+            for rank, event_id in enumerate(ranked):
+                fused[event_id] = fused.get(event_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        best = sorted(fused, key=lambda i: (-fused[i], -i))[:k]
+        rows = event_rows.get_many(db, best)
+        snippets = self._fts_snippets(db, terms, [i for i in best if i in set(keyword)])
+        hits = []
+        for event_id in best:
+            event = rows.get(event_id)
+            if event is None:  # forgotten between the two reads
+                continue
+            snippet = snippets.get(event_id) or make_snippet(event.text, terms.words)
+            hits.append(event_hit(event, snippet, fused[event_id]))
+        return hits
+
+    # -- the two rankings -----------------------------------------------------------
+    def _keyword(self, db: apsw.Connection, terms: QueryTerms, filters: SearchFilters,
+                 limit: int) -> list[int]:
+        if terms.fts is None:
+            return []
+        where, params = event_rows.time_source_clause(
+            filters.since, filters.until, filters.sources, filters.apps)
+        sql = (
+            "SELECT f.rowid FROM events_fts f JOIN events e ON e.id = f.rowid "
+            f"WHERE events_fts MATCH ? AND {where} "
+            "ORDER BY bm25(events_fts, 2.0, 1.0, 0.5) LIMIT ?"
+        )
+        return [r[0] for r in db.execute(sql, (terms.fts, *params, limit))]
+
+    def _semantic(self, db: apsw.Connection, query: str, filters: SearchFilters,
+                  limit: int) -> list[int]:
+        pipeline = self.pipeline
+        if pipeline.embedder is None:
+            return []
+        space = pipeline.space()
+        if space is None or space.state != "ready":
+            return []  # vectors are being rebuilt: keywords only meanwhile
+        try:
+            qvec = pipeline.embedder.embed([query], interactive=True)[0]
+        except Exception:
+            log.exception("query embedding failed; keyword results only")
+            return []
+        filtered = bool(filters.since or filters.until or filters.sources or filters.apps)
+        fetch = min(4096, limit * (20 if filtered else 1))
+        found = vectors.knn(db, space, "events", qvec, fetch)
+        if not filtered:
+            return [i for i, _ in found][:limit]
+        ids = [i for i, _ in found]
+        where, params = event_rows.time_source_clause(
+            filters.since, filters.until, filters.sources, filters.apps)
+        allowed = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            allowed.update(r[0] for r in db.execute(
+                f"SELECT e.id FROM events e WHERE e.id IN ({','.join('?' * len(chunk))}) "
+                f"AND {where}", (*chunk, *params)))
+        return [i for i in ids if i in allowed][:limit]
+
+    def _fts_snippets(self, db: apsw.Connection, terms: QueryTerms,
+                      ids: Sequence[int]) -> dict[int, str]:
+        if not ids or terms.fts is None:
+            return {}
+        marks = ",".join("?" * len(ids))
+        sql = (f"SELECT rowid, snippet(events_fts, 1, '{MARK_OPEN}', '{MARK_CLOSE}', '…', 32) "
+               f"FROM events_fts WHERE events_fts MATCH ? AND rowid IN ({marks})")
+        out = {}
+        for rowid, snip in db.execute(sql, (terms.fts, *ids)):
+            if MARK_OPEN in snip:
+                out[rowid] = snip
+        return out
+
+
+def make_snippet(text: str, words: Sequence[str], width: int = SNIPPET_CHARS) -> str:
+    """A window of ``text`` around the first matched word, matches marked."""
+    flat = " ".join(text.split())
+    if not words:
+        return flat[:width] + ("…" if len(flat) > width else "")
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\w*",
+                         re.IGNORECASE)
+    first = pattern.search(flat)
+    start = max(0, (first.start() if first else 0) - width // 3)
+    window = flat[start:start + width]
+    marked = pattern.sub(lambda m: f"{MARK_OPEN}{m.group(0)}{MARK_CLOSE}", window)
+    return ("…" if start else "") + marked + ("…" if start + width < len(flat) else "")
+
+
+def event_title(event: Event) -> str:
+    """A short human title for an event, from what its source knows."""
+    if event.source == "chat":
+        who = event.speaker or "someone"
+        return f"{who} in {event.thread}" if event.thread else who
+    if event.source == "file" and event.path:
+        name = event.path.rsplit("/", 1)[-1]
+        return f"{name} › {event.title}" if event.title and event.title != name else name
+    if event.source == "screen":
+        return " — ".join(p for p in (event.app, event.title) if p) or "Screen"
+    if event.title:
+        return event.title
+    first_line = event.text.strip().splitlines()[0] if event.text.strip() else ""
+    return first_line[:80] + ("…" if len(first_line) > 80 else "")
+
+
+def event_hit(event: Event, snippet: str, score: float) -> SearchHit:
+    return SearchHit(
+        id=event.id, kind="event", source=event.source, time=event.started_at,
+        end_time=event.ended_at if event.ended_at != event.started_at else None,
+        title=event_title(event), snippet=snippet, score=score, text=event.text,
+        has_image=event.has_image,
+        provenance=Provenance(external_id=event.external_id, app=event.app,
+                              title=event.title, url=event.url, path=event.path,
+                              thread=event.thread, speaker=event.speaker),
+    )

@@ -1,0 +1,89 @@
+"""Opening the encrypted database: key first, then settings, then sqlite-vec.
+
+The whole file is encrypted by SQLite3 Multiple Ciphers (ChaCha20-Poly1305).
+Engram's key is 256 random bits (keyring) or Argon2id output (passphrase), so
+the cipher's own PBKDF2 stretching (64k iterations, 0.1 s per connection) adds
+no security; ``kdf_iter=1`` keeps opening a reader connection sub-millisecond.
+Every connection must use the same cipher settings, so they live only here.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import apsw
+import sqlite_vec
+
+from core.errors import DiskFull, StoreError, WrongPassphrase
+
+CIPHER_PRAGMAS = ("PRAGMA cipher='chacha20'", "PRAGMA kdf_iter=1")
+# A large page cache: every page read from disk is also decrypted (PLATFORM-NOTES).
+CACHE_KIB = 128 * 1024
+
+
+def connect(path: Path, hexkey: str, *, writer: bool = False) -> apsw.Connection:
+    """Open ``path`` with the key; raise WrongPassphrase if the key doesn't fit.
+
+    Readers are ``query_only``; the one writer sets WAL mode. Temp tables,
+    sorts and indices stay in memory (``temp_store=MEMORY``): SQLite's temp
+    files are not covered by the cipher and would hold plaintext.
+    """
+    existed = path.exists() and path.stat().st_size > 0
+    try:
+        conn = apsw.Connection(str(path))
+    except apsw.CantOpenError as exc:
+        raise StoreError(f"Cannot open the database at {path}.") from exc
+    try:
+        for pragma in CIPHER_PRAGMAS:
+            conn.execute(pragma)
+        conn.execute(f"PRAGMA hexkey='{hexkey}'")
+        conn.setbusytimeout(15_000)
+        # The first real read proves the key; nothing is written before it.
+        conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
+    except apsw.NotADBError as exc:
+        conn.close()
+        if existed:
+            raise WrongPassphrase(
+                "The passphrase or key does not open this Engram store; nothing was changed.",
+                hint=f"Store: {path}",
+            ) from exc
+        raise StoreError(f"{path} is not an Engram database.") from exc
+    except apsw.Error:
+        conn.close()
+        raise
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    # Freed pages are overwritten, so forgotten content doesn't linger in the file.
+    conn.execute("PRAGMA secure_delete=ON")
+    if writer:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchall()[0][0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"Could not switch {path} to WAL mode (got {mode}).")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    else:
+        conn.execute("PRAGMA query_only=ON")
+    conn.enable_load_extension(True)
+    conn.load_extension(sqlite_vec.loadable_path())
+    conn.enable_load_extension(False)
+    if os.name == "posix" and not existed and writer:
+        os.chmod(path, 0o600)
+    return conn
+
+
+def translate_error(exc: BaseException, path: Path) -> BaseException:
+    """Turn low-level SQLite errors into errors a person can act on."""
+    if isinstance(exc, apsw.FullError):
+        return DiskFull(
+            "The disk is full; Engram could not store the last change. "
+            "Everything stored before is intact.",
+            hint=f"Free some space on the drive holding {path.parent}.",
+        )
+    if isinstance(exc, apsw.ReadOnlyError):
+        return StoreError(f"The Engram store {path} is read-only.")
+    if isinstance(exc, apsw.CorruptError):
+        return StoreError(
+            f"The Engram store {path} is damaged.",
+            hint=f"Backups taken before upgrades are in {path.parent / 'backups'}.",
+        )
+    return exc

@@ -1,0 +1,158 @@
+"""Event rows: insert (idempotent), read, forget."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Iterable, Sequence
+
+import apsw
+
+from core.records import Event, Observation, from_epoch, to_epoch
+from core.store import vectors
+
+COLUMNS = ("id, source, started_at, ended_at, text, app, title, url, path, thread, "
+           "speaker, external_id, meta, "
+           "EXISTS(SELECT 1 FROM event_images i WHERE i.event_id = events.id)")
+
+
+def row_to_event(row: Sequence) -> Event:
+    return Event(
+        id=row[0], source=row[1], started_at=from_epoch(row[2]), ended_at=from_epoch(row[3]),
+        text=row[4], app=row[5], title=row[6], url=row[7], path=row[8], thread=row[9],
+        speaker=row[10], external_id=row[11], meta=json.loads(row[12] or "{}"),
+        has_image=bool(row[13]),
+    )
+
+
+def existing_identities(db: apsw.Connection, observations: Sequence[Observation]) -> set[tuple]:
+    """Which of ``observations`` are already stored (by external id or content hash)."""
+    found: set[tuple] = set()
+    by_ext: dict[str, list[str]] = {}
+    by_hash: dict[str, list[bytes]] = {}
+    for obs in observations:
+        if obs.external_id is not None:
+            by_ext.setdefault(obs.source, []).append(obs.external_id)
+        else:
+            by_hash.setdefault(obs.source, []).append(obs.content_hash())
+    for source, ids in by_ext.items():
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for (ext,) in db.execute(
+                f"SELECT external_id FROM events WHERE source = ? AND external_id IN ({marks})",
+                (source, *chunk),
+            ):
+                found.add((source, "ext", ext))
+    for source, hashes in by_hash.items():
+        for chunk in _chunks(hashes, 500):
+            marks = ",".join("?" * len(chunk))
+            for (h,) in db.execute(
+                f"SELECT content_hash FROM events WHERE source = ? AND external_id IS NULL "
+                f"AND content_hash IN ({marks})",
+                (source, *chunk),
+            ):
+                found.add((source, "hash", bytes(h)))
+    return found
+
+
+def identity(obs: Observation) -> tuple:
+    if obs.external_id is not None:
+        return (obs.source, "ext", obs.external_id)
+    return (obs.source, "hash", obs.content_hash())
+
+
+def insert(db: apsw.Connection, obs: Observation) -> int | None:
+    """Insert one observation as an event; None if it is already stored."""
+    started = to_epoch(obs.captured_at)
+    ended = to_epoch(obs.ended_at) if obs.ended_at else started
+    rows = db.execute(
+        "INSERT INTO events(source, started_at, ended_at, text, app, title, url, path, "
+        "thread, speaker, external_id, content_hash, meta, stored_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
+        (obs.source, started, ended, obs.text, obs.app, obs.title, obs.url, obs.path,
+         obs.thread, obs.speaker, obs.external_id, obs.content_hash(),
+         json.dumps(dict(obs.meta), ensure_ascii=False, default=str), time.time()),
+    ).fetchall()
+    if not rows:
+        return None
+    event_id = int(rows[0][0])
+    if obs.image is not None:
+        db.execute("INSERT INTO event_images(event_id, mime, data) VALUES (?, ?, ?)",
+                   (event_id, _sniff_mime(obs.image), obs.image))
+    return event_id
+
+
+def get_many(db: apsw.Connection, ids: Sequence[int]) -> dict[int, Event]:
+    out: dict[int, Event] = {}
+    for chunk in _chunks(list(ids), 500):
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(f"SELECT {COLUMNS} FROM events WHERE id IN ({marks})", chunk):
+            event = row_to_event(row)
+            out[event.id] = event
+    return out
+
+
+def select_ids(db: apsw.Connection, *, since: datetime | None = None,
+               until: datetime | None = None, source: str | None = None,
+               app: str | None = None) -> list[int]:
+    where, params = time_source_clause(since, until, (source,) if source else (),
+                                       (app,) if app else ())
+    return [r[0] for r in db.execute(f"SELECT id FROM events e WHERE {where}", params)]
+
+
+def time_source_clause(since: datetime | None, until: datetime | None,
+                       sources: Sequence[str], apps: Sequence[str],
+                       alias: str = "e") -> tuple[str, list]:
+    """SQL conditions on an events alias for the common filters."""
+    parts, params = ["1"], []
+    if since is not None:
+        parts.append(f"{alias}.ended_at >= ?")
+        params.append(to_epoch(since))
+    if until is not None:
+        parts.append(f"{alias}.started_at < ?")
+        params.append(to_epoch(until))
+    if sources:
+        parts.append(f"{alias}.source IN ({','.join('?' * len(sources))})")
+        params.extend(sources)
+    if apps:
+        parts.append(f"{alias}.app IN ({','.join('?' * len(apps))})")
+        params.extend(apps)
+    return " AND ".join(parts), params
+
+
+def delete(db: apsw.Connection, ids: Iterable[int]) -> list[int]:
+    """Forget events: rows, keyword index (trigger), images (cascade), vectors."""
+    ids = list(ids)
+    removed: list[int] = []
+    for chunk in _chunks(ids, 500):
+        marks = ",".join("?" * len(chunk))
+        removed += [r[0] for r in db.execute(
+            f"DELETE FROM events WHERE id IN ({marks}) RETURNING id", chunk)]
+    vectors.delete(db, "events", removed)
+    return removed
+
+
+def counts_by_source(db: apsw.Connection) -> dict[str, int]:
+    return {r[0]: r[1] for r in db.execute(
+        "SELECT source, count(*) FROM events GROUP BY source ORDER BY source")}
+
+
+def image(db: apsw.Connection, event_id: int) -> tuple[str, bytes] | None:
+    rows = db.execute("SELECT mime, data FROM event_images WHERE event_id = ?",
+                      (event_id,)).fetchall()
+    return (rows[0][0], bytes(rows[0][1])) if rows else None
+
+
+def _sniff_mime(data: bytes) -> str:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    return "application/octet-stream"
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

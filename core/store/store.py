@@ -1,0 +1,95 @@
+"""The store: one encrypted file, one writer thread, a read connection per thread."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import apsw
+
+from core.errors import StoreError
+from core.store.db import connect
+from core.store.migrations import migrate
+from core.store.writer import Writer
+
+R = TypeVar("R")
+
+
+class Store:
+    """Owns the database file while open.
+
+    ``write(job)`` runs ``job(conn)`` in one transaction on the writer thread;
+    ``reader()`` gives the calling thread its own read-only connection, so
+    searches never wait for writes (WAL).
+    """
+
+    def __init__(self, path: Path, hexkey: str, *, backups_dir: Path) -> None:
+        self.path = path
+        self._hexkey = hexkey
+        conn = connect(path, hexkey, writer=True)
+        try:
+            self.applied_migrations = migrate(conn, hexkey=hexkey, db_path=path,
+                                              backups_dir=backups_dir)
+        except BaseException:
+            conn.close()
+            raise
+        self._writer = Writer(conn, path)
+        self._local = threading.local()
+        self._readers: list[apsw.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    def write(self, job: Callable[[apsw.Connection], R]) -> R:
+        return self._writer.run(job)
+
+    def reader(self) -> apsw.Connection:
+        if self._closed:
+            raise StoreError("The store is closed.")
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, self._hexkey)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def size_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                total += p.stat().st_size
+        return total
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            try:
+                conn.close()
+            except apsw.Error:
+                pass
+        self._writer.close()
+
+
+def rekey(path: Path, old_hexkey: str, new_hexkey: str) -> None:
+    """Re-encrypt the whole file with a new key. The store must not be open.
+
+    SQLite3MC cannot rekey a WAL database, so the file is switched to a rollback
+    journal for the rekey and back to WAL afterwards; a crash midway leaves the
+    journal to roll the file back to the old key.
+    """
+    conn = connect(path, old_hexkey, writer=True)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        mode = conn.execute("PRAGMA journal_mode=DELETE").fetchall()[0][0]
+        if str(mode).lower() != "delete":
+            raise StoreError("Engram is running elsewhere (desktop app or daemon); "
+                             "quit it before changing the passphrase.")
+        conn.execute(f"PRAGMA hexrekey='{new_hexkey}'")
+        conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()

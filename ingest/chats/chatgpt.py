@@ -1,0 +1,185 @@
+"""ChatGPT data export: ``conversations.json`` (alone or inside the export zip).
+
+The file is a list of conversations; each holds its messages as a tree
+(``mapping``: node id → {message, parent, children}) because editing a prompt or
+regenerating an answer starts a new branch. Decisions:
+
+- The path from the root to ``current_node`` is what the person last saw: those
+  messages get ``meta["branch"] = "main"``. Messages on other branches are
+  imported too (they were said, and may hold the answer someone remembers) with
+  ``meta["branch"] = "alternate"``. Without a usable ``current_node`` the main
+  line follows the last child at every fork (ChatGPT's newest branch).
+- Only what a person sees in the chat is imported: user and assistant messages
+  addressed to everyone. System prompts, custom instructions, tool calls and
+  tool output, hidden messages and model "thoughts" are counted as ignored.
+- A message with ``create_time: null`` takes the time of the nearest earlier
+  message on its branch (or the conversation's), with ``meta["time_estimated"]``.
+- External ids are ``chatgpt:<conversation id>:<message id>``.
+
+The JSON document is loaded whole (the format has no record boundaries).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from core.errors import BadInput
+from ingest.chats.common import (ChatItem, Ignored, ParseOptions, SkippedItem,
+                                 from_epoch, load_json, make_observation,
+                                 read_export_bytes, short_hash, text_of)
+
+FORMAT = "chatgpt"
+SPEAKERS = {"user": "You", "assistant": "ChatGPT"}
+# Content types that are the model's private working, not part of the chat.
+_HIDDEN_CONTENT = {"thoughts", "reasoning_recap", "user_editable_context",
+                   "model_editable_context", "system_error", "app_pairing_content"}
+
+
+def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatItem]:
+    """Stream the messages of a ChatGPT export (``conversations.json`` or zip).
+
+    Raises ``BadInput`` at once when the file is not valid JSON or not a list
+    of conversations; a broken conversation inside is skipped and reported.
+    """
+    data, label = read_export_bytes(path, "conversations.json")
+    document = load_json(data, label)
+    if isinstance(document, dict) and "mapping" in document:
+        document = [document]  # a single conversation saved on its own
+    if not isinstance(document, list):
+        raise BadInput(f"{label}: expected a list of conversations, "
+                       f"found a JSON {type(document).__name__}")
+    return _conversations(document, label)
+
+
+def _conversations(document: list[Any], label: str) -> Iterator[ChatItem]:
+    for index, conversation in enumerate(document):
+        where = f"{label}: conversation {index}"
+        if not isinstance(conversation, dict) or not isinstance(conversation.get("mapping"), dict):
+            yield SkippedItem(where, "not a conversation (no message tree)")
+            continue
+        title = text_of(conversation.get("title")).strip() or "Untitled conversation"
+        yield from _conversation(conversation, f"{where} ({title!r})", title)
+
+
+def _conversation(conversation: dict[str, Any], where: str, title: str) -> Iterator[ChatItem]:
+    mapping: dict[str, Any] = conversation["mapping"]
+    nodes = {key: node for key, node in mapping.items() if isinstance(node, dict)}
+    own_id = text_of(conversation.get("conversation_id")) or text_of(conversation.get("id"))
+    conv_id = own_id or "h" + short_hash(title, conversation.get("create_time"))
+    url = f"https://chatgpt.com/c/{own_id}" if own_id else None
+    main = _main_line(nodes, conversation.get("current_node"))
+    start_time = from_epoch(conversation.get("create_time"))
+
+    # Depth-first from each root, children in their listed order: conversation
+    # order within a branch, and every node visited once even if the tree is cyclic.
+    roots = [key for key, node in nodes.items() if node.get("parent") not in nodes]
+    visited: set[str] = set()
+    stack: list[tuple[str, datetime | None]] = [(key, start_time) for key in reversed(roots)]
+    while stack:
+        key, inherited = stack.pop()
+        if key in visited:
+            continue
+        visited.add(key)
+        node = nodes[key]
+        message = node.get("message")
+        item: ChatItem | None = None
+        if isinstance(message, dict):
+            own_time = from_epoch(message.get("create_time"))
+            item = _message(message, key, where, own_time or inherited, own_time is None,
+                            conv_id, title, "main" if key in main else "alternate", url)
+            inherited = own_time or inherited
+        elif message is not None:
+            item = SkippedItem(f"{where}, node {key}", "message is not an object")
+        if item is not None:
+            yield item
+        children = [c for c in node.get("children") or () if isinstance(c, str) and c in nodes]
+        stack.extend((child, inherited) for child in reversed(children))
+
+
+def _main_line(nodes: dict[str, Any], current: object) -> set[str]:
+    """Node ids on the path from the root to ``current`` (or the newest leaf)."""
+    if not isinstance(current, str) or current not in nodes:
+        roots = [key for key, node in nodes.items() if node.get("parent") not in nodes]
+        current = roots[0] if roots else None
+        seen: set[str] = set()
+        while current is not None and current not in seen:
+            seen.add(current)
+            children = [c for c in nodes[current].get("children") or () if c in nodes]
+            current = children[-1] if children else None
+        return seen
+    line: set[str] = set()
+    key: str | None = current
+    while key is not None and key in nodes and key not in line:
+        line.add(key)
+        parent = nodes[key].get("parent")
+        key = parent if isinstance(parent, str) else None
+    return line
+
+
+def _message(message: dict[str, Any], node_id: str, where: str, when: datetime | None,
+             estimated: bool, conv_id: str, title: str, branch: str,
+             url: str | None) -> ChatItem:
+    author = message.get("author") if isinstance(message.get("author"), dict) else {}
+    role = text_of(author.get("role")) or "unknown"
+    metadata = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
+    content = message.get("content") if isinstance(message.get("content"), dict) else {}
+    content_type = text_of(content.get("content_type"))
+    if role not in SPEAKERS:
+        return Ignored(f"{role} message")
+    if metadata.get("is_visually_hidden_from_conversation") or content_type in _HIDDEN_CONTENT:
+        return Ignored("hidden message")
+    if message.get("recipient") not in (None, "all"):
+        return Ignored("message to a tool")
+    text = _content_text(content)
+    if text is None:
+        return Ignored(f"{content_type or 'unknown'} content")
+    text = _with_attachments(text, metadata)
+    if not text:
+        return Ignored("empty message")
+    message_id = text_of(message.get("id")) or node_id
+    if when is None:
+        return SkippedItem(f"{where}, message {message_id}", "no time anywhere in the conversation")
+    meta: dict[str, Any] = {"format": FORMAT, "conversation_id": conv_id,
+                            "message_id": message_id, "role": role, "branch": branch}
+    if estimated:
+        meta["time_estimated"] = True
+    if isinstance(metadata.get("model_slug"), str):
+        meta["model"] = metadata["model_slug"]
+    return make_observation(captured_at=when, text=text, thread=title, speaker=SPEAKERS[role],
+                            external_id=f"chatgpt:{conv_id}:{message_id}", app="ChatGPT",
+                            meta=meta, url=url)
+
+
+def _content_text(content: dict[str, Any]) -> str | None:
+    """The visible text of a message's content, or None for unsupported types."""
+    content_type = content.get("content_type")
+    if content_type == "code":
+        return text_of(content.get("text")).strip()
+    if content_type not in ("text", "multimodal_text"):
+        return None
+    pieces: list[str] = []
+    for part in content.get("parts") or ():
+        if isinstance(part, str):
+            pieces.append(part)
+        elif isinstance(part, dict):
+            pieces.append(_part_text(part))
+    return "\n".join(p for p in (piece.strip() for piece in pieces) if p)
+
+
+def _part_text(part: dict[str, Any]) -> str:
+    kind = text_of(part.get("content_type"))
+    if isinstance(part.get("text"), str):  # audio transcriptions and the like
+        return part["text"]
+    if kind == "image_asset_pointer":
+        return "[image]"
+    if "audio" in kind or "video" in kind:
+        return ""  # voice-mode media: their transcript comes as its own part
+    return f"[{kind.replace('_', ' ')}]" if kind else ""
+
+
+def _with_attachments(text: str, metadata: dict[str, Any]) -> str:
+    names = [text_of(a.get("name")) for a in metadata.get("attachments") or ()
+             if isinstance(a, dict)]
+    notes = [f"[attached: {name}]" for name in names if name]
+    return "\n".join([text, *notes]) if text and notes else (text or "\n".join(notes))

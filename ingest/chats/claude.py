@@ -1,0 +1,130 @@
+"""Claude data export: ``conversations.json`` (alone or inside the export zip).
+
+A list of conversations ``{uuid, name, created_at, chat_messages: [{uuid, sender,
+text, content: [{type, text}], created_at, attachments, files}]}``. The text of
+a message is its ``content`` text blocks (falling back to ``text``); tool calls
+become a short note only when they made an artifact; "thinking" blocks are left
+out; attached files become ``[attached: name]`` notes (their extracted text is
+not imported: it is the file, not the conversation).
+
+Where the export records branches (``parent_message_uuid`` and the
+conversation's ``current_leaf_message_uuid``), messages off the path to the
+current leaf get ``meta["branch"] = "alternate"``, as for ChatGPT.
+External ids are ``claude:<conversation uuid>:<message uuid>``. Loaded whole.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+from core.errors import BadInput
+from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions,
+                                 SkippedItem, from_iso, load_json, make_observation,
+                                 read_export_bytes, short_hash, text_of)
+
+FORMAT = "claude"
+SPEAKERS = {"human": ("You", "user"), "user": ("You", "user"),
+            "assistant": ("Claude", "assistant")}
+
+
+def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatItem]:
+    """Stream the messages of a Claude export (``conversations.json`` or zip).
+
+    Raises ``BadInput`` at once when the file is not valid JSON or not a list
+    of conversations; a broken conversation or message is skipped and reported.
+    """
+    data, label = read_export_bytes(path, "conversations.json")
+    document = load_json(data, label)
+    if isinstance(document, dict) and "chat_messages" in document:
+        document = [document]
+    if not isinstance(document, list):
+        raise BadInput(f"{label}: expected a list of conversations, "
+                       f"found a JSON {type(document).__name__}")
+    return _conversations(document, label)
+
+
+def _conversations(document: list[Any], label: str) -> Iterator[ChatItem]:
+    for index, conversation in enumerate(document):
+        where = f"{label}: conversation {index}"
+        if not isinstance(conversation, dict) or not isinstance(
+                conversation.get("chat_messages"), list):
+            yield SkippedItem(where, "not a conversation (no chat_messages)")
+            continue
+        title = text_of(conversation.get("name")).strip() or "Untitled conversation"
+        own_id = text_of(conversation.get("uuid"))
+        conv_id = own_id or "h" + short_hash(title, conversation.get("created_at"))
+        messages = [m for m in conversation["chat_messages"] if isinstance(m, dict)]
+        branches = _branches(messages, conversation.get("current_leaf_message_uuid"))
+        url = f"https://claude.ai/chat/{own_id}" if own_id else None
+        derived = DerivedIds()
+        for position, message in enumerate(conversation["chat_messages"]):
+            at = f"{where} ({title!r}), message {position}"
+            if not isinstance(message, dict):
+                yield SkippedItem(at, "message is not an object")
+                continue
+            yield _message(message, at, conv_id, title, branches, derived, url)
+
+
+def _branches(messages: list[dict[str, Any]], leaf: object) -> dict[str, str]:
+    """message uuid → "main" | "alternate", or empty when branches are unrecorded."""
+    parents = {m["uuid"]: m.get("parent_message_uuid") for m in messages
+               if isinstance(m.get("uuid"), str)}
+    if not isinstance(leaf, str) or leaf not in parents:
+        return {}
+    main: set[str] = set()
+    key: object = leaf
+    while isinstance(key, str) and key in parents and key not in main:
+        main.add(key)
+        key = parents[key]
+    return {uuid: "main" if uuid in main else "alternate" for uuid in parents}
+
+
+def _message(message: dict[str, Any], where: str, conv_id: str, title: str,
+             branches: dict[str, str], derived: DerivedIds, url: str | None) -> ChatItem:
+    sender = text_of(message.get("sender"))
+    if sender not in SPEAKERS:
+        return Ignored(f"{sender or 'unknown'} message")
+    speaker, role = SPEAKERS[sender]
+    when = from_iso(message.get("created_at"))
+    if when is None:
+        return SkippedItem(where, "no readable created_at")
+    text = _message_text(message)
+    if not text:
+        return Ignored("empty message")
+    message_id = text_of(message.get("uuid")) or "h" + derived.make(
+        message.get("created_at"), sender, text)
+    meta: dict[str, Any] = {"format": FORMAT, "conversation_id": conv_id,
+                            "message_id": message_id, "role": role}
+    if message_id in branches:
+        meta["branch"] = branches[message_id]
+    return make_observation(captured_at=when, text=text, thread=title, speaker=speaker,
+                            external_id=f"claude:{conv_id}:{message_id}", app="Claude",
+                            meta=meta, url=url)
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    pieces: list[str] = []
+    blocks = message.get("content")
+    if isinstance(blocks, list) and blocks:
+        for block in blocks:
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            if kind == "text":
+                pieces.append(text_of(block.get("text")))
+            elif kind == "tool_use":
+                tool_input = block.get("input") if isinstance(block.get("input"), dict) else {}
+                artifact = text_of(tool_input.get("title"))
+                if artifact:
+                    pieces.append(f"[artifact: {artifact}]")
+            # "thinking", "tool_result" and unknown blocks are not the conversation.
+    else:
+        pieces.append(text_of(message.get("text")))
+    names: list[str] = []  # a file often appears under both keys
+    for key in ("attachments", "files"):
+        for item in message.get(key) or ():
+            name = text_of(item.get("file_name")) if isinstance(item, dict) else ""
+            if name and name not in names:
+                names.append(name)
+    pieces.extend(f"[attached: {name}]" for name in names)
+    return "\n".join(p for p in (piece.strip() for piece in pieces) if p)

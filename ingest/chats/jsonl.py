@@ -1,0 +1,127 @@
+"""Engram's generic chat format: JSON Lines, one message per line.
+
+    {"conversation": "trip", "session": "s1", "timestamp": "2023-05-08T13:56:00+00:00",
+     "speaker": "Ana", "text": "…", "id": "D1:1"}
+
+``session`` and ``id`` are optional. Timestamps are ISO-8601 (an offset-less one
+is wall-clock time in ``options.tz``, default the local zone) or epoch seconds.
+The file is streamed line by line, so it may be arbitrarily large. A bad line is
+skipped and reported; a file whose first line is not a JSON object is refused.
+
+External ids are ``jsonl:<conversation>:<id>`` because ids such as ``D1:1``
+repeat across conversations; without an id, ``h<hash>`` of the conversation,
+time, speaker and text (plus an occurrence counter) stands in.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from core.errors import BadInput
+from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions,
+                                 SkippedItem, from_epoch, from_iso, make_observation)
+
+FORMAT = "jsonl"
+
+
+def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatItem]:
+    """Stream the messages of a JSONL chat file.
+
+    Raises ``BadInput`` at once if the file cannot be opened or its first
+    non-blank line is not a JSON object (then it is not this format).
+    """
+    _check_first_line(path)
+    return _items(path, options)
+
+
+def _check_first_line(path: Path) -> None:
+    number = 0
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                if not raw.strip():
+                    continue
+                record = _decode(raw, number == 1)
+                if not isinstance(record, dict):
+                    raise BadInput(f"{path.name}, line {number}: not a JSON object; "
+                                   "expected one chat message per line (JSONL)")
+                return
+    except OSError as exc:
+        raise BadInput(f"{path.name}: cannot read ({exc.strerror or exc})") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path.name}, line {number}: not valid JSON ({exc}); "
+                       "expected one chat message per line (JSONL)") from exc
+    raise BadInput(f"{path.name}: the file is empty")
+
+
+def _decode(raw: bytes, first: bool) -> Any:
+    text = raw.decode("utf-8-sig" if first else "utf-8")
+    return json.loads(text)
+
+
+def _items(path: Path, options: ParseOptions) -> Iterator[ChatItem]:
+    derived = DerivedIds()
+    seen: set[tuple[str, str]] = set()
+    default_conversation = options.name or path.stem
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            where = f"{path.name}, line {number}"
+            try:
+                record = _decode(raw, number == 1)
+            except UnicodeDecodeError:
+                yield SkippedItem(where, "not UTF-8 text")
+                continue
+            except ValueError:
+                truncated = not raw.endswith(b"\n")
+                yield SkippedItem(where, "truncated line (file cut off?)" if truncated
+                                  else "not valid JSON")
+                continue
+            if not isinstance(record, dict):
+                yield SkippedItem(where, "not a JSON object")
+                continue
+            yield _message(record, where, default_conversation, options, derived, seen)
+
+
+def _message(record: dict[str, Any], where: str, default_conversation: str,
+             options: ParseOptions, derived: DerivedIds,
+             seen: set[tuple[str, str]]) -> ChatItem:
+    conversation = _scalar(record.get("conversation")) or default_conversation
+    stamp = record.get("timestamp")
+    when = from_epoch(stamp) if isinstance(stamp, (int, float)) else from_iso(stamp, options.tz)
+    if when is None:
+        reason = "no timestamp" if stamp is None else f"unreadable timestamp {stamp!r}"
+        return SkippedItem(where, reason)
+    text = record.get("text")
+    if not isinstance(text, str):
+        return SkippedItem(where, "no text" if text is None else "text is not a string")
+    if not text.strip():
+        return Ignored("empty message")
+    speaker = _scalar(record.get("speaker"))
+    own_id = _scalar(record.get("id"))
+    if own_id is not None:
+        if (conversation, own_id) in seen:
+            return SkippedItem(where, f"duplicate id {own_id!r} in {conversation!r}")
+        seen.add((conversation, own_id))
+        local_id = own_id
+    else:
+        local_id = "h" + derived.make(conversation, when.isoformat(), speaker, text)
+    meta: dict[str, Any] = {"format": FORMAT, "conversation_id": conversation}
+    session = _scalar(record.get("session"))
+    if session is not None:
+        meta["session"] = session
+    return make_observation(captured_at=when, text=text, thread=conversation,
+                            speaker=speaker, external_id=f"jsonl:{conversation}:{local_id}",
+                            app=None, meta=meta)
+
+
+def _scalar(value: object) -> str | None:
+    """Strings and numbers as a non-empty string; anything else as None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (str, int, float)):
+        text = str(value).strip()
+        return text or None
+    return None

