@@ -8,7 +8,7 @@ from typing import Callable
 
 from core import keys
 from core.config import Paths, Settings, ensure_private_dir
-from core.errors import EngramError, KeyUnavailable, ModelError, NotFound
+from core.errors import EngramError, KeyUnavailable, ModelError, NotFound, UsageError
 from core.pipeline import Pipeline, Redactor, VectorBackfill
 from core.retrieval import Retriever
 from core.store import Store
@@ -87,7 +87,12 @@ def unlock(paths: Paths, ask: Ask | None, *, create: bool) -> keys.DatabaseKey:
         raise NotFound(f"There is no Engram store at {paths.data_dir} yet.",
                        hint="Add something first, e.g. `engram add \"my first note\"`.")
     ensure_private_dir(paths.data_dir)
-    return keys.create_key(paths, ask)
+    try:
+        return keys.create_key(paths, ask)
+    except UsageError:
+        if keys.key_exists(paths):  # another process created it a moment ago
+            return keys.load_key(paths, ask)
+        raise
 
 
 def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bool = True,

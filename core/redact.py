@@ -95,16 +95,17 @@ _SECRET_WORDS = (
     r"|refresh[_-]?token|id[_-]?token|session[_-]?token|bearer[_-]?token|token"
     r"|private[_-]?key|client[_-]?secret|credentials?|signing[_-]?key|encryption[_-]?key"
 )
-# Names like "password_hint" or "token_count" describe a secret, they do not hold one.
-_NOT_A_VALUE_SUFFIX = re.compile(
-    r"(?i)[_.-](?:length|len|hint|policy|min|max|field|label|reset|expiry|expires(?:_at)?"
-    r"|expired|changed|strength|count|type|prompt|rules?|required|input|placeholder"
-    r"|manager|form|file|path|url|env|name|id|limit|endpoint|header|usage|ttl)$"
-)
+_ANY_WORD = re.compile(rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS})")
+# After the word, a name may only go on with these: DB_PASSWORD_PROD holds a
+# password, password_hint / token_count / HAVE_STRUCT_PASSWD_PW_GECOS do not.
+_VALUE_SUFFIXES = frozenset(
+    "key value prod production live dev development test staging b64 base64 hex str raw"
+    .split())
+# The word is matched first and its prefix (DB_, aws_…) checked afterwards:
+# a regex that starts with an optional identifier prefix is ~10× slower.
 _LABELLED = re.compile(
-    r"(?P<key>(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[_.-])*"
-    rf"(?:(?P<pw>{_PASSWORD_WORDS})|(?P<sec>{_SECRET_WORDS}))"
-    r"(?:[_.-][A-Za-z0-9]+)*(?![A-Za-z0-9]))"
+    rf"(?:(?<![A-Za-z0-9])|(?<=[_.-]))(?:(?P<pw>{_PASSWORD_WORDS})|(?P<sec>{_SECRET_WORDS}))"
+    r"(?P<suffix>(?:[_.-][A-Za-z0-9]+)*)(?![A-Za-z0-9])"
     r"(?P<sep>['\"]?[ \t]*(?::=|=>|==|=|:)[ \t]*|[ \t]+(?:is|was|ist)[ \t]*:?[ \t]+)"
     r"(?:(?P<q>['\"`])(?P<qval>[^'\"`\n]+)(?P=q)|(?P<val>[^\s'\"`]+))",
     re.IGNORECASE,
@@ -115,11 +116,23 @@ _STOPWORDS = frozenset("""
     incorrect invalid wrong correct reset forgot forgotten field hidden none null nil
     undefined true false show hide changed updated expired expires strength weak strong
     medium match mismatch too and or for to of in on at with your my our their this that
-    it not no yes enter type here below above needed saved protected set unset empty
+    it not no yes enter type here below above needed saved protected set unset empty new
+""".split())
+# "password: str | None" in typed code: a type, not a value.
+_TYPE_NAMES = frozenset("""
+    str bytes int bool float optional string any object number boolean dict list union
+    secretstr secretbytes text varchar char buffer uint8array
 """.split())
 _ENV_REF = re.compile(r"^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|%[A-Za-z_]+%|\{\{.*\}\}|<[^>]*>)$")
-_MASKED = re.compile(r"^[*•●·x.]+$", re.IGNORECASE)
-_CODE_EXPR = re.compile(r"[()\[\]]|^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_]")
+_MASKED = re.compile(r"^:?[*•●·.]+$|^x{4,}$", re.IGNORECASE)
+_FORMAT_SLOT = re.compile(r"%[-+ #0-9.]*[sdrifx]|\{[A-Za-z0-9_.!:]*\}")
+_CODE_EXPR = re.compile(r"[()\[\]{}]|^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_]")
+# "passwd = passwd or ''", "x = y + z": the value is a variable in an expression.
+_CODE_CONTINUES = re.compile(r"[ \t]*(?:,|[ \t](?:or|and|if|else|[-+*/?|&=]|\|\||&&|<<|>>|\?\?)[ \t])")
+_SNAKE_NAME = re.compile(r"^[a-z]+(?:_[a-z0-9]+)+$")
+_ANNOTATION_GOES_ON = re.compile(r"[ \t]*(?:\|[ \t]*[A-Za-z]|=[ \t]|[)\]])")
+# "pwd: expected bytes, got …": a label followed by a running sentence.
+_PROSE_CONTINUES = re.compile(r"[ \t]+[A-Za-z]+[ \t,]+[a-z]")
 
 
 def _token_like(value: str) -> bool:
@@ -134,26 +147,51 @@ def _password_like(value: str) -> bool:
     return bool(re.search(r"\d|[^\w\s]", value) or (value[:1].islower() and re.search("[A-Z]", value)))
 
 
-def _labelled_value(m: re.Match[str]) -> str | None:
+def _has_prefix(text: str, start: int) -> bool:
+    """Whether the matched word is the tail of a longer name (DB_PASSWORD)."""
+    return start >= 2 and text[start - 1] in "_.-" and text[start - 2].isalnum()
+
+
+def _labelled_value(m: re.Match[str], value: str) -> str | None:
     """The marker kind for a labelled value, or None to leave it alone."""
-    key, sep = m["key"], m["sep"]
-    quoted = m["qval"] is not None
-    value = m["qval"] if quoted else m["val"].rstrip(",;")
-    if not value or value.startswith("[redacted:") or _NOT_A_VALUE_SUFFIX.search(key):
+    word = (m["pw"] or m["sec"]).lower()
+    suffixes = [s for s in re.split(r"[_.-]", m["suffix"].lower()) if s]
+    if any(not (s in _VALUE_SUFFIXES or s.isdigit()) for s in suffixes):
         return None
-    if _ENV_REF.match(value) or _MASKED.match(value):
-        return None
-    if not quoted and (_CODE_EXPR.search(value) or value.lower() in _STOPWORDS):
-        return None
-    bare = key.lower()
-    if bare == "pass" and not (quoted or "=" in sep):
-        return None  # "boarding pass: 12345", "pass: the salt" — too ambiguous
-    if bare == "pwd" and value[:1] in "/~":
-        return None  # the shell's working directory, as printed by `env`
+    quoted, sep = m["qval"] is not None, m["sep"]
     prose = sep.strip(" \t:'\"").lower() in ("is", "was", "ist")
+    if not value or value.startswith("[redacted:") or _ENV_REF.match(value):
+        return None
+    if _MASKED.match(value) or _FORMAT_SLOT.search(value):
+        return None
+    if not quoted:
+        after = m.string[m.end("val") - (len(m["val"]) - len(value)):][:40]
+        lowered = value.lower()
+        if (_CODE_EXPR.search(value) or lowered in _STOPWORDS or lowered in _TYPE_NAMES
+                or _ANY_WORD.search(value) or ("=" in sep and _CODE_CONTINUES.match(after))):
+            return None
+        if ":" in sep and value.isalpha() and _PROSE_CONTINUES.match(after):
+            return None
+        if sep == ":" and not (_password_like(value) or _token_like(value)):
+            return None  # "passwd:gecos": a namespaced name, not "Password: x"
+        if m["pw"] and len(value) < 4:
+            return None  # "USER_PASSWORD = 1": a constant; real passwords are longer
+        if "=" in sep and _SNAKE_NAME.match(value):
+            return None  # "user_password = o_entry": a variable
+        if ":" in sep and _ANNOTATION_GOES_ON.match(after):
+            return None  # "password: HiddenText | None = None": a type annotation
+    elif value.isalpha() and _ANY_WORD.search(value):
+        return None  # 'CHALLENGE_PASSWORD: "challengePassword"': a name
+    if m["sec"] and sep.strip() == "==":
+        return None  # 'token == "#bygroup"': a comparison in a parser
+    bare = not suffixes and not _has_prefix(m.string, m.start())
     if m["pw"]:
         if prose and not _password_like(value):
             return None
+        if word == "pass" and bare and not (quoted or "=" in sep):
+            return None  # "boarding pass: 12345", "pass: the salt" — too ambiguous
+        if word == "pwd" and bare and value[:1] in "/~":
+            return None  # the shell's working directory, as printed by `env`
         return "password"
     if quoted and not prose:
         return "secret" if len(value) >= 8 and " " not in value else None
@@ -162,14 +200,15 @@ def _labelled_value(m: re.Match[str]) -> str | None:
 
 def _sub_labelled(text: str, counts: Counter[str]) -> str:
     def repl(m: re.Match[str]) -> str:
-        kind = _labelled_value(m)
+        quoted = m["qval"] is not None
+        value = m["qval"] if quoted else m["val"]
+        if not quoted:  # trailing punctuation belongs to the sentence or the code
+            value = value.rstrip(".,;:)") if m["sep"].strip(" \t:").isalpha() else value.rstrip(",;")
+        kind = _labelled_value(m, value)
         if kind is None:
             return m.group(0)
         counts[kind] += 1
-        start = m.start("qval") if m["qval"] is not None else m.start("val")
-        value = m["qval"] if m["qval"] is not None else m["val"].rstrip(",;")
-        rel = start - m.start()
-        whole = m.group(0)
+        whole, rel = m.group(0), m.start("qval" if quoted else "val") - m.start()
         return whole[:rel] + _mark(kind) + whole[rel + len(value):]
     return _LABELLED.sub(repl, text)
 
@@ -242,25 +281,35 @@ _OTP_WORDS = (
     r"|auth(?:entication)?|one[- ]time|2fa|mfa|two[- ]factor|sms)[ \t]+(?:pass)?code"
     r"|one[- ]time[ \t]+(?:password|pin)|passcode|otp|2fa|mfa|totp|tan|code|pin"
 )
+_OTP_CODE = r"(?:G-)?\d{4,8}|\d{3}[ -]\d{3}"
 _OTP_AFTER = re.compile(
-    rf"(?i)(?<![A-Za-z])(?P<pre>(?:(?:zip|postal|area|country|error|exit|status|source|"
-    rf"response|return|http|promo|discount|coupon|qr|bar|dialing|post|sort|swift|bank)"
-    rf"[ \t]+)?)(?P<word>{_OTP_WORDS})(?![A-Za-z])"
+    rf"(?i)(?<![A-Za-z0-9])(?P<word>{_OTP_WORDS})(?![A-Za-z0-9])"
     r"(?P<sep>[ \t]*(?:is|was|:|=|#|-)?[ \t]*(?:is[ \t]*:?[ \t]*)?\n?[ \t]*)"
-    r"(?P<code>(?:G-)?\d{4,8}|\d{3}[ -]\d{3})(?![\d.,:/-]\d|\d)"
+    rf"(?P<code>{_OTP_CODE})(?![\d.,:/-]\d|[A-Za-z0-9])"
+)
+# "zip code 94103", "error code 5000": codes, but not one-time ones.
+_NOT_OTP_BEFORE = re.compile(
+    r"(?i)(?<![A-Za-z])(?:zip|postal|area|country|error|exit|status|source|response|return"
+    r"|http|promo|discount|coupon|qr|bar|dialing|post|sort|swift|bank)[ \t]+$"
 )
 _OTP_BEFORE = re.compile(
-    r"(?i)(?<![\w.,:/-])(?P<code>(?:G-)?\d{4,8}|\d{3}[ -]\d{3})(?![\w.,:/-]\d|\d)"
+    rf"(?i)(?<![\w.,:/-])(?P<code>{_OTP_CODE})(?![\w.,:/-]\d|\d)"
     r"(?P<rest>[ \t]+(?:is|as)[ \t]+your\b[^\n]{0,40}?"
     r"\b(?:code|otp|passcode|pin|one[- ]time password))"
 )
+_DIGITS4 = re.compile(r"\d{3}")
 
 
 def _sub_otp(text: str, counts: Counter[str]) -> str:
+    if not _DIGITS4.search(text):
+        return text
+
     def after(m: re.Match[str]) -> str:
-        if m["pre"]:  # "zip code 94103", "error code 5000": not one-time codes
+        if _NOT_OTP_BEFORE.search(m.string, max(0, m.start() - 20), m.start()):
             return m.group(0)
         word = m["word"].lower()
+        if not m["sep"]:
+            return m.group(0)  # "2fa8170": letters and digits run together, likely hex
         if word in ("pin", "tan", "code") and "\n" in m["sep"]:
             return m.group(0)  # a bare "code" label and digits on the next line: too weak
         if word in ("pin", "tan") and not re.search(r"[:=#]|is", m["sep"]):
@@ -308,7 +357,8 @@ _STEPS: tuple[Callable[[str, Counter[str]], str], ...] = (
     _sub_group(_AWS_SECRET, 3, "api-key"),
     _sub_simple(_JWT, "token"),
     _sub_group(_AUTH_HEADER, 2, "token", lambda v: _token_like(v) or len(v) >= 24),
-    _sub_group(_URL_PASSWORD, 2, "password"),
+    _sub_group(_URL_PASSWORD, 2, "password",
+               lambda v: not (_ANY_WORD.fullmatch(v) or v.startswith(("<", "[", "{", "$")))),
     _sub_labelled,
     _sub_cards,
     _sub_otp,

@@ -30,7 +30,7 @@ def start_of_day(moment: datetime) -> datetime:
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     """Parse a point in time; raise UsageError with an example when it can't."""
-    now = (now or local_now()).astimezone()
+    now = now if now is not None and now.tzinfo else (now or local_now()).astimezone()
     value = text.strip().lower()
     if value == "now":
         return to_utc(now)

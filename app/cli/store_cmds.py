@@ -304,5 +304,14 @@ def cmd_passphrase(ctx: Context) -> int:
     new, commit = keys.new_passphrase_key(paths, new_pass)
     rekey(paths.db_path, old.sqlite_hexkey(), new.sqlite_hexkey())
     commit()
+    # Backups taken before upgrades would still open with the old secret.
+    for backup in sorted(paths.backups_dir.glob("*.db")):
+        try:
+            rekey(backup, old.sqlite_hexkey(), new.sqlite_hexkey())
+        except EngramError:
+            backup.unlink()
+            ctx.warn(f"removed backup {backup.name}: it could not be re-encrypted")
     ctx.out("Passphrase changed; the store is re-encrypted with the new key.")
+    if os.environ.get(keys.PASSPHRASE_ENV):
+        ctx.warn(f"{keys.PASSPHRASE_ENV} still holds the old passphrase; update it.")
     return 0

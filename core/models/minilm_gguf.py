@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import struct
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -231,12 +232,66 @@ def _require_mean_pooling(src_dir: Path) -> None:
 def _converter_version(path: Path) -> int | None:
     """The converter version recorded in a GGUF, or None if unreadable/absent."""
     try:
-        import gguf
-
-        field = gguf.GGUFReader(path).get_field(CONVERTER_VERSION_KEY)
-        return int(field.contents()) if field is not None else None
-    except Exception:  # a damaged or foreign file is simply converted again
+        value = read_gguf_metadata(path, (CONVERTER_VERSION_KEY,)).get(CONVERTER_VERSION_KEY)
+    except (OSError, ValueError):  # a damaged or foreign file is simply converted again
         return None
+    return value if isinstance(value, int) else None
+
+
+# GGUF value types: struct format of each scalar (8 = string, 9 = array).
+_GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+
+def read_gguf_metadata(path: Path, keys: Sequence[str]) -> dict[str, Any]:
+    """Read the scalar/string metadata ``keys`` from a GGUF header.
+
+    Stops as soon as every key was seen, so keys written before the vocabulary
+    cost microseconds (gguf's ``GGUFReader`` maps the whole file: ≈1 s here).
+    Array values are skipped. Raises ``ValueError`` for a file that is not GGUF.
+    """
+    wanted, found = set(keys), {}
+    with open(path, "rb") as fh:
+        def read(fmt: str) -> Any:
+            size = struct.calcsize("<" + fmt)
+            raw = fh.read(size)
+            if len(raw) != size:
+                raise ValueError(f"{path} ends inside its GGUF header")
+            return struct.unpack("<" + fmt, raw)[0]
+
+        def read_str() -> str:
+            n = read("Q")
+            return fh.read(n).decode("utf-8", errors="replace")
+
+        def skip(vtype: int) -> None:
+            if vtype == 8:
+                fh.seek(read("Q"), os.SEEK_CUR)
+            elif vtype == 9:
+                etype, count = read("I"), read("Q")
+                if etype in _GGUF_SCALARS:
+                    fh.seek(struct.calcsize("<" + _GGUF_SCALARS[etype]) * count, os.SEEK_CUR)
+                else:
+                    for _ in range(count):
+                        skip(etype)
+            elif vtype in _GGUF_SCALARS:
+                read(_GGUF_SCALARS[vtype])
+            else:
+                raise ValueError(f"{path}: unknown GGUF value type {vtype}")
+
+        if fh.read(4) != b"GGUF":
+            raise ValueError(f"{path} is not a GGUF file")
+        read("I")  # version
+        read("Q")  # tensor count
+        for _ in range(read("Q")):
+            key, vtype = read_str(), read("I")
+            if key in wanted and vtype in _GGUF_SCALARS:
+                found[key] = read(_GGUF_SCALARS[vtype])
+            elif key in wanted and vtype == 8:
+                found[key] = read_str()
+            else:
+                skip(vtype)
+            if wanted.issubset(found):
+                break
+    return found
 
 
 def _read_json(path: Path, *, missing_ok: bool = False) -> dict[str, Any]:

@@ -131,10 +131,12 @@ def _message(message: dict[str, Any], node_id: str, where: str, when: datetime |
         return Ignored("hidden message")
     if message.get("recipient") not in (None, "all"):
         return Ignored("message to a tool")
-    text = _content_text(content)
+    attachments = [text_of(a.get("name")) for a in metadata.get("attachments") or ()
+                   if isinstance(a, dict) and text_of(a.get("name"))]
+    text = _content_text(content, named_files=bool(attachments))
     if text is None:
         return Ignored(f"{content_type or 'unknown'} content")
-    text = _with_attachments(text, metadata)
+    text = "\n".join(p for p in [text, *(f"[attached: {n}]" for n in attachments)] if p)
     if not text:
         return Ignored("empty message")
     message_id = text_of(message.get("id")) or node_id
@@ -151,8 +153,11 @@ def _message(message: dict[str, Any], node_id: str, where: str, when: datetime |
                             meta=meta, url=url)
 
 
-def _content_text(content: dict[str, Any]) -> str | None:
-    """The visible text of a message's content, or None for unsupported types."""
+def _content_text(content: dict[str, Any], named_files: bool) -> str | None:
+    """The visible text of a message's content, or None for unsupported types.
+
+    With ``named_files``, image parts are left to the "[attached: name]" notes.
+    """
     content_type = content.get("content_type")
     if content_type == "code":
         return text_of(content.get("text")).strip()
@@ -162,7 +167,8 @@ def _content_text(content: dict[str, Any]) -> str | None:
     for part in content.get("parts") or ():
         if isinstance(part, str):
             pieces.append(part)
-        elif isinstance(part, dict):
+        elif isinstance(part, dict) and not (
+                named_files and part.get("content_type") == "image_asset_pointer"):
             pieces.append(_part_text(part))
     return "\n".join(p for p in (piece.strip() for piece in pieces) if p)
 
@@ -176,10 +182,3 @@ def _part_text(part: dict[str, Any]) -> str:
     if "audio" in kind or "video" in kind:
         return ""  # voice-mode media: their transcript comes as its own part
     return f"[{kind.replace('_', ' ')}]" if kind else ""
-
-
-def _with_attachments(text: str, metadata: dict[str, Any]) -> str:
-    names = [text_of(a.get("name")) for a in metadata.get("attachments") or ()
-             if isinstance(a, dict)]
-    notes = [f"[attached: {name}]" for name in names if name]
-    return "\n".join([text, *notes]) if text and notes else (text or "\n".join(notes))

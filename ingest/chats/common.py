@@ -208,8 +208,16 @@ def read_export_bytes(path: Path, basename: str) -> tuple[bytes, str]:
         raise BadInput(f"{path.name}: cannot read the export ({exc})") from exc
 
 
+class BadJson(BadInput):
+    """A JSON file that does not parse; ``problem`` says what and where."""
+
+    def __init__(self, label: str, problem: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{label}: {problem}", hint=hint)
+        self.problem = problem
+
+
 def load_json(data: bytes, label: str) -> Any:
-    """Parse a whole JSON document; a broken one raises ``BadInput`` naming where.
+    """Parse a whole JSON document; a broken one raises ``BadJson`` naming where.
 
     JSON exports (ChatGPT, Claude, Telegram, Slack) are loaded whole: their
     formats have no record boundaries to stream on.
@@ -217,13 +225,14 @@ def load_json(data: bytes, label: str) -> Any:
     try:
         return json.loads(data)
     except UnicodeDecodeError as exc:
-        raise BadInput(f"{label} is not UTF-8 text (byte {exc.start})") from exc
+        raise BadJson(label, f"not UTF-8 text (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
-        tail = len(exc.doc.rstrip()) if isinstance(exc.doc, str) else 0
-        hint = ("the file ends early — it looks truncated; export it again"
-                if exc.pos >= tail else None)
-        raise BadInput(f"{label} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                       f"column {exc.colno}", hint=hint) from exc
+        truncated = not exc.doc.rstrip().endswith(("]", "}"))
+        problem = (f"not valid JSON ({exc.msg.removesuffix(' at')}, line {exc.lineno}, "
+                   f"column {exc.colno})" + ("; the file ends early, as if cut off"
+                                             if truncated else ""))
+        raise BadJson(label, problem, hint="Export it again and retry with the new file."
+                      if truncated else None) from exc
 
 
 def text_of(value: object) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from core.errors import BadInput
-from ingest.chats.common import (ChatItem, Ignored, ParseOptions, SkippedItem, from_epoch,
+from ingest.chats.common import (BadJson, ChatItem, Ignored, ParseOptions, SkippedItem, from_epoch,
                                  load_json, make_observation, text_of)
 
 FORMAT = "slack"
@@ -43,7 +43,14 @@ class _Tree:
         anchors = [n for n in names if PurePosixPath(n).name in ("channels.json", "users.json")]
         self.root = str(PurePosixPath(min(anchors, key=len)).parent) if anchors else ""
         self.root = "" if self.root == "." else self.root
-        self.names = sorted(n for n in names if n.endswith(".json"))
+        self.names = {n for n in names if n.endswith(".json")}
+        # folder (relative to root) → its day files, oldest first
+        self.days: dict[str, list[str]] = {}
+        prefix = self.rel("")
+        for name in sorted(self.names):
+            parts = PurePosixPath(name[len(prefix):]).parts if name.startswith(prefix) else ()
+            if len(parts) == 2 and _DAY_FILE.match(parts[1]):
+                self.days.setdefault(parts[0], []).append(name)
 
     def label(self, name: str) -> str:
         return f"{self.path.name}:{name}"
@@ -143,24 +150,19 @@ def _channels(tree: _Tree, users: dict[str, str]) -> list[_Channel]:
                 channels.append(_Channel(entry["id"], entry["name"], "#" + entry["name"]))
     # Day-file folders missing from every listing are still conversations.
     listed = {c.folder for c in channels}
-    prefix = tree.rel("")
-    for name in tree.names:
-        parts = PurePosixPath(name[len(prefix):]).parts
-        if len(parts) == 2 and _DAY_FILE.match(parts[1]) and parts[0] not in listed:
-            listed.add(parts[0])
-            channels.append(_Channel(parts[0], parts[0], "#" + parts[0]))
+    channels.extend(_Channel(folder, folder, "#" + folder)
+                    for folder in sorted(tree.days) if folder not in listed)
     return channels
 
 
 def _items(tree: _Tree, channels: list[_Channel], users: dict[str, str]) -> Iterator[ChatItem]:
     try:
         for channel in channels:
-            folder = tree.rel(channel.folder) + "/"
-            days = [n for n in tree.names
-                    if n.startswith(folder) and _DAY_FILE.match(n[len(folder):])]
-            for day in days:
+            for day in tree.days.get(channel.folder, ()):
                 try:
                     messages = _load(tree, day)
+                except BadJson as exc:
+                    yield SkippedItem(tree.label(day), exc.problem)
                 except BadInput as exc:
                     yield SkippedItem(tree.label(day), exc.message)
                     continue

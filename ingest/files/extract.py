@@ -1,0 +1,191 @@
+"""Turn one file into text with structure, or say plainly why not.
+
+``extract(path, max_bytes=...)`` returns ``Extracted`` (blocks with heading
+paths and PDF pages, ready for ``chunk``) or ``Skipped`` with a reason a
+person can read: "binary file", "larger than 20 MB", "encrypted PDF",
+"permission denied", "file vanished". Expected outcomes are values; only
+programming errors raise.
+
+The file is read once, into memory, never beyond ``max_bytes`` (plus one byte
+to notice growth), and nothing is written anywhere: extracted text must not
+land on disk outside the encrypted store.
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import stat
+from pathlib import Path
+
+from ingest.files import documents, markup
+from ingest.files.blocks import Block, Extracted, Skipped, paragraphs
+
+__all__ = ["Block", "Extracted", "Skipped", "decode_text", "extract"]
+
+MARKDOWN = {".md", ".markdown", ".mdown", ".mkd", ".mdx"}
+HTML = {".html", ".htm", ".xhtml"}
+CODE = {".py", ".pyi", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".c", ".h", ".cc",
+        ".cpp", ".hpp", ".cs", ".java", ".kt", ".kts", ".scala", ".go", ".rs", ".rb",
+        ".php", ".pl", ".lua", ".swift", ".m", ".r", ".jl", ".sh", ".bash", ".zsh",
+        ".fish", ".ps1", ".bat", ".sql", ".css", ".scss", ".less", ".vue", ".svelte",
+        ".dart", ".ex", ".exs", ".erl", ".hs", ".ml", ".clj", ".el", ".vim", ".zig",
+        ".nim", ".tf", ".gradle", ".cmake", ".mk", ".proto", ".graphql"}
+# Known binary formats are refused without reading them.
+BINARY = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ico",
+          ".heic", ".psd", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst",
+          ".tar", ".jar", ".whl", ".exe", ".dll", ".so", ".dylib", ".o", ".a", ".bin",
+          ".class", ".pyc", ".pyo", ".mp3", ".mp4", ".m4a", ".wav", ".flac", ".ogg",
+          ".mkv", ".mov", ".avi", ".webm", ".ttf", ".otf", ".woff", ".woff2", ".db",
+          ".sqlite", ".sqlite3", ".iso", ".dmg", ".img", ".gguf", ".npy", ".pkl",
+          ".parquet", ".xls", ".ppt", ".doc", ".kdbx", ".xlsx", ".pptx", ".ods", ".odp",
+          ".epub", ".key", ".numbers", ".pages"}
+# UTF-32 first: its little-endian BOM starts with UTF-16's.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be"))
+_TEXT_SUFFIXES = MARKDOWN | HTML | CODE | {".txt", ".csv", ".tsv"}
+_SNIFF = 8192
+# Bytes that do not occur in text (tab, newlines, form feed, backspace and ESC
+# for coloured logs are allowed).
+_CONTROL = bytes(set(range(32)) - {8, 9, 10, 11, 12, 13, 27}) + b"\x7f"
+
+
+def extract(path: Path, *, max_bytes: int) -> Extracted | Skipped:
+    """Read ``path`` and return its text with structure, or why it was skipped.
+
+    Plain text and code (UTF-8, UTF-16/32 with BOM, else Windows-1252/Latin-1
+    when the bytes look like text), Markdown, HTML, PDF, DOCX, ODT and CSV.
+    Unknown extensions are read as text when their content is text.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return Skipped(path, _os_reason(exc))
+    if not stat.S_ISREG(info.st_mode):  # FIFOs and devices would block or never end
+        return Skipped(path, "not a regular file")
+    if info.st_size > max_bytes:
+        return Skipped(path, f"larger than {_size(max_bytes)}")
+    suffix = path.suffix.lower()
+    if suffix in BINARY:
+        return Skipped(path, "binary file")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return Skipped(path, _os_reason(exc))
+    if len(data) > max_bytes:  # it grew after stat
+        return Skipped(path, f"larger than {_size(max_bytes)}")
+    if not data.strip():
+        return Skipped(path, "empty file")
+    if suffix == ".pdf" or (suffix not in _TEXT_SUFFIXES and data.startswith(b"%PDF-")):
+        return documents.pdf(path, data)
+    if suffix == ".docx":
+        return documents.docx(path, data)
+    if suffix == ".odt":
+        return documents.odt(path, data)
+    return _text_file(path, data, suffix)
+
+
+def _text_file(path: Path, data: bytes, suffix: str) -> Extracted | Skipped:
+    declared = _declared_charset(data) if suffix in HTML else None
+    decoded = decode_text(data, declared)
+    if decoded is None:
+        return Skipped(path, "binary file")
+    text, encoding = decoded
+    kind, title, notes = "text", None, []
+    if suffix in MARKDOWN:
+        kind = "markdown"
+        blocks, title = markup.markdown_blocks(text)
+    elif suffix in HTML or (not suffix and text.lstrip()[:15].lower().startswith(
+            ("<!doctype html", "<html"))):
+        kind = "html"
+        blocks, title = markup.html_blocks(text)
+    elif suffix in (".csv", ".tsv"):
+        kind = "csv"
+        blocks, notes = markup.csv_blocks(text, tab_separated=suffix == ".tsv")
+    elif suffix in CODE:
+        kind = "code"
+        blocks = paragraphs(text, "code")
+    else:
+        blocks = paragraphs(text)
+    if not blocks:
+        return Skipped(path, "no text")
+    return Extracted(path, kind, tuple(blocks), title=title, encoding=encoding,
+                     notes=tuple(notes))
+
+
+def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str] | None:
+    """Decode bytes that look like text; None when they look binary.
+
+    A BOM decides; else UTF-16 without BOM is recognised by its pattern of
+    zero bytes; other zero bytes or many control bytes mean binary; then the
+    declared charset (HTML), UTF-8, a mostly-UTF-8 file with a few bad bytes,
+    and finally Windows-1252 (Latin-1 for the bytes it leaves undefined).
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(encoding.replace("-sig", ""), "replace"), encoding
+    head = data[:_SNIFF]
+    if b"\x00" in head:
+        encoding = _utf16_without_bom(head)
+        if encoding is None:
+            return None
+        return data.decode(encoding, "replace"), encoding
+    if len(head) - len(head.translate(None, _CONTROL)) > 0.05 * len(head):
+        return None
+    for encoding in filter(None, (declared, "utf-8")):
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError):
+            continue
+    lenient = data.decode("utf-8", "replace")
+    bad = lenient.count("\ufffd")
+    good = sum(1 for ch in lenient if ord(ch) > 127 and ch != "\ufffd")
+    if good > 4 * bad:  # a UTF-8 file with a few damaged bytes, not a Latin-1 file
+        return lenient, "utf-8"
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    even, odd = head[0::2], head[1::2]
+    if not odd:
+        return None
+    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _declared_charset(data: bytes) -> str | None:
+    """The charset an HTML page declares in its first bytes, if any."""
+    head = data[:2048].decode("ascii", "ignore").lower()
+    marker = head.find("charset=")
+    if marker < 0:
+        return None
+    value = head[marker + 8:].lstrip("\"' ")
+    name = "".join(ch for ch in value[:40] if ch.isalnum() or ch in "-_").strip()
+    try:
+        return codecs.lookup(name).name if name else None
+    except LookupError:
+        return None
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "file vanished"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return "not a regular file"
+    return f"cannot read ({exc.strerror or exc})"
+
+
+def _size(limit: int) -> str:
+    if limit >= 1024 * 1024:
+        value = limit / (1024 * 1024)
+        return f"{value:.0f} MB" if value >= 10 or value == int(value) else f"{value:.1f} MB"
+    return f"{max(1, limit // 1024)} KB"

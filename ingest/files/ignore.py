@@ -1,0 +1,94 @@
+"""Which paths a folder scan leaves alone: a small, gitignore-like matcher.
+
+Patterns (fnmatch syntax) are matched like this:
+- without a slash (``node_modules``, ``*.pyc``): against every path component
+  below the root, so a matching folder hides everything inside it;
+- with a slash (``docs/drafts``, ``/build``): against the path relative to the
+  root, anchored at the root; a match on a folder covers its contents. ``*``
+  may cross slashes here (fnmatch's rule, looser than git's);
+- ending in a slash (``logs/``): only folders match.
+There is no ``!`` negation: an ignored folder is never entered, so nothing
+inside it could be re-included anyway.
+
+Besides the patterns, hidden files and folders (a name starting with ".") and
+Python virtual environments (a folder holding ``pyvenv.cfg``, whatever its name)
+are ignored unless switched off. The defaults also keep obvious secrets (SSH
+keys, key stores) out of the index.
+"""
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path, PurePath
+from typing import Iterable, Sequence
+
+DEFAULT_IGNORE_PATTERNS: tuple[str, ...] = (
+    # version control and tool state
+    ".git", ".hg", ".svn", ".bzr", "_darcs", ".jj",
+    # dependencies and virtual environments
+    "node_modules", "bower_components", ".venv", "venv", "virtualenv", "site-packages",
+    "__pypackages__", ".tox", ".nox",
+    # caches
+    "__pycache__", ".cache", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".hypothesis", ".gradle", ".parcel-cache", ".sass-cache", ".next", ".nuxt",
+    ".turbo", ".terraform", "htmlcov",
+    # build output
+    "build", "dist", "target", "*.egg-info", "_build", "cmake-build-*",
+    # editor and OS litter
+    ".idea", ".vscode", ".DS_Store", "Thumbs.db", "desktop.ini", "*.swp", "*.swo", "*~",
+    "*.tmp", "*.part", "*.crdownload", "~$*",
+    # compiled files
+    "*.pyc", "*.pyo", "*.o", "*.so", "*.class",
+    # secrets: never worth indexing, always worth not copying
+    "id_rsa*", "id_ed25519*", "id_ecdsa*", "*.pem", "*.key", "*.p12", "*.pfx",
+    "*.kdbx", ".env", ".env.*", ".netrc", ".pgpass",
+)
+
+
+def is_ignored(path: Path, root: Path, patterns: Sequence[str] = DEFAULT_IGNORE_PATTERNS,
+               *, ignore_hidden: bool = True, detect_venvs: bool = True) -> bool:
+    """Whether ``path`` (inside ``root``) should be left out of a scan.
+
+    The root itself is never ignored. Checking a file also checks every folder
+    between it and the root, so callers need not have pruned the walk.
+    Raises ``ValueError`` when ``path`` is not inside ``root``.
+    """
+    relative = PurePath(path).relative_to(root)
+    parts = relative.parts
+    if not parts:
+        return False
+    path_is_dir: bool | None = None  # looked up only if a folder-only pattern needs it
+    for depth, name in enumerate(parts):
+        last = depth == len(parts) - 1
+        if ignore_hidden and name.startswith(".") and name not in (".", ".."):
+            return True
+        if detect_venvs and (not last or Path(path).is_dir()):
+            if (Path(root).joinpath(*parts[:depth + 1]) / "pyvenv.cfg").is_file():
+                return True
+        prefix = "/".join(parts[:depth + 1])
+        for pattern in patterns:
+            folders_only = pattern.endswith("/")
+            if folders_only and last:
+                if path_is_dir is None:
+                    path_is_dir = Path(path).is_dir()
+                if not path_is_dir:
+                    continue
+            core = pattern.rstrip("/")
+            if not core:
+                continue
+            if "/" in core:
+                if fnmatch.fnmatch(prefix, core.lstrip("/")):
+                    return True
+            elif fnmatch.fnmatch(name, core):
+                return True
+    return False
+
+
+def load_patterns(text: str) -> tuple[str, ...]:
+    """Patterns from an ignore file's text: one per line, ``#`` comments, blanks skipped."""
+    return tuple(line.strip() for line in text.splitlines()
+                 if line.strip() and not line.lstrip().startswith("#"))
+
+
+def with_defaults(extra: Iterable[str]) -> tuple[str, ...]:
+    """The default patterns followed by ``extra`` (a person's own additions)."""
+    return DEFAULT_IGNORE_PATTERNS + tuple(p for p in extra if p not in DEFAULT_IGNORE_PATTERNS)
