@@ -439,6 +439,7 @@ def test_slack_folder_export() -> None:
     assert texts["Hi all, I'm the new contractor"].speaker == "Zoë Guest"
     assert texts["Postgres 16 upgrade done ✅ — mail ops@acme.test if you see errors"].thread \
         == "#engineering"
+    assert len(observations) == 8 and len(general) == 7
     assert imported.ignored == {"channel_join event": 1}
     (skipped,) = imported.skipped
     assert skipped.where == "slack_export:engineering/2024-03-05.json"

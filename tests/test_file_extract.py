@@ -80,7 +80,7 @@ def rewrite_pdf(data: bytes, *, outline: bool = False, user_password: str | None
     writer.add_metadata({"/Title": "Engram manual"})
     if user_password is not None:
         writer.encrypt(user_password=user_password, owner_password="owner-secret",
-                       algorithm="AES-128")
+                       algorithm="RC4-128")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

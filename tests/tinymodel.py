@@ -56,7 +56,9 @@ def _vocab() -> tuple[list[str], list[float], list[int]]:
         types.append(TokenType.BYTE)
         scores.append(0.0)
     pieces = ["▁"] + [c for c in string.printable[:94]]  # digits, letters, punctuation
-    pieces += ["▁" + w for w in _WORDS] + ["▁" + c for c in string.ascii_lowercase]
+    # Every prefix of a word too: SPM merges pairwise, so "▁word" is only reachable
+    # through "▁w", "▁wo", "▁wor" (as in real SentencePiece vocabularies).
+    pieces += sorted({"▁" + w[:i] for w in _WORDS for i in range(1, len(w) + 1)}, key=len)
     seen = set(tokens)
     for i, piece in enumerate(pieces):
         if piece in seen:
@@ -101,6 +103,7 @@ def make_tiny_chat_gguf(path: str | Path, *, seed: int = 1234, name: str = "tiny
     w.add_unk_token_id(0)
     w.add_add_bos_token(True)
     w.add_add_eos_token(False)
+    w.add_add_space_prefix(False)  # chat templates format the text; no SPM "▁" prefix
     if chat_template is not None:
         w.add_chat_template(chat_template)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import collections
-import ctypes
 import logging
 import queue
 import random
@@ -97,30 +96,29 @@ class Request:
 
 
 # -- llama.cpp's log ------------------------------------------------------------------
-# llama-cpp-python 0.3.36 maps ggml's log levels off by one, so with verbose=False
-# warnings still reach stderr. We route the library's log to Python logging and
-# keep the last lines, which say *why* a load failed ("unknown architecture ...").
+# ``import_llama()`` routes llama.cpp's log into the ``engram.llama`` logger (and
+# off stderr). We keep its last lines: they say *why* a load failed ("unknown
+# model architecture ...") where llama-cpp-python only raises "Failed to load".
 _recent_log: collections.deque[str] = collections.deque(maxlen=8)
-_log_callback: Any = None
-_llama_log = logging.getLogger("llama.cpp")
+_installed = False
+
+
+class _RecentLines(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        _recent_log.append(record.getMessage())
 
 
 def route_llama_logs() -> None:
-    """Send llama.cpp's own log to the ``llama.cpp`` logger instead of stderr."""
-    global _log_callback
-    if _log_callback is not None:
+    """Remember llama.cpp's recent warnings and errors (idempotent)."""
+    global _installed
+    if _installed:
         return
-    llama = import_llama()
+    import core.models as models
 
-    @llama.llama_log_callback
-    def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        line = text.decode("utf-8", errors="replace").rstrip()
-        if line:
-            _recent_log.append(line)
-            _llama_log.debug(line)
-
-    _log_callback = _callback  # the C side keeps only a pointer: keep the object alive
-    llama.llama_log_set(_callback, ctypes.c_void_p(0))
+    import_llama()
+    logger = getattr(models, "llama_log", None) or logging.getLogger("engram.llama")
+    logger.addHandler(_RecentLines(level=logging.WARNING))
+    _installed = True
 
 
 def recent_llama_log() -> str:

@@ -25,18 +25,18 @@ truncates silently; ``fit()`` assembles prompts by priority (``budget.py``).
 """
 from __future__ import annotations
 
+import os
 import threading
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from core.errors import Cancelled, ModelError
-from core.models import default_threads, import_llama
+from core.models import import_llama
 from core.models.budget import AssembledPrompt, ContextOverflow, Piece, fit_prompt
 from core.models.generation import (
-    CancelToken, Channel, Completion, GenerationOptions, Preempted, Request, TokenStream, generate_on,
-    recent_llama_log, route_llama_logs,
+    CancelToken, Channel, Completion, GenerationOptions, Preempted, Request, TokenStream,
+    generate_on, recent_llama_log, route_llama_logs,
 )
 from core.models.gguf_file import GGUFInfo, read_gguf
 from core.models.grammar import InvalidOutput, json_grammar
@@ -52,6 +52,11 @@ __all__ = [
 STRUCTURED_OPTIONS = GenerationOptions(max_tokens=512, temperature=0.2)
 RETRY_MIN_TEMPERATURE = 0.6  # a retry at the same low temperature tends to repeat the failure
 Messages = Sequence[ChatMessage | Mapping[str, Any]] | str
+
+
+def default_threads() -> int:
+    """Leave one core to the UI and capture (ggml's threads contend badly, PLATFORM-NOTES)."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class StructuredOutputError(ModelError):
@@ -123,6 +128,7 @@ class ChatRuntime:
         self._vocab_lock = threading.Lock()
         self._vocab: Any = None
         self._template: ChatTemplate | None = None
+        self._active: int | None = None
         self._thread: ModelThread[Any] = ModelThread(
             name, self._load, unload=lambda llm: llm.close(),
             idle_unload_seconds=idle_unload_seconds)
@@ -157,6 +163,11 @@ class ChatRuntime:
     @property
     def loaded(self) -> bool:
         return self._thread.loaded
+
+    @property
+    def active_priority(self) -> int | None:
+        """Priority of the generation running now (None when idle): 'busy building memories'."""
+        return self._active
 
     def unload(self) -> None:
         """Give the model's memory back now (it reloads on the next request)."""
@@ -226,8 +237,12 @@ class ChatRuntime:
 
     def _job(self, req: Request, emit: Callable[[str], bool] | None) -> Callable[[Any], Completion]:
         def run(llm: Any) -> Completion:
-            result = generate_on(llm, req, emit=emit,
-                                 preempt=lambda: self._thread.interactive_waiting())
+            self._active = req.priority
+            try:
+                result = generate_on(llm, req, emit=emit,
+                                     preempt=lambda: self._thread.interactive_waiting())
+            finally:
+                self._active = None
             self._bump(generations=1, tokens_generated=result.completion_tokens,
                        cancellations=int(result.finish_reason == "cancelled"))
             return result

@@ -96,7 +96,32 @@ def m002_vector_spaces(db: apsw.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_events, m002_vector_spaces)
+def m003_search_index(db: apsw.Connection) -> None:
+    """What fast search at a million items needs.
+
+    ``vector_changes``: the log in-memory vector indexes catch up from (see
+    ``core/store/vector_changes.py``); forgetting an event logs its id for every
+    space. ``events_fts_vocab``: per-term document counts, so a search can leave
+    out terms so common that ranking them costs much and tells little.
+    """
+    db.execute(
+        """
+        CREATE TABLE vector_changes(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            collection TEXT NOT NULL,
+            space_id INTEGER,            -- NULL: removed from every space
+            item_id INTEGER NOT NULL
+        );
+        CREATE TRIGGER events_vector_changes AFTER DELETE ON events BEGIN
+            INSERT INTO vector_changes(collection, space_id, item_id)
+            VALUES ('events', NULL, old.id);
+        END;
+        CREATE VIRTUAL TABLE events_fts_vocab USING fts5vocab(events_fts, 'row');
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_events, m002_vector_spaces, m003_search_index)
 
 
 def applied(db: apsw.Connection) -> set[str]:

@@ -16,6 +16,8 @@ from typing import Iterable, Sequence
 import apsw
 import numpy as np
 
+from core.store import vector_changes
+
 COLLECTIONS = ("events",)
 
 
@@ -105,6 +107,8 @@ def put(db: apsw.Connection, space: Space, collection: str,
         f"INSERT INTO {table}(rowid, embedding) VALUES (?, ?)",
         ((int(i), vectors[n].tobytes()) for n, i in enumerate(ids)),
     )
+    # Same transaction: in-memory indexes in every process see exactly what committed.
+    vector_changes.record_put(db, collection, space.id, ids)
 
 
 def delete(db: apsw.Connection, collection: str, ids: Iterable[int]) -> None:

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.errors import BadInput
-from ingest.chats.common import (ChatItem, Ignored, ParseOptions, SkippedItem,
-                                 from_epoch, load_json, make_observation,
+from ingest.chats.common import (ChatItem, Ignored, ParseOptions, SkippedItem, dict_of,
+                                 from_epoch, list_of, load_json, make_observation,
                                  read_export_bytes, short_hash, text_of)
 
 FORMAT = "chatgpt"
@@ -65,15 +65,18 @@ def _conversations(document: list[Any], label: str) -> Iterator[ChatItem]:
 def _conversation(conversation: dict[str, Any], where: str, title: str) -> Iterator[ChatItem]:
     mapping: dict[str, Any] = conversation["mapping"]
     nodes = {key: node for key, node in mapping.items() if isinstance(node, dict)}
+    parents = {key: _ref(node.get("parent"), nodes) for key, node in nodes.items()}
+    children = {key: [c for c in list_of(node.get("children")) if _ref(c, nodes)]
+                for key, node in nodes.items()}
+    roots = [key for key, parent in parents.items() if parent is None]
     own_id = text_of(conversation.get("conversation_id")) or text_of(conversation.get("id"))
     conv_id = own_id or "h" + short_hash(title, conversation.get("create_time"))
     url = f"https://chatgpt.com/c/{own_id}" if own_id else None
-    main = _main_line(nodes, conversation.get("current_node"))
+    main = _main_line(parents, children, roots, _ref(conversation.get("current_node"), nodes))
     start_time = from_epoch(conversation.get("create_time"))
 
     # Depth-first from each root, children in their listed order: conversation
     # order within a branch, and every node visited once even if the tree is cyclic.
-    roots = [key for key, node in nodes.items() if node.get("parent") not in nodes]
     visited: set[str] = set()
     stack: list[tuple[str, datetime | None]] = [(key, start_time) for key in reversed(roots)]
     while stack:
@@ -81,8 +84,7 @@ def _conversation(conversation: dict[str, Any], where: str, title: str) -> Itera
         if key in visited:
             continue
         visited.add(key)
-        node = nodes[key]
-        message = node.get("message")
+        message = nodes[key].get("message")
         item: ChatItem | None = None
         if isinstance(message, dict):
             own_time = from_epoch(message.get("create_time"))
@@ -93,37 +95,40 @@ def _conversation(conversation: dict[str, Any], where: str, title: str) -> Itera
             item = SkippedItem(f"{where}, node {key}", "message is not an object")
         if item is not None:
             yield item
-        children = [c for c in node.get("children") or () if isinstance(c, str) and c in nodes]
-        stack.extend((child, inherited) for child in reversed(children))
+        stack.extend((child, inherited) for child in reversed(children[key]))
+    lost = [key for key, node in nodes.items() if key not in visited and node.get("message")]
+    if lost:
+        yield SkippedItem(where, f"{len(lost)} message(s) not reachable from the tree's root")
 
 
-def _main_line(nodes: dict[str, Any], current: object) -> set[str]:
+def _ref(value: object, nodes: dict[str, Any]) -> str | None:
+    """``value`` when it names a node of this conversation, else None."""
+    return value if isinstance(value, str) and value in nodes else None
+
+
+def _main_line(parents: dict[str, str | None], children: dict[str, list[str]],
+               roots: list[str], current: str | None) -> set[str]:
     """Node ids on the path from the root to ``current`` (or the newest leaf)."""
-    if not isinstance(current, str) or current not in nodes:
-        roots = [key for key, node in nodes.items() if node.get("parent") not in nodes]
-        current = roots[0] if roots else None
-        seen: set[str] = set()
-        while current is not None and current not in seen:
-            seen.add(current)
-            children = [c for c in nodes[current].get("children") or () if c in nodes]
-            current = children[-1] if children else None
-        return seen
     line: set[str] = set()
-    key: str | None = current
-    while key is not None and key in nodes and key not in line:
-        line.add(key)
-        parent = nodes[key].get("parent")
-        key = parent if isinstance(parent, str) else None
+    if current is None:  # follow the newest (last) child at every fork
+        key = roots[0] if roots else None
+        while key is not None and key not in line:
+            line.add(key)
+            key = children[key][-1] if children[key] else None
+        return line
+    step: str | None = current
+    while step is not None and step not in line:
+        line.add(step)
+        step = parents[step]
     return line
 
 
 def _message(message: dict[str, Any], node_id: str, where: str, when: datetime | None,
              estimated: bool, conv_id: str, title: str, branch: str,
              url: str | None) -> ChatItem:
-    author = message.get("author") if isinstance(message.get("author"), dict) else {}
-    role = text_of(author.get("role")) or "unknown"
-    metadata = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
-    content = message.get("content") if isinstance(message.get("content"), dict) else {}
+    role = text_of(dict_of(message.get("author")).get("role")) or "unknown"
+    metadata = dict_of(message.get("metadata"))
+    content = dict_of(message.get("content"))
     content_type = text_of(content.get("content_type"))
     if role not in SPEAKERS:
         return Ignored(f"{role} message")
@@ -131,8 +136,8 @@ def _message(message: dict[str, Any], node_id: str, where: str, when: datetime |
         return Ignored("hidden message")
     if message.get("recipient") not in (None, "all"):
         return Ignored("message to a tool")
-    attachments = [text_of(a.get("name")) for a in metadata.get("attachments") or ()
-                   if isinstance(a, dict) and text_of(a.get("name"))]
+    attachments = [text_of(dict_of(a).get("name")) for a in list_of(metadata.get("attachments"))
+                   if text_of(dict_of(a).get("name"))]
     text = _content_text(content, named_files=bool(attachments))
     if text is None:
         return Ignored(f"{content_type or 'unknown'} content")
@@ -164,7 +169,7 @@ def _content_text(content: dict[str, Any], named_files: bool) -> str | None:
     if content_type not in ("text", "multimodal_text"):
         return None
     pieces: list[str] = []
-    for part in content.get("parts") or ():
+    for part in list_of(content.get("parts")):
         if isinstance(part, str):
             pieces.append(part)
         elif isinstance(part, dict) and not (
@@ -175,8 +180,9 @@ def _content_text(content: dict[str, Any], named_files: bool) -> str | None:
 
 def _part_text(part: dict[str, Any]) -> str:
     kind = text_of(part.get("content_type"))
-    if isinstance(part.get("text"), str):  # audio transcriptions and the like
-        return part["text"]
+    spoken = text_of(part.get("text"))  # audio transcriptions and the like
+    if spoken:
+        return spoken
     if kind == "image_asset_pointer":
         return "[image]"
     if "audio" in kind or "video" in kind:

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from core.errors import BadInput
 from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions,
-                                 SkippedItem, from_iso, load_json, make_observation,
+                                 SkippedItem, dict_of, list_of, from_iso, load_json, make_observation,
                                  read_export_bytes, short_hash, text_of)
 
 FORMAT = "claude"
@@ -67,13 +67,13 @@ def _conversations(document: list[Any], label: str) -> Iterator[ChatItem]:
 
 def _branches(messages: list[dict[str, Any]], leaf: object) -> dict[str, str]:
     """message uuid → "main" | "alternate", or empty when branches are unrecorded."""
-    parents = {m["uuid"]: m.get("parent_message_uuid") for m in messages
+    parents = {m["uuid"]: text_of(m.get("parent_message_uuid")) for m in messages
                if isinstance(m.get("uuid"), str)}
     if not isinstance(leaf, str) or leaf not in parents:
         return {}
     main: set[str] = set()
-    key: object = leaf
-    while isinstance(key, str) and key in parents and key not in main:
+    key = leaf
+    while key in parents and key not in main:
         main.add(key)
         key = parents[key]
     return {uuid: "main" if uuid in main else "alternate" for uuid in parents}
@@ -113,8 +113,7 @@ def _message_text(message: dict[str, Any]) -> str:
             if kind == "text":
                 pieces.append(text_of(block.get("text")))
             elif kind == "tool_use":
-                tool_input = block.get("input") if isinstance(block.get("input"), dict) else {}
-                artifact = text_of(tool_input.get("title"))
+                artifact = text_of(dict_of(block.get("input")).get("title"))
                 if artifact:
                     pieces.append(f"[artifact: {artifact}]")
             # "thinking", "tool_result" and unknown blocks are not the conversation.
@@ -122,8 +121,8 @@ def _message_text(message: dict[str, Any]) -> str:
         pieces.append(text_of(message.get("text")))
     names: list[str] = []  # a file often appears under both keys
     for key in ("attachments", "files"):
-        for item in message.get(key) or ():
-            name = text_of(item.get("file_name")) if isinstance(item, dict) else ""
+        for item in list_of(message.get(key)):
+            name = text_of(dict_of(item).get("file_name"))
             if name and name not in names:
                 names.append(name)
     pieces.extend(f"[attached: {name}]" for name in names)

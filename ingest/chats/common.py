@@ -6,7 +6,8 @@ that looked like content but could not be read, reported to the person) and
 ``Ignored`` (deliberately left out — system notices, tool calls — only counted).
 ``parse`` itself is a plain function that validates the file *before* returning
 the generator, so a file that cannot be read at all raises ``BadInput`` before a
-single message is handed out, never halfway through an import.
+single message is handed out. Only a read failure during the stream (the file
+deleted mid-import) raises from the iteration, after whole messages only.
 """
 from __future__ import annotations
 
@@ -26,7 +27,12 @@ from core.records import Observation, to_utc
 
 @dataclass(frozen=True)
 class SkippedItem:
-    """A message or conversation that could not be imported, and why."""
+    """A message or conversation that could not be imported, and why.
+
+    ``where`` is for the person: file, line or conversation index and, where
+    the export has one, the conversation's title. Titles are content, so show
+    these in the UI/CLI but do not write them to logs.
+    """
 
     where: str
     reason: str
@@ -73,7 +79,8 @@ class ChatImport:
 
     Iterating yields ``Observation``s; while it runs, ``skipped`` fills with the
     items that could not be read and ``ignored`` counts what was left out on
-    purpose. Stop iterating at any time to cancel; ``close()`` releases files.
+    purpose. It can be iterated once. Stop iterating at any time to cancel;
+    ``close()`` (or a ``with`` block) releases the files it holds open.
     """
 
     def __init__(self, path: Path, format: str, items: Iterator[ChatItem]) -> None:
@@ -233,6 +240,16 @@ def load_json(data: bytes, label: str) -> Any:
                                              if truncated else ""))
         raise BadJson(label, problem, hint="Export it again and retry with the new file."
                       if truncated else None) from exc
+
+
+def dict_of(value: object) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one (for loose JSON)."""
+    return value if isinstance(value, dict) else {}
+
+
+def list_of(value: object) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty one (for loose JSON)."""
+    return value if isinstance(value, list) else []
 
 
 def text_of(value: object) -> str:

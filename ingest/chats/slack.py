@@ -22,8 +22,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from core.errors import BadInput
-from ingest.chats.common import (BadJson, ChatItem, Ignored, ParseOptions, SkippedItem, from_epoch,
-                                 load_json, make_observation, text_of)
+from ingest.chats.common import (BadJson, ChatItem, Ignored, ParseOptions, SkippedItem, dict_of,
+                                 from_epoch, list_of, load_json, make_observation, text_of)
 
 FORMAT = "slack"
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
@@ -143,7 +143,8 @@ def _channels(tree: _Tree, users: dict[str, str]) -> list[_Channel]:
             if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
                 continue
             if listing == "dms.json":  # DM folders are named by id
-                members = [users.get(m, m) for m in entry.get("members") or ()]
+                members = [users.get(m, m) for m in map(text_of, list_of(entry.get("members")))
+                           if m]
                 channels.append(_Channel(entry["id"], entry["id"],
                                          "DM: " + ", ".join(members)))
             elif isinstance(entry.get("name"), str):
@@ -163,6 +164,7 @@ def _items(tree: _Tree, channels: list[_Channel], users: dict[str, str]) -> Iter
                     messages = _load(tree, day)
                 except BadJson as exc:
                     yield SkippedItem(tree.label(day), exc.problem)
+                    continue
                 except BadInput as exc:
                     yield SkippedItem(tree.label(day), exc.message)
                     continue
@@ -179,6 +181,7 @@ def _message(message: object, where: str, channel: _Channel, users: dict[str, st
     if not isinstance(message, dict):
         return SkippedItem(where, "message is not an object")
     subtype = message.get("subtype")
+    subtype = subtype if isinstance(subtype, str) or subtype is None else "unknown"
     if subtype not in _IMPORTED_SUBTYPES:
         return Ignored(f"{subtype} event")
     ts = text_of(message.get("ts"))
@@ -186,8 +189,9 @@ def _message(message: object, where: str, channel: _Channel, users: dict[str, st
     if when is None:
         return SkippedItem(where, f"message without a readable ts ({ts!r})")
     text = readable_text(text_of(message.get("text")), users)
-    notes = [f"[file: {text_of(f.get('name')) or text_of(f.get('title'))}]"
-             for f in message.get("files") or () if isinstance(f, dict)]
+    files = [dict_of(f) for f in list_of(message.get("files"))]
+    notes = [f"[file: {text_of(f.get('name')) or text_of(f.get('title')) or 'unnamed'}]"
+             for f in files if f]
     text = "\n".join(p for p in [text, *notes] if p.strip()).strip()
     if not text:
         return Ignored("empty message")

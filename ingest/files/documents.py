@@ -9,6 +9,7 @@ never stop a folder scan, and the reason is shown to the person.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import zipfile
 from pathlib import Path
@@ -21,9 +22,14 @@ _HEADING_STYLE = re.compile(r"^Heading (\d)$")
 _SENTENCE_END = (".", "!", "?", ":", "…", "。", "！", "？")
 
 
+# pypdf's warnings about damaged files quote raw document bytes; nothing of a
+# document may reach a log, and the problem is reported as Skipped anyway.
+logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+
+
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:120]
+    """Only the exception's type: parser messages quote document content."""
+    return type(exc).__name__
 
 
 # ── PDF ───────────────────────────────────────────────────────────────────────
@@ -44,8 +50,8 @@ def pdf(path: Path, data: bytes) -> Extracted | Skipped:
     blocks: list[Block] = []
     notes: list[str] = []
     for number, page in enumerate(pages, 1):
-        for level, title in starts.get(number - 1, ()):
-            outline.enter(level, title)
+        for level, entry in starts.get(number - 1, ()):
+            outline.enter(level, entry)
         try:
             text = page.extract_text() or ""
         except Exception as exc:
@@ -53,7 +59,7 @@ def pdf(path: Path, data: bytes) -> Extracted | Skipped:
             continue
         blocks.extend(Block("paragraph", para, outline.path, number)
                       for para in pdf_paragraphs(text))
-    title = None
+    title: str | None = None
     try:
         title = (reader.metadata.title or None) if reader.metadata else None
     except Exception:

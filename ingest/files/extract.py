@@ -92,7 +92,9 @@ def _text_file(path: Path, data: bytes, suffix: str) -> Extracted | Skipped:
     if decoded is None:
         return Skipped(path, "binary file")
     text, encoding = decoded
-    kind, title, notes = "text", None, []
+    kind = "text"
+    title: str | None = None
+    notes: list[str] = []
     if suffix in MARKDOWN:
         kind = "markdown"
         blocks, title = markup.markdown_blocks(text)
@@ -127,10 +129,10 @@ def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str] | N
             return data[len(bom):].decode(encoding.replace("-sig", ""), "replace"), encoding
     head = data[:_SNIFF]
     if b"\x00" in head:
-        encoding = _utf16_without_bom(head)
-        if encoding is None:
+        utf16 = _utf16_without_bom(head)
+        if utf16 is None:
             return None
-        return data.decode(encoding, "replace"), encoding
+        return data.decode(utf16, "replace"), utf16
     if len(head) - len(head.translate(None, _CONTROL)) > 0.05 * len(head):
         return None
     for encoding in filter(None, (declared, "utf-8")):

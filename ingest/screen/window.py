@@ -94,6 +94,11 @@ def url_from_title(app: str | None, title: str | None) -> str | None:
     return m["url"] if m else None
 
 
+def _xid(value: Any) -> int:
+    """python-xlib gives a Window object, or a bare int for None/PointerRoot."""
+    return value if isinstance(value, int) else int(value.id)
+
+
 def process_name(pid: int | None) -> str | None:
     """The executable name of a local process (Linux /proc), or None."""
     if not pid:
@@ -243,11 +248,10 @@ class X11Backend:
         if value is not None and len(value) and value[0]:
             wid = int(value[0])
         else:
-            focus = self._d.get_input_focus().focus
-            wid = focus if isinstance(focus, int) else int(focus.id)
+            wid = _xid(self._d.get_input_focus().focus)
             if wid == self._X.PointerRoot:
                 # Focus follows the pointer: the top-level under it has the keyboard.
-                wid = int(self._root.query_pointer().child or 0)
+                wid = _xid(self._root.query_pointer().child)
             if wid in (self._X.NONE, self._root.id):
                 return None
         win = self._client(wid)
