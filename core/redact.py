@@ -101,8 +101,8 @@ _ANY_WORD = re.compile(rf"(?i)(?:{_PASSWORD_WORDS}|{_SECRET_WORDS})")
 _VALUE_SUFFIXES = frozenset(
     "key value prod production live dev development test staging b64 base64 hex str raw"
     .split())
-# The word is matched first and its prefix (DB_, aws_…) checked afterwards:
-# a regex that starts with an optional identifier prefix is ~10× slower.
+# The word is matched first and its prefix (DB_, aws_…) checked afterwards: a
+# regex that starts with an optional identifier prefix backtracks at every word.
 _LABELLED = re.compile(
     rf"(?:(?<![A-Za-z0-9])|(?<=[_.-]))(?:(?P<pw>{_PASSWORD_WORDS})|(?P<sec>{_SECRET_WORDS}))"
     r"(?P<suffix>(?:[_.-][A-Za-z0-9]+)*)(?![A-Za-z0-9])"
@@ -297,11 +297,11 @@ _OTP_BEFORE = re.compile(
     r"(?P<rest>[ \t]+(?:is|as)[ \t]+your\b[^\n]{0,40}?"
     r"\b(?:code|otp|passcode|pin|one[- ]time password))"
 )
-_DIGITS4 = re.compile(r"\d{3}")
+_THREE_DIGITS = re.compile(r"\d{3}")
 
 
 def _sub_otp(text: str, counts: Counter[str]) -> str:
-    if not _DIGITS4.search(text):
+    if not _THREE_DIGITS.search(text):  # the shortest code form is "123 456"
         return text
 
     def after(m: re.Match[str]) -> str:
@@ -350,7 +350,8 @@ def _sub_group(pattern: re.Pattern[str], group: int, kind: str,
 
 
 # Order matters: whole structures first (a key block, a provider key), so the
-# generic label rule later sees "[redacted:…]" and leaves it alone.
+# generic label rule later sees "[redacted:…]" and leaves it alone; one-time
+# codes before labels, so "one-time password is 482913" counts as an otp.
 _STEPS: tuple[Callable[[str, Counter[str]], str], ...] = (
     _sub_simple(_PEM, "private-key"),
     *(_sub_simple(p, "api-key") for p in _PROVIDER_KEYS),
@@ -359,9 +360,9 @@ _STEPS: tuple[Callable[[str, Counter[str]], str], ...] = (
     _sub_group(_AUTH_HEADER, 2, "token", lambda v: _token_like(v) or len(v) >= 24),
     _sub_group(_URL_PASSWORD, 2, "password",
                lambda v: not (_ANY_WORD.fullmatch(v) or v.startswith(("<", "[", "{", "$")))),
+    _sub_otp,
     _sub_labelled,
     _sub_cards,
-    _sub_otp,
 )
 
 

@@ -230,6 +230,7 @@ def test_secret_words_that_hold_no_secret_stay(text: str) -> None:
     ("Security code\n558201", "558201"),
     ("PIN: 4821", "4821"),
     ("Your login code is 3391", "3391"),
+    ("Your one-time password is 482913", "482913"),
 ])
 def test_one_time_codes(text: str, code: str) -> None:
     out = redact(text)

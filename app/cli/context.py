@@ -48,15 +48,18 @@ def add_command(
 
 
 def terminal_ask(prompt: str, confirm: bool) -> str | None:
-    """Ask for a passphrase on the terminal; None when there is no terminal."""
-    if not sys.stdin.isatty():
-        return None
+    """Ask for a passphrase on the terminal."""
     first = getpass.getpass(f"{prompt}: ")
     if confirm:
         second = getpass.getpass("Type it again to confirm: ")
         if first != second:
             raise EngramError("The two passphrases differ; nothing was changed.")
     return first
+
+
+def asker() -> "Callable[[str, bool], str | None] | None":
+    """How to ask for a passphrase here: on the terminal, or not at all."""
+    return terminal_ask if sys.stdin.isatty() else None
 
 
 class Context:
@@ -81,7 +84,7 @@ class Context:
             from app.bootstrap import open_engine
 
             self._engine = open_engine(
-                self.paths, settings=self.settings, ask=terminal_ask, create=create,
+                self.paths, settings=self.settings, ask=asker(), create=create,
                 background=background,
             )
         return self._engine

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.cli.context import Context, add_command, terminal_ask
+from app.cli.context import Context, add_command, asker, terminal_ask
 from core import keys
 from core.config import ensure_private_dir, write_private_file
 from core.errors import EngramError, NotFound, UsageError
@@ -297,8 +297,9 @@ def cmd_passphrase(ctx: Context) -> int:
     paths = ctx.paths
     if not store_exists(paths):
         raise NotFound(f"There is no Engram store at {paths.data_dir} yet.")
-    old = unlock(paths, terminal_ask, create=False)
-    new_pass = os.environ.get("ENGRAM_NEW_PASSPHRASE") or terminal_ask("New passphrase", True)
+    old = unlock(paths, asker(), create=False)
+    new_pass = os.environ.get("ENGRAM_NEW_PASSPHRASE") or (
+        terminal_ask("New passphrase", True) if sys.stdin.isatty() else None)
     if not new_pass:
         raise UsageError("No new passphrase given (type one, or set ENGRAM_NEW_PASSPHRASE).")
     new, commit = keys.new_passphrase_key(paths, new_pass)

@@ -140,19 +140,23 @@ def _write_manifest(paths: Paths, models: dict[str, dict[str, Any]]) -> None:
     write_private_file(_manifest_path(paths), json.dumps(body, indent=2).encode())
 
 
-def _builtin_embedding(paths: Paths) -> InstalledModel | None:
-    """The generated MiniLM file, if the installer (or first start) has made it."""
-    candidates: list[Path] = []
+def _builtin_path(paths: Paths) -> Path | None:
+    """Where the generated MiniLM file lives (None if the generator isn't available)."""
     try:
         from core.models import minilm_gguf
 
-        candidates.append(minilm_gguf.builtin_gguf_path(paths.models_dir))
+        return Path(minilm_gguf.builtin_gguf_path(paths.models_dir))
     except (ImportError, AttributeError):
-        pass
-    if paths.models_dir.is_dir():
-        candidates += sorted(paths.models_dir.glob("*minilm*.gguf"))
-    path = next((c for c in candidates if c.is_file()), None)
-    if path is None:
+        return None
+
+
+def _builtin_embedding(paths: Paths, registered: set[str]) -> InstalledModel | None:
+    """The generated MiniLM file, if the installer (or first start) has made it."""
+    path = _builtin_path(paths)
+    if path is None and paths.models_dir.is_dir():  # generator missing: recognise by name
+        path = next((p for p in sorted(paths.models_dir.glob("*minilm*.gguf"))
+                     if p.name not in registered), None)
+    if path is None or not path.is_file() or path.name in registered:
         return None
     return InstalledModel(BUILTIN_EMBEDDING_NAME, "embedding", path, path.stat().st_size, None,
                           "builtin", "bert", 512, None, False)
@@ -161,7 +165,8 @@ def _builtin_embedding(paths: Paths) -> InstalledModel | None:
 def installed_models(paths: Paths) -> list[InstalledModel]:
     """Models whose files are present (manifest entries with a missing file are skipped)."""
     out: list[InstalledModel] = []
-    for m in _read_manifest(paths).values():
+    manifest = _read_manifest(paths)
+    for m in manifest.values():
         path = paths.models_dir / m["file"]
         if path.is_file():
             out.append(InstalledModel(
@@ -170,7 +175,7 @@ def installed_models(paths: Paths) -> list[InstalledModel]:
                 architecture=m.get("architecture"), context_length=m.get("context_length"),
                 quantization=m.get("quantization"),
                 has_chat_template=bool(m.get("has_chat_template")), added_at=m.get("added_at")))
-    builtin = _builtin_embedding(paths)
+    builtin = _builtin_embedding(paths, {m["file"] for m in manifest.values()})
     if builtin is not None and all(m.name != builtin.name for m in out):
         out.append(builtin)
     return out
@@ -352,7 +357,7 @@ def add_local(paths: Paths, settings: Settings, source: str | Path, *, role: str
                          hint="Pass --name to import it under another name, or remove the "
                               f"old one with `engram models remove {name}`.")
     dest = paths.models_dir / src.name
-    if dest.exists():
+    if dest.exists() or dest == _builtin_path(paths):  # never take the built-in model's file
         dest = paths.models_dir / f"{name}-{src.name}"
     tmp = paths.models_dir / PARTIAL_DIR / f"{dest.name}.import"
     _check_space(paths.models_dir, info.file_size)

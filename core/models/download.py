@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import http.client
 import os
 import socket
 import urllib.error
@@ -129,8 +130,10 @@ def fetch(d: Download, part: Path, dest: Path, *, progress: Progress | None = No
             _drop_if_empty(part)
             raise NetworkError(f"The server refused the download of {d.label}: HTTP {exc.code} "
                                f"{exc.reason}.", hint=f"URL: {d.url}") from None
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", None) or exc
+        if isinstance(exc, http.client.IncompleteRead):
+            reason = "the connection was closed before the file was complete"
         _drop_if_empty(part)
         kept = part.stat().st_size if part.exists() else 0
         tail = (f" {kept / 1e6:.0f} MB are kept; run the same command to resume."

@@ -119,6 +119,13 @@ class Embedder:
         _gather(parts, result)
         return result
 
+    def count_tokens(self, texts: Sequence[str], *, interactive: bool = False) -> list[int]:
+        """Tokens per text with the model's tokenizer, [CLS]/[SEP] included, before
+        truncation: for chunkers that keep pieces within ``TRAINED_MAX_TOKENS``."""
+        texts = list(texts)
+        return self._thread.call(lambda m: [len(m.tokenize(t, truncate=False)) for t in texts],
+                                 priority=INTERACTIVE if interactive else BACKGROUND)
+
     @property
     def loaded(self) -> bool:
         """True while the model is in memory."""
@@ -198,16 +205,16 @@ class _LoadedModel:
         self.llama.llama_free(self.ctx)
         self.llama.llama_model_free(self.model)
 
-    def tokenize(self, text: str) -> list[int]:
+    def tokenize(self, text: str, *, truncate: bool = True) -> list[int]:
         """Token ids with [CLS]/[SEP], truncated to TRAINED_MAX_TOKENS keeping the [SEP]."""
-        data = text[:_MAX_CHARS].encode("utf-8", errors="replace")
+        data = (text[:_MAX_CHARS] if truncate else text).encode("utf-8", errors="replace")
         buf = (self.llama.llama_token * (len(data) + 8))()
         n = self.llama.llama_tokenize(self.vocab, data, len(data), buf, len(buf), True, False)
         if n < 0:  # buffer too small: -n is the size needed
             buf = (self.llama.llama_token * -n)()
             n = self.llama.llama_tokenize(self.vocab, data, len(data), buf, len(buf), True, False)
         ids = buf[:n]
-        if len(ids) > TRAINED_MAX_TOKENS:
+        if truncate and len(ids) > TRAINED_MAX_TOKENS:
             ids = ids[:TRAINED_MAX_TOKENS - 1] + ids[-1:] if self.add_sep else ids[:TRAINED_MAX_TOKENS]
         return ids
 

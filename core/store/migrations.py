@@ -174,7 +174,8 @@ def migrate(
     if not todo:
         return []
     has_data = db.execute(
-        "SELECT count(*) FROM sqlite_schema WHERE name != 'schema_migrations'"
+        "SELECT count(*) FROM sqlite_schema "
+        "WHERE name != 'schema_migrations' AND name NOT LIKE 'sqlite_%'"
     ).fetchall()[0][0] > 0
     if has_data:
         backup(db, hexkey, db_path, backups_dir, todo[0].__name__)

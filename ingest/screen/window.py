@@ -167,9 +167,10 @@ class X11Backend:
 
     def _wm_class(self, win: Any) -> tuple[str, str] | None:
         try:
-            return win.get_wm_class()
+            value = win.get_wm_class()
         except self._xerror.XError:
             return None
+        return (str(value[0]), str(value[1])) if value else None
 
     def _pid(self, win: Any) -> int | None:
         value = self._prop(win, self._net_pid)

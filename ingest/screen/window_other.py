@@ -31,9 +31,11 @@ class WindowsBackend:
         import ctypes
         from ctypes import wintypes
 
-        self._ct, self._wt = ctypes, wintypes
-        self._user32 = ctypes.WinDLL("user32", use_last_error=True)
-        self._kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        # Typed as Any: WinDLL/WINFUNCTYPE exist only in Windows builds of ctypes.
+        self._ct: Any = ctypes
+        self._wt = wintypes
+        self._user32 = self._ct.WinDLL("user32", use_last_error=True)
+        self._kernel32 = self._ct.WinDLL("kernel32", use_last_error=True)
         u, k = self._user32, self._kernel32
         u.GetForegroundWindow.restype = wintypes.HWND
         u.GetWindowTextLengthW.argtypes = [wintypes.HWND]
@@ -46,7 +48,7 @@ class WindowsBackend:
         k.QueryFullProcessImageNameW.argtypes = [
             wintypes.HANDLE, wintypes.DWORD, wintypes.LPWSTR, ctypes.POINTER(wintypes.DWORD)]
         k.CloseHandle.argtypes = [wintypes.HANDLE]
-        self._enum_proc = ctypes.WINFUNCTYPE(wintypes.BOOL, wintypes.HWND, wintypes.LPARAM)
+        self._enum_proc = self._ct.WINFUNCTYPE(wintypes.BOOL, wintypes.HWND, wintypes.LPARAM)
 
     def status(self) -> BackendStatus:
         return BackendStatus(self.name, True, "Windows: foreground window")
@@ -60,7 +62,7 @@ class WindowsBackend:
             buf = self._ct.create_unicode_buffer(size.value)
             if not self._kernel32.QueryFullProcessImageNameW(handle, 0, buf, self._ct.byref(size)):
                 return None
-            return os.path.basename(buf.value)
+            return os.path.basename(str(buf.value))
         finally:
             self._kernel32.CloseHandle(handle)
 
@@ -77,9 +79,8 @@ class WindowsBackend:
         geometry = None
         if u.GetWindowRect(hwnd, self._ct.byref(r)):
             geometry = Rect(r.left, r.top, r.right - r.left, r.bottom - r.top)
-        hid = self._ct.cast(hwnd, self._ct.c_void_p).value if hwnd else None
         return WindowInfo(app=app, title=buf.value or None, pid=pid.value or None,
-                          window_id=hid, geometry=geometry,
+                          window_id=int(hwnd) if hwnd else None, geometry=geometry,
                           url=url_from_title(app, buf.value), process=exe)
 
     def active_window(self) -> WindowInfo | None:
@@ -137,7 +138,7 @@ class MacBackend:
     def __init__(self, fetch_browser_urls: bool = False) -> None:
         self.fetch_browser_urls = fetch_browser_urls
         try:
-            import Quartz  # type: ignore[import-not-found]
+            import Quartz  # type: ignore[import-not-found, unused-ignore]
             self._quartz: Any = Quartz
         except ImportError:
             self._quartz = None
