@@ -24,7 +24,7 @@ import pytest
 from app.cli import main
 from core.config import Settings, resolve_paths
 from core.errors import NetworkError
-from core.models import catalog
+from core.models import catalog, install
 from tests.tinymodel import make_tiny_chat_gguf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -155,7 +155,7 @@ def test_chat_model_status_and_no_model_message(tmp_path: Path, tiny: Path) -> N
     settings = Settings(paths.settings_path)
     ok, message = catalog.chat_model_status(paths, settings)
     assert not ok and "quote your best matching sources" in message
-    catalog.add_local(paths, settings, tiny)
+    install.add_local(paths, settings, tiny)
     ok, message = catalog.chat_model_status(paths, settings)
     assert ok and "tiny-chat" in message
 
@@ -229,7 +229,7 @@ def test_pull_from_an_unresolvable_host_fails_in_seconds(
     paths = resolve_paths(tmp_path / "d")
     started = time.monotonic()
     with pytest.raises(NetworkError, match="look up models.engram-test.invalid"):
-        catalog.pull(paths, Settings(paths.settings_path), "tiny-test")
+        install.pull(paths, Settings(paths.settings_path), "tiny-test")
     assert time.monotonic() - started < 15
     assert not files_under(paths.models_dir)
 
@@ -279,6 +279,33 @@ def test_pull_resumes_with_http_range(tmp_path: Path, tiny: Path, serve: Any, ca
     assert server.ranges == [None, f"bytes={cut}-"]
     assert server.bytes_sent == tiny.stat().st_size  # nothing downloaded twice
     assert (models / "tiny-test.gguf").read_bytes() == tiny.read_bytes()
+
+
+def test_remove_deletes_an_unfinished_download(tmp_path: Path, tiny: Path, serve: Any,
+                                               capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = serve(cut_first_at=100_000)
+    write_catalog(tmp_path, monkeypatch, tiny, server.url)
+    d = str(tmp_path / "d")
+    assert run(capsys, "models", "pull", "tiny-test", "--data-dir", d)[0] == 6
+    rc, out, _ = run(capsys, "models", "remove", "tiny-test", "--data-dir", d)
+    assert rc == 0 and "unfinished download" in out
+    assert not files_under(tmp_path / "d" / "models")
+
+
+def test_builtin_embedding_is_listed_in_use_and_protected(
+        tmp_path: Path, models_dir: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENGRAM_MODELS", str(models_dir))  # conftest's generated MiniLM
+    d = str(tmp_path / "d")
+    rc, out, _ = run(capsys, "models", "list", "--json", "--data-dir", d)
+    rows = {m["name"]: m for m in json.loads(out)["models"]}
+    builtin = rows["all-minilm-l6-v2"]
+    assert builtin["installed"] and builtin["in_use"] and builtin["source"] == "builtin"
+    assert builtin["role"] == "embedding" and builtin["size_bytes"]
+    assert run(capsys, "models", "pull", "all-minilm-l6-v2", "--data-dir", d)[0] == 2
+    assert run(capsys, "models", "remove", "all-minilm-l6-v2", "--data-dir", d)[0] == 2
+    gguf = next(models_dir.glob("*.gguf"))
+    rc, _, err = run(capsys, "models", "add", str(gguf), "--role", "chat", "--data-dir", d)
+    assert rc == 2 and "embedding model" in err
 
 
 # -- a real process --------------------------------------------------------------------------

@@ -209,3 +209,19 @@ def test_cache_reuses_results_for_same_window_and_pixels() -> None:
     cache.clear()
     cache.ocr(Frame(px.tobytes(), 128, 128), rect, "win-1", run=fake_run)
     assert len(calls) == 4
+
+
+@pytest.mark.parametrize("width", [1, 5, 64, 333])
+def test_bmp_encoding_round_trips(width: int) -> None:
+    import io
+
+    from PIL import Image
+
+    from ingest.screen.ocr import encode_bmp
+
+    rng = np.random.default_rng(width)
+    bgra = rng.integers(0, 256, size=(7, width, 4), dtype=np.uint8)
+    img = Image.open(io.BytesIO(encode_bmp(bgra)))
+    assert img.size == (width, 7) and img.mode == "RGB"
+    assert np.array_equal(np.asarray(img), bgra[:, :, 2::-1])
+    assert img.info.get("dpi", (96, 96))[0] == pytest.approx(96, abs=0.1)

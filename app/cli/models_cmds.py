@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from app.cli.context import Context, add_command
 from core.errors import Cancelled, UsageError
-from core.models import catalog
+from core.models import catalog, install
 from core.models.catalog import format_size
 
 
@@ -41,7 +41,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p = add_command(cmds, "use", cmd_use, "choose the installed model used for a role",
                     json_option=True)
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--role", choices=catalog.ROLES, required=True)
+    p.add_argument("--role", choices=catalog.ROLES, required=True,
+                   help="chat (writes answers and memories) or embedding (search)")
 
     p = add_command(cmds, "remove", cmd_remove, "delete an installed model (or a partial "
                     "download)", json_option=True)
@@ -120,7 +121,7 @@ def cmd_pull(ctx: Context) -> int:
         ctx.warn(f"downloading {entry.title} ({format_size(entry.size_bytes)}, "
                  f"licence: {entry.license})")
     try:
-        model, now_in_use = catalog.pull(ctx.paths, ctx.settings, name, url=ctx.args.url,
+        model, now_in_use = install.pull(ctx.paths, ctx.settings, name, url=ctx.args.url,
                                          progress=_byte_progress(ctx, name))
     except KeyboardInterrupt:
         raise Cancelled(f"Download of {name} interrupted; run `engram models pull {name}` "
@@ -131,7 +132,7 @@ def cmd_pull(ctx: Context) -> int:
 def cmd_add(ctx: Context) -> int:
     from core.models.runtime import probe_loadable
 
-    model, now_in_use = catalog.add_local(
+    model, now_in_use = install.add_local(
         ctx.paths, ctx.settings, ctx.args.path, role=ctx.args.role, name=ctx.args.name,
         progress=_byte_progress(ctx, "copying"), check_loads=probe_loadable)
     return _report_installed(ctx, model, now_in_use, verb="imported")
@@ -163,7 +164,7 @@ def _in_use(ctx: Context, model: catalog.InstalledModel) -> bool:
 
 
 def cmd_use(ctx: Context) -> int:
-    model = catalog.use(ctx.paths, ctx.settings, ctx.args.name, ctx.args.role)
+    model = install.use(ctx.paths, ctx.settings, ctx.args.name, ctx.args.role)
     if ctx.json:
         ctx.emit_json({"role": ctx.args.role, "name": model.name, "path": str(model.path)})
     else:
@@ -174,12 +175,18 @@ def cmd_use(ctx: Context) -> int:
 
 
 def cmd_remove(ctx: Context) -> int:
-    removed = catalog.remove(ctx.paths, ctx.settings, ctx.args.name)
+    removed = install.remove(ctx.paths, ctx.settings, ctx.args.name)
     if ctx.json:
-        ctx.emit_json({"removed": removed.model.name, "path": str(removed.model.path),
+        ctx.emit_json({"removed": removed.name,
+                       "path": str(removed.model.path) if removed.model else None,
+                       "partial_bytes": removed.partial_bytes,
                        "roles_cleared": list(removed.roles_cleared)})
         return 0
-    ctx.out(f"removed {removed.model.name} ({format_size(removed.model.size_bytes)} freed)")
+    if removed.model is None:
+        ctx.out(f"deleted the unfinished download of {removed.name} "
+                f"({format_size(removed.partial_bytes)})")
+        return 0
+    ctx.out(f"removed {removed.name} ({format_size(removed.model.size_bytes)} freed)")
     if "chat" in removed.roles_cleared:
         ok, status = catalog.chat_model_status(ctx.paths, ctx.settings)
         ctx.out(status)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from core.config import Paths, Settings
 from core.errors import Cancelled, ModelError
 from core.models import import_llama
 from core.models.budget import AssembledPrompt, ContextOverflow, Piece, fit_prompt
@@ -119,6 +120,8 @@ class ChatRuntime:
         if self.info.is_embedding_model:
             raise ModelError(f"{self.path.name} is an embedding model ({self.info.architecture}), "
                              "not a chat model.")
+        if idle_unload_seconds is not None and idle_unload_seconds <= 0:
+            idle_unload_seconds = None  # a zero timeout would make the model thread spin
         # Never ask for more context than the model was trained on.
         self.n_ctx = min(n_ctx, self.info.context_length or n_ctx)
         self.n_threads = n_threads or default_threads()
@@ -134,14 +137,18 @@ class ChatRuntime:
             idle_unload_seconds=idle_unload_seconds)
 
     @classmethod
-    def from_settings(cls, paths: Any, settings: Any) -> "ChatRuntime":
-        """The runtime for the chat model in use; ``ModelError`` (with the way out) if none."""
+    def from_settings(cls, paths: Paths, settings: Settings) -> "ChatRuntime":
+        """The runtime for the chat model in use; ``ModelError`` (with the way out) if none.
+
+        Ask ``catalog.chat_model_status`` first to offer no-model mode instead.
+        """
         from core.models.catalog import model_for_role
 
         model = model_for_role(paths, settings, "chat")
+        idle = settings.get("chat_idle_unload_seconds")
         return cls(model.path, n_ctx=int(settings.get("chat_context_tokens", 4096)),
                    n_threads=int(settings.get("model_threads") or 0) or None,
-                   idle_unload_seconds=settings.get("chat_idle_unload_seconds"))
+                   idle_unload_seconds=float(idle) if idle else None)
 
     # -- lifecycle ----------------------------------------------------------------
     def _load(self) -> Any:
@@ -195,7 +202,12 @@ class ChatRuntime:
         if self._vocab is None:
             llama = import_llama()
             route_llama_logs()
-            vocab = llama.Llama(str(self.path), vocab_only=True, n_ctx=8, n_batch=8, verbose=False)
+            try:
+                vocab = llama.Llama(str(self.path), vocab_only=True, n_ctx=8, n_batch=8,
+                                    verbose=False)
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise ModelError(f"Cannot read the vocabulary of {self.path.name}: "
+                                 f"{recent_llama_log() or exc}") from exc
             text = vocab._model.token_get_text  # noqa: SLF001 - no public accessor in 0.3.36
             bos, eos = vocab.token_bos(), vocab.token_eos()
             self._template = ChatTemplate(self.info.chat_template,
@@ -229,7 +241,11 @@ class ChatRuntime:
 
     def _request(self, messages: Messages, options: GenerationOptions, priority: int,
                  cancel: CancelToken | None, grammar: str | None) -> Request:
+        if options.max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
         tokens, stops = self.prompt_tokens(messages)
+        if not tokens:
+            raise ModelError("The prompt is empty after applying the chat template.")
         if len(tokens) + options.max_tokens > self.n_ctx:
             raise ContextOverflow(len(tokens) + options.max_tokens, self.n_ctx, n_ctx=self.n_ctx)
         return Request(tokens=tuple(tokens), stops=stops + options.stop, options=options,
