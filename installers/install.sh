@@ -88,6 +88,7 @@ fi
 
 # --- models -------------------------------------------------------------------------
 say "Preparing the built-in embedding model"
-.venv/bin/python -m core.models.minilm_gguf
+models_dir=$(.venv/bin/python -c 'from core.config import resolve_paths; print(resolve_paths().models_dir)')
+.venv/bin/python -m core.models.minilm_gguf "$models_dir"
 
 say "Engram is installed. Run it with: .venv/bin/engram"

@@ -1,0 +1,86 @@
+"""What a capture source is: something that produces observations until told to stop.
+
+A source never writes to the store itself: it hands observations to a ``Sink``
+(the pipeline's ``submit``) and checks its ``Control`` between units of work —
+stop as soon as ``control.stopping``; while ``control.paused`` capture nothing
+(``control.wait(seconds)`` sleeps but wakes at once on stop or resume).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Literal, Protocol, Sequence
+
+from core.records import Changes, Observation
+
+Sink = Callable[[Sequence[Observation]], Changes]
+State = Literal["starting", "running", "paused", "failed", "stopped"]
+
+
+class Control:
+    """Shared between the supervisor and one source: stop and pause signals."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._resumed = threading.Event()
+        self._resumed.set()
+        self._changed = threading.Condition()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._notify()
+
+    def pause(self) -> None:
+        self._resumed.clear()
+        self._notify()
+
+    def resume(self) -> None:
+        self._resumed.set()
+        self._notify()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; return early (True) on stop, pause or resume."""
+        with self._changed:
+            return self._changed.wait(timeout=seconds)
+
+    def wait_while_paused(self) -> None:
+        """Block while paused, until resumed or stopped."""
+        while self.paused and not self.stopping:
+            self.wait(1.0)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+
+class Source(Protocol):
+    """A capture source (screen, watched folders, …)."""
+
+    name: str
+
+    def run(self, sink: Sink, control: Control) -> None:
+        """Capture until ``control.stopping``; raise on failure (the supervisor restarts)."""
+        ...
+
+    def describe(self) -> str:
+        """One line about what it is doing now, for status displays."""
+        ...
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    state: State
+    detail: str = ""
+    restarts: int = 0
+    error: str | None = None
+    paused_until: datetime | None = None
