@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import jsonschema
 import pytest
@@ -233,8 +233,8 @@ def test_budget_trims_lowest_priority_first_and_reports(rt: ChatRuntime) -> None
 
 
 def test_budget_order_with_a_plain_counter() -> None:
-    def count(messages: object) -> int:
-        return sum(len(m.content.split()) for m in messages)  # type: ignore[attr-defined]
+    def count(messages: Sequence[ChatMessage]) -> int:
+        return sum(len(m.content.split()) for m in messages)
 
     pieces = [Piece("a", "x " * 10, 5), Piece("b", "y " * 10, 5), Piece("c", "z " * 10, 1),
               Piece("q", "q", REQUIRED)]

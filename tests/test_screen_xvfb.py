@@ -67,6 +67,8 @@ def xvfb() -> Iterator[str]:
     """A private Xvfb on a free display number (chosen by Xvfb itself via -displayfd)."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt install xvfb)")
+    pytest.importorskip("Xlib", reason="python-xlib is not installed")
+    pytest.importorskip("mss", reason="mss is not installed")
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],

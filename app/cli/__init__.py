@@ -18,6 +18,7 @@ from core.errors import EngramError
 COMMAND_MODULES = (
     "app.cli.store_cmds",
     "app.cli.models_cmds",
+    "app.cli.capture_cmds",
 )
 
 

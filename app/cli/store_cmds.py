@@ -143,9 +143,20 @@ def cmd_status(ctx: Context) -> int:
             vectors_pending=engine.backfill.pending() if space else None,
         )
     info["models_dir"] = str(paths.models_dir)
+    info["capture"] = running_instance_status(ctx)
     if ctx.json:
         ctx.emit_json(info)
         return 0
+    capture = info["capture"]
+    if capture is None:
+        ctx.out("Capture:       not running (start the desktop app or `engram daemon`)")
+    else:
+        state = "paused" if capture["paused"] else "capturing"
+        ctx.out(f"Capture:       {state}" + (f" until {capture['paused_until']}"
+                                              if capture.get("paused_until") else ""))
+        for src in capture["sources"]:
+            extra = f" — {src['error']}" if src.get("error") else ""
+            ctx.out(f"  {src['name']:<12} {src['state']}{extra}")
     ctx.out(f"Data folder:   {info['data_dir']}")
     ctx.out(f"Encryption:    whole database (ChaCha20-Poly1305); key from {info['key_backend']}")
     if not info["initialised"]:
@@ -162,6 +173,18 @@ def cmd_status(ctx: Context) -> int:
     else:
         ctx.out(f"Embeddings:    unavailable — keyword search only ({info['embedding_error']})")
     return 0
+
+
+def running_instance_status(ctx: Context) -> dict | None:
+    """What the running daemon/app says about capture, or None if none runs."""
+    from app.control import NotRunning, request
+
+    try:
+        reply = request(ctx.paths, {"op": "status"}, timeout=5.0)
+    except NotRunning:
+        return None
+    reply.pop("ok", None)
+    return reply
 
 
 def _size(n: int) -> str:

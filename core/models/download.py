@@ -80,11 +80,14 @@ def _open(url: str, offset: int, timeout: float) -> "urllib.response.addinfourl"
 
 
 def fetch(d: Download, part: Path, dest: Path, *, progress: Progress | None = None,
-          cancel: CancelToken | None = None, timeout: float = CONNECT_TIMEOUT) -> Path:
+          cancel: CancelToken | None = None, timeout: float = CONNECT_TIMEOUT,
+          validate: Callable[[Path], object] | None = None) -> Path:
     """Download ``d`` into ``part`` (resuming), verify it, and move it to ``dest``.
 
-    Raises ``NetworkError`` (connection problems; resumable), ``ModelError``
-    (checksum or size mismatch; nothing kept) or ``Cancelled`` (resumable).
+    ``validate(part)`` runs after the checksum and before the move; if it
+    raises, the file is deleted. Raises ``NetworkError`` (connection problems;
+    resumable), ``ModelError`` (checksum or size mismatch; nothing kept) or
+    ``Cancelled`` (resumable).
     """
     parsed = urllib.parse.urlsplit(d.url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -155,6 +158,12 @@ def fetch(d: Download, part: Path, dest: Path, *, progress: Progress | None = No
                          f"(SHA-256 {digest[:16]}…, expected {d.sha256[:16]}…); it was deleted "
                          "and nothing was installed.",
                          hint="The server may have sent a different or damaged file; try again later.")
+    if validate is not None:
+        try:
+            validate(part)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
     dest.parent.mkdir(parents=True, exist_ok=True)
     os.replace(part, dest)  # same filesystem: the model appears complete or not at all
     return dest

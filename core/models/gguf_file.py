@@ -257,10 +257,10 @@ def read_gguf(path: str | Path) -> GGUFInfo:
         len(tokens) if isinstance(tokens, list) else None)
     ctx = meta.get(f"{arch}.context_length")
     template = meta.get("tokenizer.chat_template")
-    name = meta.get("general.name")
+    model_name = meta.get("general.name")
     return GGUFInfo(
         path=path, file_size=size, version=version, architecture=arch,
-        name=name if isinstance(name, str) else None,
+        name=model_name if isinstance(model_name, str) else None,
         context_length=ctx if isinstance(ctx, int) else None,
         chat_template=template if isinstance(template, str) and template.strip() else None,
         quantization=_quantization_name(meta.get("general.file_type")),

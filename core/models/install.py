@@ -84,12 +84,11 @@ def pull(paths: Paths, settings: Settings, name: str, *, progress: Progress | No
     if entry.size_bytes:
         have = part.stat().st_size if part.exists() else 0
         _check_space(paths.models_dir, entry.size_bytes - have)
-    fetch(d, part, dest, progress=progress, cancel=cancel)
     try:
-        info = read_gguf(dest)
-    except BadInput:
-        dest.unlink(missing_ok=True)
-        raise
+        fetch(d, part, dest, progress=progress, cancel=cancel, validate=read_gguf)
+    finally:
+        _remove_if_empty(part.parent)
+    info = read_gguf(dest)
     model = _register(paths, entry.name, entry.role, dest, info, entry.sha256, "catalog")
     return model, _use_if_unset(settings, model)
 
@@ -152,6 +151,7 @@ def add_local(paths: Paths, settings: Settings, source: str | Path, *, role: str
         raise BadInput(f"Could not copy {src} into {paths.models_dir}: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
+        _remove_if_empty(tmp.parent)
     model = _register(paths, name, role, dest, info, digest.hexdigest(), "import")
     return model, _use_if_unset(settings, model)
 
@@ -208,6 +208,13 @@ def remove(paths: Paths, settings: Settings, name: str) -> Removed:
     if part is not None:
         part.unlink(missing_ok=True)
     return Removed(model.name, model, partial, tuple(cleared))
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only succeeds when nothing resumable is left in it
+    except OSError:
+        pass
 
 
 def _check_space(folder: Path, needed: int) -> None:

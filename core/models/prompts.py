@@ -9,7 +9,7 @@ completion uses, so what we count for the budget is exactly what we send.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 Role = Literal["system", "user", "assistant"]
 
@@ -36,7 +36,7 @@ class FormattedPrompt:
     added_special: bool
 
 
-def messages_from(value: Sequence[ChatMessage | dict[str, Any]] | str) -> list[ChatMessage]:
+def messages_from(value: Sequence[ChatMessage | Mapping[str, Any]] | str) -> list[ChatMessage]:
     """Accept ChatMessages, OpenAI-style dicts, or a bare user prompt string."""
     if isinstance(value, str):
         return [ChatMessage("user", value)]
@@ -69,7 +69,7 @@ class ChatTemplate:
 
     def format(self, messages: Sequence[ChatMessage]) -> FormattedPrompt:
         """Render ``messages`` followed by the assistant's generation prompt."""
-        dicts = [m.as_dict() for m in messages]
+        dicts: list[Any] = [m.as_dict() for m in messages]
         if self._jinja is not None:
             try:
                 resp = self._jinja(messages=dicts)

@@ -1,0 +1,96 @@
+"""The running instance: engine + capture sources + control channel.
+
+The daemon (`engram daemon`) and the desktop app both run one of these; the
+CLI's `pause`, `resume` and `status` reach it through the control channel.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any, Sequence
+
+from app.bootstrap import Engine
+from app.control import ControlServer
+from core.errors import UsageError
+from ingest.base import Source
+from ingest.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+
+def build_sources(engine: Engine) -> list[Source]:
+    """The capture sources the person enabled, from settings."""
+    sources: list[Source] = []
+    settings = engine.settings
+    if settings.get("screen_capture", True):
+        try:
+            from ingest.screen.source import ScreenSource
+        except ImportError:  # screen capture not available in this build
+            log.info("screen capture unavailable")
+        else:
+            sources.append(ScreenSource.from_settings(settings))
+    folders = settings.get("watched_folders") or []
+    if folders:
+        try:
+            from ingest.files.watcher import FolderWatcher
+        except ImportError:
+            log.info("folder watching unavailable")
+        else:
+            sources.append(FolderWatcher.from_settings(engine.pipeline, settings))
+    return sources
+
+
+class Instance:
+    """Owns the supervisor and answers control requests."""
+
+    def __init__(self, engine: Engine, sources: Sequence[Source]) -> None:
+        self.engine = engine
+        self.supervisor = Supervisor(sources, engine.pipeline.submit)
+        self.stopped = threading.Event()
+        self._server: ControlServer | None = None
+
+    def start(self, *, control: bool = True) -> None:
+        if control:
+            self._server = ControlServer(self.engine.paths, self.handle)
+        self.supervisor.start()
+
+    def stop(self) -> None:
+        """Stop capture (sources flush what they hold), then the channel."""
+        self.supervisor.stop()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        self.stopped.set()
+
+    def status(self) -> dict[str, Any]:
+        sup = self.supervisor
+        return {
+            "paused": sup.paused,
+            "paused_until": sup.paused_until.isoformat() if sup.paused_until else None,
+            "sources": [
+                {"name": s.name, "state": s.state, "detail": s.detail,
+                 "restarts": s.restarts, "error": s.error}
+                for s in sup.statuses()
+            ],
+        }
+
+    def handle(self, message: dict[str, Any]) -> dict[str, Any]:
+        op = message.get("op")
+        if op == "ping":
+            return {"ok": True}
+        if op == "status":
+            return {"ok": True, **self.status()}
+        if op == "pause":
+            minutes = message.get("minutes")
+            if minutes is not None and (not isinstance(minutes, (int, float)) or minutes <= 0):
+                raise UsageError("pause needs a positive number of minutes")
+            self.supervisor.pause(timedelta(minutes=minutes) if minutes else None)
+            return {"ok": True, **self.status()}
+        if op == "resume":
+            self.supervisor.resume()
+            return {"ok": True, **self.status()}
+        if op == "stop":
+            threading.Thread(target=self.stop, daemon=True).start()
+            return {"ok": True}
+        raise UsageError(f"unknown request {op!r}")
