@@ -244,6 +244,17 @@ def test_budget_order_with_a_plain_counter() -> None:
     assert fit_prompt(pieces, count_tokens=count, budget=100).report.complete
 
 
+def test_stop_strings_are_held_back_and_never_shown() -> None:
+    from core.models.generation import _TextOut
+
+    shown: list[str] = []
+    out = _TextOut(("<|end|>",), lambda text: shown.append(text) is None)
+    assert out.add("\nHel") and out.add("lo <|e")
+    assert not out.add("nd|> more")
+    assert shown == ["Hel", "lo "] and out.reason == "stop"
+    assert "".join(out.parts) == "Hello "
+
+
 def test_prompt_plus_answer_longer_than_context_is_refused(rt: ChatRuntime) -> None:
     with pytest.raises(ContextOverflow):
         rt.complete("hello", GenerationOptions(max_tokens=rt.n_ctx))
@@ -260,6 +271,38 @@ def test_chat_model_unloads_after_idle(tiny_model: Path) -> None:
         assert not runtime.loaded
         runtime.complete("again", GenerationOptions(max_tokens=3), priority=INTERACTIVE)
         assert runtime.stats().loads == 2
+    finally:
+        runtime.close()
+
+
+def test_close_stops_a_running_generation(tiny_model: Path) -> None:
+    runtime = ChatRuntime(tiny_model, n_ctx=2048, n_threads=1)
+    stream = runtime.stream("go", GenerationOptions(max_tokens=1800), grammar=LONG)
+    next(stream)
+    started = time.monotonic()
+    runtime.close()  # the reader is still holding the stream: close must not wait for it
+    assert time.monotonic() - started < 5
+    assert stream.wait(5).finish_reason == "cancelled"
+
+
+def test_runtime_from_settings_and_no_model_mode(tmp_path: Path, tiny_model: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.config import Settings, resolve_paths
+    from core.errors import ModelError
+    from core.models import install
+
+    monkeypatch.delenv("ENGRAM_MODELS", raising=False)
+    paths = resolve_paths(tmp_path / "home")
+    settings = Settings(paths.settings_path)
+    with pytest.raises(ModelError, match="engram models pull"):
+        ChatRuntime.from_settings(paths, settings)
+    install.add_local(paths, settings, tiny_model)
+    settings.set("chat_context_tokens", 1024)
+    runtime = ChatRuntime.from_settings(paths, settings)
+    try:
+        assert runtime.n_ctx == 1024
+        assert runtime.complete("hi", GenerationOptions(max_tokens=4),
+                                priority=INTERACTIVE).completion_tokens > 0
     finally:
         runtime.close()
 

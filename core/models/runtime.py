@@ -132,6 +132,8 @@ class ChatRuntime:
         self._vocab: Any = None
         self._template: ChatTemplate | None = None
         self._active: int | None = None
+        self._active_cancel: CancelToken | None = None
+        self._closing = False
         self._thread: ModelThread[Any] = ModelThread(
             name, self._load, unload=lambda llm: llm.close(),
             idle_unload_seconds=idle_unload_seconds)
@@ -181,6 +183,11 @@ class ChatRuntime:
         self._thread.unload_now()
 
     def close(self) -> None:
+        """Stop the running generation, drop queued ones, free the model."""
+        self._closing = True
+        active = self._active_cancel
+        if active is not None:
+            active.cancel()
         self._thread.close()
         with self._vocab_lock:
             if self._vocab is not None:
@@ -253,12 +260,14 @@ class ChatRuntime:
 
     def _job(self, req: Request, emit: Callable[[str], bool] | None) -> Callable[[Any], Completion]:
         def run(llm: Any) -> Completion:
-            self._active = req.priority
+            if self._closing:  # shutting down: queued work is dropped, not run
+                return Completion("", len(req.tokens), 0, "cancelled", 0.0, None)
+            self._active, self._active_cancel = req.priority, req.cancel
             try:
                 result = generate_on(llm, req, emit=emit,
                                      preempt=lambda: self._thread.interactive_waiting())
             finally:
-                self._active = None
+                self._active = self._active_cancel = None
             self._bump(generations=1, tokens_generated=result.completion_tokens,
                        cancellations=int(result.finish_reason == "cancelled"))
             return result
