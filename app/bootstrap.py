@@ -32,6 +32,25 @@ class Engine:
     embedder_error: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _asker: object | None = None
+    _chat_model: object | None = None
+
+    def asker(self):
+        """Ask (core.chat.Asker), with the chat model if one is installed and selected."""
+        if self._asker is None:
+            from core.chat import Asker
+            from core.models.catalog import chat_model_status
+            from core.threads import Threads
+
+            available, message = chat_model_status(self.paths, self.settings)
+            if available:
+                from core.models.runtime import ChatRuntime
+
+                self._chat_model = ChatRuntime.from_settings(self.paths, self.settings)
+            self._asker = Asker(self.retriever, self.pipeline, Threads(self.store),
+                                model=self._chat_model,  # type: ignore[arg-type]
+                                how_to_get_model=message)
+        return self._asker
 
     def start_background(self) -> None:
         """Keep vectors complete (after a model change, or a failed embedding)."""
@@ -44,6 +63,8 @@ class Engine:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
+        if self._chat_model is not None:
+            self._chat_model.close()  # type: ignore[attr-defined]
         embedder = self.pipeline.embedder
         if embedder is not None and hasattr(embedder, "close"):
             embedder.close()

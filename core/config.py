@@ -121,6 +121,15 @@ class Settings:
                     hint="Fix or delete it; Engram recreates it with defaults.",
                 ) from exc
 
+    def reload(self) -> None:
+        """Re-read the file: a long-running process sees what the CLI changed since."""
+        try:
+            changed = json.loads(self._path.read_text("utf-8")) if self._path.exists() else {}
+        except (OSError, ValueError):
+            return  # keep what we had; the next successful read wins
+        with self._lock:
+            self._changed = changed
+
     def get(self, key: str, default: Any = None) -> Any:
         with self._lock:
             if key in self._changed:

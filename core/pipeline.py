@@ -129,6 +129,67 @@ class Pipeline:
         added = self.store.write(write)
         return Changes(added=tuple(added), duplicates=duplicates + len(fresh) - len(added))
 
+    # -- forget / relocate --------------------------------------------------------------
+    def forget(self, ids: Iterable[int], *, scrub: bool = True) -> list[int]:
+        """Delete events everywhere (row, keyword index, images, vectors); return the ids removed.
+
+        ``scrub`` (the person's own forget, a deleted file) also merges the
+        keyword index so the deleted terms are gone from its pages, and folds
+        the WAL so old page images don't linger. Replacing the changed chunks
+        of a file skips that costly merge: the text lives on in the file anyway.
+        """
+        ids = list(ids)
+        if not ids:
+            return []
+        removed = self.store.write(lambda db: event_rows.delete(db, ids))
+        if removed and scrub:
+            self.store.write(lambda db: db.execute(
+                "INSERT INTO events_fts(events_fts) VALUES ('optimize')"))
+            self.store.reader().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return removed
+
+    def relocate(self, relocations: Sequence[event_rows.Relocation]) -> Changes:
+        """Move events to a new path / identity, keeping their ids (a renamed file).
+
+        Where the new title changes what the embedder sees, the vector is
+        recomputed so meaning search matches the new name; if embedding fails
+        the old vector stays (stale in the name only) rather than none.
+        """
+        if not relocations:
+            return Changes()
+        if self.redactor is not None:  # a new file name is as unvetted as new text
+            relocations = [replace(r, title=self.redactor(r.title)[0]) if r.title else r
+                           for r in relocations]
+        current = event_rows.get_many(self.store.reader(), [r.event_id for r in relocations])
+        stale, texts = [], []
+        for r in relocations:
+            event = current.get(r.event_id)
+            if event is None:
+                continue
+            text = embedding_text(r.title, event.speaker, event.text)
+            if text != embedding_text(event.title, event.speaker, event.text):
+                stale.append(r)
+                texts.append(text)
+        vecs = None
+        if stale and self.embedder is not None:
+            try:
+                vecs = self.embedder.embed(texts)
+            except Exception:
+                log.exception("embedding failed; relocated items keep their old vectors")
+        space = self.space() if vecs is not None else None
+
+        def write(db) -> list[int]:
+            updated = event_rows.relocate(db, relocations)
+            if space is not None and vecs is not None:
+                alive = set(updated)
+                keep = [n for n, r in enumerate(stale) if r.event_id in alive]
+                if keep:
+                    vectors.put(db, space, "events", [stale[n].event_id for n in keep],
+                                vecs[keep])
+            return updated
+
+        return Changes(updated=tuple(self.store.write(write)))
+
     def _embed_batch(self, batch: Sequence[Observation]) -> np.ndarray | None:
         if self.embedder is None:
             return None

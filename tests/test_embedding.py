@@ -141,6 +141,32 @@ def test_interactive_embed_overtakes_queued_background_batch(gguf_path: Path) ->
         emb.close()
 
 
+def test_background_failure_is_reported_and_the_rest_cancelled(
+        gguf_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.models import embedding
+
+    calls: list[int] = []
+    real_embed = embedding._LoadedModel.embed
+
+    def failing_embed(self: embedding._LoadedModel, texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        if "boom" in texts:
+            raise ModelError("decode failed")
+        return real_embed(self, texts)
+
+    monkeypatch.setattr(embedding._LoadedModel, "embed", failing_embed)
+    emb = Embedder(gguf_path)
+    try:
+        texts = ["fine"] * BACKGROUND_JOB_TEXTS + ["boom"] + ["never embedded"] * (50 * BACKGROUND_JOB_TEXTS)
+        with pytest.raises(ModelError, match="decode failed"):
+            emb.embed(texts)
+        time.sleep(0.2)
+        assert len(calls) < 10  # the jobs after the failure were cancelled, not run
+        assert emb.embed(["still works"]).shape == (1, EMBEDDING_DIMS)
+    finally:
+        emb.close()
+
+
 def test_idle_unload_and_reload(gguf_path: Path) -> None:
     emb = Embedder(gguf_path, idle_unload_seconds=0.2)
     try:

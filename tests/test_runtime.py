@@ -190,6 +190,25 @@ def test_structured_failure_is_counted_and_visible(rt: ChatRuntime) -> None:
     assert stats.structured_failures == 1 and stats.structured_retries == 2
 
 
+def test_wide_integer_range_is_validated_and_retried(rt: ChatRuntime) -> None:
+    # 0..1000: the grammar bounds sign and digits (0..9999); the validator does the rest.
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0,
+                                                     "maximum": 1000}}, "required": ["n"]}
+    for seed in range(0, 300, 10):
+        try:
+            result = rt.generate_json("n?", schema, GenerationOptions(max_tokens=20, seed=seed),
+                                      attempts=8)
+        except StructuredOutputError as exc:  # visible and counted, never silent
+            assert exc.attempts == 8
+            continue
+        if result.attempts > 1:
+            assert 0 <= result.value["n"] <= 1000
+            assert len(result.failures) == result.attempts - 1
+            assert "greater than the maximum of 1000" in result.failures[0]
+            return
+    pytest.fail("no generation needed a retry; the test did not exercise it")
+
+
 def test_grammar_fixes_for_the_0_3_36_converter() -> None:
     g = json_grammar(SCHEMA)
     assert SAFE_CHAR_RULE in g.gbnf  # no raw control characters inside strings
@@ -199,6 +218,13 @@ def test_grammar_fixes_for_the_0_3_36_converter() -> None:
         g.parse(json.dumps({**_valid_example(), "importance": 9}))
     with pytest.raises(Exception, match="not valid JSON"):
         g.parse('{"title": "a\x01b"}')
+    # A field without maxLength gets a grammar-only cap; reaching it is a failure
+    # (retried), never a silently shortened value.
+    loose = json_grammar({"type": "object", "properties": {"note": {"type": "string"}}})
+    assert loose.string_cap
+    assert loose.parse('{"note": "short"}') == {"note": "short"}
+    with pytest.raises(Exception, match="length cap"):
+        loose.parse(json.dumps({"note": "x" * loose.string_cap}))
 
 
 def _valid_example() -> dict[str, object]:

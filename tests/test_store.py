@@ -114,8 +114,6 @@ def test_resubmitting_adds_nothing(engine) -> None:
 
 
 def test_forget_removes_every_trace(engine, data_dir: Path) -> None:
-    from app.cli.store_cmds import forget_events
-
     keep = Observation("note", utcnow(), "a harmless shopping list")
     gone = Observation("note", utcnow(), "platypuscanary9 meets the accountant")
     ids = engine.pipeline.submit([keep, gone]).added
@@ -126,7 +124,7 @@ def test_forget_removes_every_trace(engine, data_dir: Path) -> None:
     vec = np.frombuffer(db.execute(f"SELECT embedding FROM {table} WHERE rowid=?",
                                    (gone_id,)).fetchall()[0][0], dtype=np.float32).copy()
 
-    assert forget_events(engine, [gone_id]) == [gone_id]
+    assert engine.pipeline.forget([gone_id]) == [gone_id]
 
     assert engine.retriever.search("platypuscanary9") == [] or all(
         h.id != gone_id for h in engine.retriever.search("platypuscanary9"))

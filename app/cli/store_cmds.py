@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app.cli.context import Context, add_command, asker, terminal_ask
+from app.cli.ingest_cmds import file_status, print_file_status
 from core import keys
 from core.config import ensure_private_dir, write_private_file
 from core.errors import EngramError, NotFound, UsageError
@@ -141,6 +142,7 @@ def cmd_status(ctx: Context) -> int:
             embedding_error=engine.embedder_error,
             vectors_state=space.state if space else "unavailable",
             vectors_pending=engine.backfill.pending() if space else None,
+            files=file_status(ctx.settings, db),
         )
     info["models_dir"] = str(paths.models_dir)
     info["capture"] = running_instance_status(ctx)
@@ -172,6 +174,7 @@ def cmd_status(ctx: Context) -> int:
         ctx.out(f"Embeddings:    {info['embedding_model']} ({state})")
     else:
         ctx.out(f"Embeddings:    unavailable — keyword search only ({info['embedding_error']})")
+    print_file_status(ctx, info["files"])
     return 0
 
 
@@ -218,24 +221,12 @@ def cmd_forget(ctx: Context) -> int:
             if answer not in ("y", "yes"):
                 ctx.out("Nothing forgotten.")
                 return 1
-    removed = forget_events(engine, ids)
+    removed = engine.pipeline.forget(ids)
     if ctx.json:
         ctx.emit_json({"forgotten": removed})
     else:
         ctx.out(f"Forgot {len(removed)} item{'s' if len(removed) != 1 else ''}.")
     return 0
-
-
-def forget_events(engine, ids: list[int]) -> list[int]:
-    """Delete events and scrub what they leave behind in the file."""
-    removed = engine.store.write(lambda db: event_rows.delete(db, ids))
-    if removed:
-        # Merge keyword-index segments so deleted terms are gone from the index
-        # pages too, and fold the WAL so old page images don't linger.
-        engine.store.write(lambda db: db.execute(
-            "INSERT INTO events_fts(events_fts) VALUES ('optimize')"))
-        engine.store.reader().execute("PRAGMA wal_checkpoint(PASSIVE)")
-    return removed
 
 
 # -- export ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -34,8 +34,8 @@ from core.models.worker import BACKGROUND, INTERACTIVE, ModelThread
 
 EMBEDDING_DIMS = 384
 
-# Texts per background job: a query waits for at most one such job (≈0.1 s).
-BACKGROUND_JOB_TEXTS = 16
+# Texts per background job: a query waits for at most one such job (≈60 ms).
+BACKGROUND_JOB_TEXTS = 8
 # Tokens per llama_decode. BERT attends across the whole micro-batch (masked
 # between sequences), so cost grows with its square: 128 measured fastest here.
 TOKEN_BUDGET = 128
@@ -111,10 +111,9 @@ class Embedder:
             result.set_result(np.zeros((0, self.dims), dtype=np.float32))
             return result
         if interactive:
-            return self._thread.submit(lambda m: m.embed(texts), priority=INTERACTIVE)
+            return self._thread.submit(_embed_job(texts), priority=INTERACTIVE)
         # Background work goes in small jobs so an interactive job can run between them.
-        parts = [self._thread.submit(lambda m, chunk=texts[i:i + BACKGROUND_JOB_TEXTS]: m.embed(chunk),
-                                     priority=BACKGROUND)
+        parts = [self._thread.submit(_embed_job(texts[i:i + BACKGROUND_JOB_TEXTS]), priority=BACKGROUND)
                  for i in range(0, len(texts), BACKGROUND_JOB_TEXTS)]
         _gather(parts, result)
         return result
@@ -139,23 +138,32 @@ class Embedder:
         return _LoadedModel.load(self.path, self.n_threads)
 
 
+def _embed_job(texts: list[str]) -> Callable[["_LoadedModel"], np.ndarray]:
+    return lambda model: model.embed(texts)
+
+
 def _gather(parts: list["Future[np.ndarray]"], result: "Future[np.ndarray]") -> None:
-    """Complete ``result`` with the stacked results of ``parts`` (or the first error)."""
-    remaining = [len(parts)]
+    """Complete ``result`` with the stacked results of ``parts``, or the first error
+    (the parts not yet started are then cancelled: their work would be thrown away)."""
     lock = threading.Lock()
+    state = {"remaining": len(parts), "settled": False}
 
     def on_done(part: "Future[np.ndarray]") -> None:
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-            if result.done():
+        with lock:  # decide under the lock, act outside it (callbacks run user code)
+            state["remaining"] -= 1
+            if state["settled"]:
                 return
-            if part.cancelled() or part.exception() is not None:
-                exc = part.exception() if not part.cancelled() else ModelError("Embedding was cancelled.")
-                result.set_exception(exc)  # type: ignore[arg-type]
+            failed = part.cancelled() or part.exception() is not None
+            if not failed and state["remaining"] > 0:
                 return
-            if last:
-                result.set_result(np.concatenate([p.result() for p in parts]))
+            state["settled"] = True
+        if not failed:
+            result.set_result(np.concatenate([p.result() for p in parts]))
+            return
+        result.set_exception(ModelError("Embedding was cancelled.") if part.cancelled()
+                             else part.exception())  # type: ignore[arg-type]
+        for other in parts:
+            other.cancel()  # not yet started: its work would be thrown away
 
     for part in parts:
         part.add_done_callback(on_done)

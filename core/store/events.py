@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import apsw
 
@@ -130,6 +131,40 @@ def delete(db: apsw.Connection, ids: Iterable[int]) -> list[int]:
             f"DELETE FROM events WHERE id IN ({marks}) RETURNING id", chunk)]
     vectors.delete(db, "events", removed)
     return removed
+
+
+@dataclass(frozen=True)
+class Relocation:
+    """A stored event's new place: the same content under a new path and identity.
+
+    Used when a file is moved or renamed, or a chunk shifts position in its
+    file: the event keeps its id (and so whatever was built from it), only
+    where it lives and how the source names it change.
+    """
+
+    event_id: int
+    path: str | None
+    external_id: str | None
+    title: str | None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+def relocate(db: apsw.Connection, relocations: Iterable[Relocation]) -> list[int]:
+    """Give events a new path, external id, title and meta (writer connection).
+
+    Text, times and vectors stay; the keyword index follows by trigger when the
+    title changes. Returns the ids that still existed and were updated.
+    """
+    updated: list[int] = []
+    for r in relocations:
+        rows = db.execute(
+            "UPDATE events SET path = ?, external_id = ?, title = ?, meta = ? "
+            "WHERE id = ? RETURNING id",
+            (r.path, r.external_id, r.title,
+             json.dumps(dict(r.meta), ensure_ascii=False, default=str), r.event_id),
+        ).fetchall()
+        updated += [row[0] for row in rows]
+    return updated
 
 
 def counts_by_source(db: apsw.Connection) -> dict[str, int]:

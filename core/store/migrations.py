@@ -121,7 +121,193 @@ def m003_search_index(db: apsw.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_events, m002_vector_spaces, m003_search_index)
+def m004_files(db: apsw.Connection) -> None:
+    """What the folder indexer knows about each file, so a re-scan costs a stat.
+
+    ``files``: one row per file seen in an indexed folder: its size and mtime
+    when last read, whether it was indexed or skipped, and why it was skipped
+    (shown by ``engram status``). The chunk identities (path + position +
+    content hash) are the events' external ids; ``events_path`` finds a file's
+    events (and a moved folder's) without a scan of every event.
+    """
+    db.execute(
+        """
+        CREATE TABLE files(
+            path TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('indexed', 'skipped')),
+            problem TEXT,
+            kind TEXT,
+            chunks INTEGER NOT NULL DEFAULT 0,
+            checked_at REAL NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX events_path ON events(path) WHERE path IS NOT NULL;
+        """
+    )
+
+
+def m005_threads(db: apsw.Connection) -> None:
+    """Conversations with Engram itself (Ask), kept inside the encrypted store."""
+    db.execute(
+        """
+        CREATE TABLE threads(
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE thread_turns(
+            id INTEGER PRIMARY KEY,
+            thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            text TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]',
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX thread_turns_thread ON thread_turns(thread_id, id);
+        """
+    )
+
+
+_MEMORY_ENTITIES = "coalesce({r}.entities, '')"
+
+
+def m006_memories(db: apsw.Connection) -> None:
+    """Memories (core, episodic, semantic, procedural), their sources, links and history.
+
+    ``memories``: one row per memory; ``fields`` holds the structured fields of
+    its type as JSON; ``fact_key`` ("subject|attribute") finds the facts a new
+    statement may confirm or supersede, ``group_key`` the episode a new event
+    may continue. Strength is stored as the parameters of a forgetting curve
+    (``stability`` in days, ``reinforced_at``), evaluated at read time.
+    ``memory_sources`` ties a memory to the events it came from; ``event_id``
+    has no foreign key on purpose: forgetting an event must find the memories
+    built from it (``core/memory/forget.py``) after the event row is gone.
+    ``memory_history`` records every change (snapshots before/after, sources
+    added/removed) so a change can be shown and undone; ``memory_cursor`` is the
+    consolidation's position in the events, advanced in the same transaction
+    as the memories written from a batch, with ``memory_batches`` its ledger.
+    Vector tables for spaces that already exist are created here; spaces made
+    later get theirs from ``vectors.ensure_space``.
+    """
+    new, old = _MEMORY_ENTITIES.format(r="new"), _MEMORY_ENTITIES.format(r="old")
+    db.execute(
+        f"""
+        CREATE TABLE memories(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: history refers to ids
+            type TEXT NOT NULL CHECK (type IN ('core', 'episodic', 'semantic', 'procedural')),
+            title TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL,
+            fields TEXT NOT NULL DEFAULT '{{}}',
+            entities TEXT NOT NULL DEFAULT '',
+            fact_key TEXT,
+            group_key TEXT,
+            importance REAL NOT NULL DEFAULT 0.5,
+            stability REAL NOT NULL DEFAULT 30.0,
+            reinforced_at REAL NOT NULL,
+            recall_count INTEGER NOT NULL DEFAULT 0,
+            evidence_count INTEGER NOT NULL DEFAULT 1,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            last_recalled REAL,
+            valid_from REAL NOT NULL,
+            valid_until REAL,
+            started_at REAL NOT NULL,
+            ended_at REAL NOT NULL,
+            superseded_by INTEGER REFERENCES memories(id) ON DELETE SET NULL,
+            pinned INTEGER NOT NULL DEFAULT 0,
+            origin TEXT NOT NULL  -- rules, model, person
+        );
+        CREATE INDEX memories_type ON memories(type, updated_at);
+        CREATE INDEX memories_fact ON memories(fact_key) WHERE fact_key IS NOT NULL;
+        CREATE INDEX memories_group ON memories(group_key, ended_at) WHERE group_key IS NOT NULL;
+        CREATE INDEX memories_superseded ON memories(superseded_by)
+            WHERE superseded_by IS NOT NULL;
+
+        CREATE TABLE memory_sources(
+            memory_id INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            event_id INTEGER NOT NULL,
+            PRIMARY KEY (memory_id, event_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX memory_sources_event ON memory_sources(event_id);
+
+        CREATE TABLE memory_links(
+            a INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            b INTEGER NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,  -- subject, episode, supersedes, refines, related
+            PRIMARY KEY (a, b, kind),
+            CHECK (a < b)
+        ) WITHOUT ROWID;
+        CREATE INDEX memory_links_b ON memory_links(b);
+
+        CREATE TABLE memory_history(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            change_id INTEGER NOT NULL,      -- rows of one change share it (= first row id)
+            memory_id INTEGER NOT NULL,      -- no foreign key: history outlives a delete
+            action TEXT NOT NULL,
+            actor TEXT NOT NULL,             -- rules, model, person, forget
+            at REAL NOT NULL,
+            before TEXT,                     -- JSON snapshot, NULL: did not exist
+            after TEXT,                      -- JSON snapshot, NULL: does not exist
+            sources_added TEXT NOT NULL DEFAULT '[]',
+            sources_removed TEXT NOT NULL DEFAULT '[]',
+            related_id INTEGER,
+            note TEXT,
+            scrubbed INTEGER NOT NULL DEFAULT 0,  -- content removed (a source was forgotten)
+            undone_by INTEGER
+        );
+        CREATE INDEX memory_history_memory ON memory_history(memory_id, id);
+        CREATE INDEX memory_history_change ON memory_history(change_id);
+
+        CREATE TABLE memory_cursor(
+            name TEXT PRIMARY KEY,
+            last_event_id INTEGER NOT NULL DEFAULT 0,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE memory_batches(
+            id INTEGER PRIMARY KEY,
+            first_event_id INTEGER NOT NULL,
+            last_event_id INTEGER NOT NULL,
+            events INTEGER NOT NULL,
+            counts TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+
+        CREATE VIEW memories_fts_content AS
+            SELECT id, title, text, entities FROM memories;
+        CREATE VIRTUAL TABLE memories_fts USING fts5(
+            title, text, entities,
+            content='memories_fts_content', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+            INSERT INTO memories_fts(rowid, title, text, entities)
+            VALUES (new.id, new.title, new.text, {new});
+        END;
+        CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+            INSERT INTO memories_fts(memories_fts, rowid, title, text, entities)
+            VALUES ('delete', old.id, old.title, old.text, {old});
+        END;
+        CREATE TRIGGER memories_fts_update AFTER UPDATE OF title, text, entities ON memories BEGIN
+            INSERT INTO memories_fts(memories_fts, rowid, title, text, entities)
+            VALUES ('delete', old.id, old.title, old.text, {old});
+            INSERT INTO memories_fts(rowid, title, text, entities)
+            VALUES (new.id, new.title, new.text, {new});
+        END;
+        CREATE TRIGGER memories_vector_changes AFTER DELETE ON memories BEGIN
+            INSERT INTO vector_changes(collection, space_id, item_id)
+            VALUES ('memories', NULL, old.id);
+        END;
+        """
+    )
+    for space_id, dims in db.execute("SELECT id, dims FROM vector_spaces").fetchall():
+        db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS vec_memories_{int(space_id)} USING vec0("
+                   f"embedding float[{int(dims)}] distance_metric=cosine)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_events, m002_vector_spaces, m003_search_index,
+                                      m004_files, m005_threads, m006_memories)
 
 
 def applied(db: apsw.Connection) -> set[str]:

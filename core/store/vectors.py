@@ -18,7 +18,7 @@ import numpy as np
 
 from core.store import vector_changes
 
-COLLECTIONS = ("events",)
+COLLECTIONS = ("events", "memories")
 
 
 @dataclass(frozen=True)

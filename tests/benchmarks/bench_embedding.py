@@ -108,13 +108,14 @@ def test_dtypes_and_batch_sizes(ggufs: dict[str, Path]) -> None:
     best = 0.0
     for dtype, path in ggufs.items():
         for rep in range(2):  # the box is shared: show the spread, keep the best
-            r = _run_worker(path, threads=1, passive=True, busy=False, batch_sizes=[1, 16, 64, 256], n=768)
+            r = _run_worker(path, threads=1, passive=True, busy=False, batch_sizes=[1, 16, 64, 256], n=384)
             rates = r["rates"]
             print(f"{dtype} run {rep + 1}: load {r['load_s'] * 1000:.0f} ms, min cosine {r['min_cos']:.6f}, "
                   f"{r['mean_tokens']:.1f} tokens/sentence")
             for size, rate in rates.items():
                 print(f"  batch {size:>4}: {rate['per_s']:6.0f} sentences/s wall, "
-                      f"{rate['per_cpu_s']:6.0f} per CPU-second")
+                      f"{rate['per_cpu_s']:6.0f} per CPU-second, "
+                      f"{rate['per_s'] * r['mean_tokens']:6.0f} tokens/s wall")
             if dtype == minilm_gguf.DEFAULT_DTYPE:
                 best = max(best, max(rate["per_s"] for rate in rates.values()))
     print(f"default dtype best: {best:.0f} sentences/s (target {TARGET_PER_S})")
@@ -126,7 +127,7 @@ def test_threads_and_wait_policy_under_load(ggufs: dict[str, Path]) -> None:
     print()
     for threads, passive, busy in [(1, True, False), (2, True, False), (1, True, True), (1, False, True),
                                    (2, True, True), (2, False, True)]:
-        r = _run_worker(path, threads=threads, passive=passive, busy=busy, batch_sizes=[64], n=384)
+        r = _run_worker(path, threads=threads, passive=passive, busy=busy, batch_sizes=[64], n=192)
         rate = r["rates"]["64"]
         print(f"threads={threads} OMP_WAIT_POLICY={r['omp']:<7} busy process={'yes' if busy else 'no ':<3}: "
               f"{rate['per_s']:6.0f} sentences/s")

@@ -1,0 +1,253 @@
+"""Ask: answers from the person's own memories, streamed, with citations.
+
+``Asker.answer(question, thread_id)`` yields, in order:
+1. ``EvidenceFound`` — the sources it will answer from (the UI shows them at once);
+2. ``Token``s — the answer as it is written (none in no-model mode);
+3. ``Done`` — the final answer text and the citations it actually used.
+
+Captured text is data, never instructions: each piece of evidence is quoted
+between markers carrying a random per-answer nonce, with the marker characters
+and the model's special-token syntax removed from the text, so nothing on a
+screen or in a chat can close its own quote or impersonate a turn.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any, Callable, Iterator, Literal, Sequence
+
+import numpy as np
+
+from core.citations import CitationFilter, cited_numbers, strip_invalid
+from core.extractive import content_stems, describe_time, extractive_answer, order_for
+from core.pipeline import Pipeline
+from core.records import Observation, SearchFilters, SearchHit, utcnow
+from core.retrieval import Retriever
+from core.threads import Threads
+from core.timeparse import TimeRange, extract_time_range
+
+NOT_FOUND = "I don't find that in your memories."
+PROMPT_VERSION = "answer.v1"
+EVIDENCE_K = 8
+HISTORY_TURNS = 6
+# MiniLM cosine, question vs. passage: unrelated ≈ -0.05–0.15, answering ≈ 0.4–0.7.
+STRONG_SIMILARITY = 0.35
+WEAK_SIMILARITY = 0.2
+
+_SPECIAL = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|<\|?(?:im_start|im_end|eot_id)")
+_FOLLOW_UP = re.compile(r"^(and|but|so|what about|how about|then)\b|\b(he|she|they|him|her|them|"
+                        r"it|that|this|there|then|those|these)\b", re.I)
+_QUESTION = re.compile(r"\?\s*$|^(who|what|when|where|why|how|which|did|do|does|is|are|was|"
+                       r"were|can|could|should|would|have|has)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    n: int
+    hit: SearchHit
+
+
+@dataclass(frozen=True)
+class EvidenceFound:
+    evidence: tuple[Evidence, ...]
+    time_range: TimeRange | None
+    thread_id: int
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    hit: SearchHit
+
+    def to_json(self) -> dict[str, Any]:
+        h = self.hit
+        return {"n": self.n, "id": h.id, "kind": h.kind, "source": h.source,
+                "time": h.time.isoformat(), "title": h.title,
+                "external_id": h.provenance.external_id}
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: str
+    citations: tuple[Citation, ...]
+    thread_id: int
+    mode: Literal["model", "extractive", "not_found"]
+    notice: str | None = None
+
+
+AnswerEvent = EvidenceFound | Token | Done
+
+
+class ChatModel:
+    """What Asker needs of a chat runtime (core.models.runtime.ChatRuntime fits)."""
+
+    def fit(self, pieces: Sequence[Any], *, max_tokens: int) -> Any: ...
+    def stream(self, messages: Any, options: Any = None, **kw: Any) -> Iterator[str]: ...
+
+
+def sanitize(text: str) -> str:
+    """Captured text made safe to quote: no markers, no special-token syntax."""
+    text = text.replace("⟦", "(").replace("⟧", ")")
+    return _SPECIAL.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›")
+                        .replace("[", "(").replace("]", ")"), text)
+
+
+def looks_like_question(text: str) -> bool:
+    return bool(_QUESTION.search(text.strip()))
+
+
+class Asker:
+    """Answers questions from search results, with or without a chat model."""
+
+    def __init__(self, retriever: Retriever, pipeline: Pipeline, threads: Threads, *,
+                 model: ChatModel | None = None, how_to_get_model: str = "",
+                 core_profile: Callable[[], str] | None = None,
+                 max_answer_tokens: int = 400) -> None:
+        self.retriever = retriever
+        self.pipeline = pipeline
+        self.threads = threads
+        self.model = model
+        self.how_to_get_model = how_to_get_model
+        self.core_profile = core_profile
+        self.max_answer_tokens = max_answer_tokens
+
+    # -- the stream ---------------------------------------------------------------
+    def answer(self, question: str, thread_id: int | None = None, *,
+               cancel: Any = None, now: datetime | None = None) -> Iterator[AnswerEvent]:
+        question = " ".join(question.split())
+        history = self.threads.get(thread_id).turns if thread_id is not None else ()
+        if thread_id is None:
+            thread_id = self.threads.create(question)
+        self._remember_statement(thread_id, question)
+        self.threads.add_turn(thread_id, "user", question)
+
+        time_range = extract_time_range(question, now=now)
+        query = self._retrieval_query(question, history)
+        if time_range:  # the range filters; its words would only add noise
+            query = re.sub(re.escape(time_range.phrase), " ", query, flags=re.I).strip() or query
+        hits = self._evidence(query, time_range)
+        evidence = tuple(Evidence(n, h) for n, h in enumerate(hits, 1))
+        yield EvidenceFound(evidence, time_range, thread_id)
+
+        if not evidence:
+            done = Done(NOT_FOUND + (f" (looked in: {time_range.phrase})" if time_range else ""),
+                        (), thread_id, "not_found")
+        elif self.model is None:
+            numbered = [(evidence[i].n, evidence[i].hit)
+                        for i in order_for(question, [e.hit for e in evidence])][:5]
+            text = extractive_answer(question, numbered, how_to_get_model=self.how_to_get_model)
+            cites = tuple(Citation(n, h) for n, h in numbered)
+            done = Done(text, cites, thread_id, "extractive",
+                        notice="No chat model installed: showing the best sources.")
+        else:
+            done = yield from self._generate(question, history, evidence, thread_id, cancel, now)
+        self.threads.add_turn(thread_id, "assistant", done.answer,
+                              [c.to_json() for c in done.citations])
+        yield done
+
+    # -- evidence ------------------------------------------------------------------
+    def _retrieval_query(self, question: str, history: Sequence[Any]) -> str:
+        """Follow-ups ("and what did she say after that?") carry the previous question."""
+        previous = [t.text for t in history if t.role == "user"]
+        if previous and (len(question.split()) <= 6 or _FOLLOW_UP.search(question)):
+            return f"{previous[-1]} {question}"
+        return question
+
+    def _evidence(self, query: str, time_range: TimeRange | None) -> list[SearchHit]:
+        filters = SearchFilters(since=time_range.since, until=time_range.until) \
+            if time_range else SearchFilters()
+        hits = self.retriever.search(query, filters, k=EVIDENCE_K)
+        return [h for h, ok in zip(hits, self._supported(query, hits)) if ok]
+
+    def _supported(self, query: str, hits: Sequence[SearchHit]) -> list[bool]:
+        """Whether each hit is really about the question (honest "not found")."""
+        if not hits:
+            return []
+        embedder = self.pipeline.embedder
+        wanted = content_stems(query)
+        overlap = [bool(content_stems(h.text or h.snippet) & wanted) for h in hits]
+        if embedder is None:
+            return overlap
+        vecs = embedder.embed([query] + [(h.text or h.snippet)[:1000] for h in hits],
+                              interactive=True)
+        sims = np.asarray(vecs[1:]) @ np.asarray(vecs[0])
+        return [bool(s >= STRONG_SIMILARITY or (s >= WEAK_SIMILARITY and o))
+                for s, o in zip(sims, overlap)]
+
+    def _remember_statement(self, thread_id: int, text: str) -> None:
+        """What the person tells Engram ("my daughter's name is Inês") becomes a source."""
+        if looks_like_question(text) and not text.lower().startswith("remember"):
+            return
+        self.pipeline.submit([Observation(
+            source="chat", captured_at=utcnow(), text=text, app="Engram", thread="Engram",
+            speaker="You", external_id=f"engram:{thread_id}:{secrets.token_hex(6)}",
+            meta={"told_to_engram": True},
+        )])
+
+    # -- model ----------------------------------------------------------------------
+    def _generate(self, question: str, history: Sequence[Any], evidence: Sequence[Evidence],
+                  thread_id: int, cancel: Any, now: datetime | None):
+        from core.models.budget import REQUIRED, Piece
+        from core.models.generation import GenerationOptions
+
+        nonce = secrets.token_hex(3)
+        system = prompt_template().replace("{today}", (now or utcnow()).astimezone()
+                                           .strftime("%A %d %B %Y"))
+        pieces = [Piece("system", system, REQUIRED, role="system")]
+        profile = self.core_profile() if self.core_profile else ""
+        if profile:
+            pieces.append(Piece("profile", "About the user (from their core memory):\n"
+                                + sanitize(profile), 900, trimmable=True))
+        for turn in list(history)[-HISTORY_TURNS:]:
+            pieces.append(Piece(f"turn{turn.id}", turn.text, 300 + turn.id,
+                                role=turn.role, trimmable=True))
+        for ev in evidence:
+            pieces.append(Piece(f"evidence{ev.n}", quote_evidence(ev, nonce), 800 - ev.n,
+                                trimmable=True))
+        pieces.append(Piece("question", f"Question: {question}", REQUIRED))
+        prompt = self.model.fit(pieces, max_tokens=self.max_answer_tokens)
+        valid = {ev.n for ev in evidence}
+        filt = CitationFilter(valid)
+        parts: list[str] = []
+        stream = self.model.stream(prompt.messages, GenerationOptions(
+            max_tokens=self.max_answer_tokens, temperature=0.2), cancel=cancel)
+        for piece in stream:
+            out = filt.feed(piece)
+            if out:
+                parts.append(out)
+                yield Token(out)
+        tail = filt.flush()
+        if tail:
+            parts.append(tail)
+            yield Token(tail)
+        text = strip_invalid("".join(parts).strip(), valid) or NOT_FOUND
+        by_n = {ev.n: ev.hit for ev in evidence}
+        cites = tuple(Citation(n, by_n[n]) for n in cited_numbers(text) if n in by_n)
+        dropped = getattr(prompt, "report", None)
+        notice = None
+        if dropped is not None and getattr(dropped, "dropped", ()):
+            notice = f"Left out to fit the model's context: {', '.join(dropped.dropped)}"
+        return Done(text, cites, thread_id, "model", notice=notice)
+
+
+def quote_evidence(ev: Evidence, nonce: str) -> str:
+    hit = ev.hit
+    kind = f"{hit.memory_type} memory" if hit.memory_type else hit.source
+    label = f"{describe_time(hit.time)} · {kind} · {sanitize(hit.title)}"
+    if getattr(hit, "superseded", False):
+        label += " (superseded)"
+    body = sanitize(hit.text or hit.snippet)[:2000]
+    return f"⟦{nonce} {ev.n}⟧ {label}\n{body}\n⟦/{nonce} {ev.n}⟧"
+
+
+def prompt_template() -> str:
+    return resources.files("resources").joinpath("prompts", f"{PROMPT_VERSION}.txt") \
+        .read_text("utf-8")

@@ -1,0 +1,175 @@
+"""What the folder indexer remembers about files, and the file events behind them.
+
+A ``files`` row holds a file's size and mtime when it was last read, whether
+it was indexed or skipped, and the reason it was skipped. A file's chunks are
+its events (source ``"file"``, same ``path``): their external ids carry the
+chunk position and content hash, so comparing a new reading with them tells
+what changed without keeping a second copy of anything.
+
+Paths are absolute strings. "Under a folder" is a range on the path index
+(``folder/`` ≤ path < ``folder0``), so moving or forgetting a folder never
+scans every row.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import apsw
+
+FILE_SOURCE = "file"
+STATUSES = ("indexed", "skipped")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """One file as last seen by the indexer.
+
+    ``mtime_ns`` and ``size`` are from the stat taken *before* the file was read,
+    so a file that changed while being read looks changed at the next scan.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    status: str  # "indexed" | "skipped"
+    problem: str | None = None
+    kind: str | None = None
+    chunks: int = 0
+    checked_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class FileEvent:
+    """A stored chunk of a file: enough to diff it against a new reading."""
+
+    id: int
+    path: str
+    external_id: str | None
+    title: str | None
+    meta: Mapping[str, Any]
+
+
+_STATE_COLUMNS = "path, size, mtime_ns, status, problem, kind, chunks, checked_at"
+
+
+def _state(row: Sequence[Any]) -> FileState:
+    return FileState(path=row[0], size=row[1], mtime_ns=row[2], status=row[3],
+                     problem=row[4], kind=row[5], chunks=row[6], checked_at=row[7])
+
+
+def folder_range(folder: str) -> tuple[str, str]:
+    """Bounds (inclusive, exclusive) of the paths strictly inside ``folder``."""
+    base = folder.rstrip(os.sep) + os.sep
+    return base, base[:-1] + chr(ord(os.sep) + 1)
+
+
+def get(db: apsw.Connection, path: str) -> FileState | None:
+    """The stored state of one file, if it was ever seen."""
+    rows = db.execute(f"SELECT {_STATE_COLUMNS} FROM files WHERE path = ?", (path,)).fetchall()
+    return _state(rows[0]) if rows else None
+
+
+def under(db: apsw.Connection, folder: str) -> dict[str, FileState]:
+    """Every known file inside ``folder`` (any depth), by path."""
+    lo, hi = folder_range(folder)
+    return {r[0]: _state(r) for r in db.execute(
+        f"SELECT {_STATE_COLUMNS} FROM files WHERE path >= ? AND path < ?", (lo, hi))}
+
+
+def put(db: apsw.Connection, states: Iterable[FileState]) -> None:
+    """Insert or replace file states (writer connection)."""
+    db.executemany(
+        f"INSERT OR REPLACE INTO files({_STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+        ((s.path, s.size, s.mtime_ns, s.status, s.problem, s.kind, s.chunks, s.checked_at)
+         for s in states))
+
+
+def remove(db: apsw.Connection, paths: Iterable[str]) -> None:
+    """Drop the state of files that are gone (writer connection)."""
+    db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in paths))
+
+
+def remove_under(db: apsw.Connection, folder: str) -> None:
+    """Drop the state of every file inside ``folder`` (writer connection)."""
+    lo, hi = folder_range(folder)
+    db.execute("DELETE FROM files WHERE path >= ? AND path < ?", (lo, hi))
+
+
+def rename(db: apsw.Connection, moves: Iterable[tuple[str, str]]) -> None:
+    """Carry file states over to new paths (writer connection); replaces any at the target."""
+    for src, dest in moves:
+        db.execute("DELETE FROM files WHERE path = ?", (dest,))
+        db.execute("UPDATE files SET path = ? WHERE path = ?", (dest, src))
+
+
+def events_of(db: apsw.Connection, path: str) -> list[FileEvent]:
+    """The stored chunks of the file at ``path``, in no particular order."""
+    return [_event(r) for r in db.execute(
+        "SELECT id, path, external_id, title, meta FROM events "
+        "WHERE path = ? AND source = ?", (path, FILE_SOURCE))]
+
+
+def events_under(db: apsw.Connection, folder: str) -> list[FileEvent]:
+    """The stored chunks of every file inside ``folder``."""
+    lo, hi = folder_range(folder)
+    return [_event(r) for r in db.execute(
+        "SELECT id, path, external_id, title, meta FROM events "
+        "WHERE path >= ? AND path < ? AND source = ?", (lo, hi, FILE_SOURCE))]
+
+
+def event_counts_under(db: apsw.Connection, folder: str) -> dict[str, int]:
+    """How many chunks each file inside ``folder`` still has in the store."""
+    lo, hi = folder_range(folder)
+    return {r[0]: r[1] for r in db.execute(
+        "SELECT path, count(*) FROM events WHERE path >= ? AND path < ? AND source = ? "
+        "GROUP BY path", (lo, hi, FILE_SOURCE))}
+
+
+def _event(row: Sequence[Any]) -> FileEvent:
+    return FileEvent(id=row[0], path=row[1], external_id=row[2], title=row[3],
+                     meta=json.loads(row[4] or "{}"))
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """Counts for ``engram status``: files indexed and skipped, by reason."""
+
+    indexed: int
+    skipped: int
+    reasons: Mapping[str, int]
+    problems: tuple[tuple[str, str], ...]  # (path, reason), newest first, capped
+
+
+def summary(db: apsw.Connection, *, folder: str | None = None,
+            examples: int = 200) -> FileSummary:
+    """What the indexer did, over every file (or those inside ``folder``)."""
+    where, params = "1", ()
+    if folder is not None:
+        lo, hi = folder_range(folder)
+        where, params = "path >= ? AND path < ?", (lo, hi)
+    counts = dict(db.execute(
+        f"SELECT status, count(*) FROM files WHERE {where} GROUP BY status", params).fetchall())
+    reasons: dict[str, int] = {}
+    for problem, n in db.execute(
+            f"SELECT problem, count(*) FROM files WHERE status = 'skipped' AND {where} "
+            "GROUP BY problem", params):
+        key = reason_group(problem or "unknown")
+        reasons[key] = reasons.get(key, 0) + n
+    problems = tuple((r[0], r[1] or "unknown") for r in db.execute(
+        f"SELECT path, problem FROM files WHERE status = 'skipped' AND {where} "
+        "ORDER BY checked_at DESC, path LIMIT ?", (*params, examples)))
+    return FileSummary(indexed=counts.get("indexed", 0), skipped=counts.get("skipped", 0),
+                       reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+                       problems=problems)
+
+
+def reason_group(reason: str) -> str:
+    """The kind of a skip reason, without its per-file detail.
+
+    "unreadable PDF (EOF marker not found)" → "unreadable PDF".
+    """
+    return reason.split(" (", 1)[0].split(": ", 1)[0]

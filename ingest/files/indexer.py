@@ -1,0 +1,407 @@
+"""Keep the store in step with a folder's documents, incrementally.
+
+``FileIndexer.scan(folder)`` walks a folder (ignore patterns, size limit),
+reads only what changed since the last scan and stores each file as chunks.
+A file's state (size, mtime, indexed or skipped and why) lives in the
+encrypted store's ``files`` table; its chunks are events whose external id is
+the chunk's identity (path + position + content hash). So:
+
+- an unchanged file costs a stat;
+- a changed file is re-read and diffed against its stored chunks: identical
+  chunks stay, a chunk that only shifted position is re-identified in place
+  (no re-embedding), new text is added and text that disappeared is forgotten;
+- a moved file keeps its events (and whatever was built from them) under the
+  new path; a deleted file is forgotten like ``engram forget`` forgets.
+
+Every problem with one file (encrypted PDF, corrupt DOCX, permission denied,
+vanished mid-read, binary, too large) becomes a recorded reason, never an
+exception that stops the scan.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from core.config import Settings
+from core.pipeline import Pipeline, Progress
+from core.records import Observation, from_epoch
+from core.store import files as file_rows
+from core.store.events import Relocation
+from ingest.files.chunk import HEADING_SEPARATOR, Chunk, chunk, external_id
+from ingest.files.extract import Extracted, Skipped, extract
+from ingest.files.ignore import is_ignored, with_defaults
+from ingest.files.report import FileOutcome, IndexOptions, ScanReport
+
+log = logging.getLogger(__name__)
+
+Submit = Callable[[Sequence[Observation]], object]
+Cancelled = Callable[[], bool]
+
+# Reasons that say nothing about the file's content: retried at every scan,
+# and the file's stored chunks are kept meanwhile.
+_TRANSIENT = ("permission denied", "file vanished", "cannot read")
+# Flush accumulated work to the store at about this size (one embedding batch).
+_FLUSH_CHUNKS = 128
+_FLUSH_FILES = 256
+
+__all__ = ["FileIndexer", "FileOutcome", "IndexOptions", "ScanReport", "options_from_settings"]
+
+
+def options_from_settings(settings: Settings) -> IndexOptions:
+    """Ignore patterns (defaults + the person's own) and the size limit, from settings."""
+    extra = settings.get("file_ignore_patterns") or []
+    max_mb = float(settings.get("file_max_mb") or 20)
+    return IndexOptions(patterns=with_defaults(extra), max_bytes=int(max_mb * 1024 * 1024),
+                        ignore_hidden=bool(settings.get("file_ignore_hidden", True)))
+
+
+def is_transient(reason: str | None) -> bool:
+    return bool(reason) and reason.startswith(_TRANSIENT)  # type: ignore[union-attr]
+
+
+def rebased_id(old_external_id: str, new_path: str) -> str:
+    """The external id a chunk gets when its file moves (position and hash stay)."""
+    tail = old_external_id.rsplit("#", 1)[1]
+    return f"file:{new_path}#{tail}"
+
+
+def _hash_of(ext: str | None) -> str | None:
+    if not ext or "#" not in ext:
+        return None
+    return ext.rsplit("#", 1)[1].partition(":")[2] or None
+
+
+class _Batch:
+    """Work gathered across files and written together: one embedding batch."""
+
+    def __init__(self) -> None:
+        self.observations: list[Observation] = []
+        self.relocations: list[Relocation] = []
+        self.replaced: list[int] = []  # chunks of changed files: no index scrub needed
+        self.deleted: list[int] = []   # chunks of deleted files: scrubbed like a forget
+        self.states: list[file_rows.FileState] = []
+        self.gone: list[str] = []
+        self.files = 0
+
+    def __len__(self) -> int:
+        return self.files
+
+
+class FileIndexer:
+    """Indexes files into the store through the pipeline (the only writer of events)."""
+
+    def __init__(self, pipeline: Pipeline, options: IndexOptions = IndexOptions(),
+                 *, submit: Submit | None = None) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
+        self.options = options
+        self._submit = submit or pipeline.submit
+
+    # -- whole folders ------------------------------------------------------------------
+    def scan(self, folder: Path, *, root: Path | None = None, progress: Progress | None = None,
+             cancelled: Cancelled | None = None) -> ScanReport:
+        """Bring the store in line with ``folder`` (absolute, resolved); return what changed.
+
+        ``root`` is the watched folder ``folder`` lies in (default: itself):
+        ignore patterns are relative to it. Files that disappeared since the
+        last scan are forgotten, except inside sub-folders that could not be
+        listed this time. ``cancelled`` is polled between files; a cancelled
+        scan keeps what it did and forgets nothing.
+        """
+        started = time.monotonic()
+        report = ScanReport(str(folder))
+        if not folder.is_dir():
+            report.problems.append((str(folder), "folder not found"))
+            return report
+        paths, unlisted = self._walk(folder, root or folder, report)
+        db = self.store.reader()
+        known = file_rows.under(db, str(folder))
+        present = file_rows.event_counts_under(db, str(folder))
+        batch = _Batch()
+        total = len(paths)
+        for n, path in enumerate(paths):
+            if cancelled is not None and cancelled():
+                report.cancelled = True
+                break
+            if progress is not None:
+                progress(n, total, str(path))
+            key = str(path)
+            self._check(path, known.pop(key, None), present.get(key, 0), batch, report)
+            if len(batch.observations) >= _FLUSH_CHUNKS or len(batch) >= _FLUSH_FILES:
+                self._apply(batch, report)
+                batch = _Batch()
+        if not report.cancelled:
+            gone = [p for p in known if not any(p.startswith(u) for u in unlisted)]
+            self._forget_files(gone, batch, report)
+        self._apply(batch, report)
+        if progress is not None and not report.cancelled:
+            progress(total, total, "")
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _walk(self, folder: Path, root: Path,
+              report: ScanReport) -> tuple[list[Path], list[str]]:
+        """Every file to consider, sorted; and the sub-folders that could not be listed."""
+        opts = self.options
+        found: list[Path] = []
+        unlisted: list[str] = []
+
+        def on_error(exc: OSError) -> None:
+            where = exc.filename or str(folder)
+            unlisted.append(str(where).rstrip(os.sep) + os.sep)
+            reason = "permission denied" if isinstance(exc, PermissionError) else \
+                f"cannot list folder ({exc.strerror or exc})"
+            report.problems.append((str(where), reason))
+
+        for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error):
+            here = Path(dirpath)
+            dirnames[:] = sorted(d for d in dirnames if not is_ignored(
+                here / d, root, opts.patterns, ignore_hidden=opts.ignore_hidden))
+            for name in filenames:
+                path = here / name
+                if not is_ignored(path, root, opts.patterns, ignore_hidden=opts.ignore_hidden):
+                    found.append(path)
+        found.sort()
+        return found, unlisted
+
+    # -- single files (the watcher) -------------------------------------------------------
+    def index_files(self, paths: Iterable[Path], *, cancelled: Cancelled | None = None,
+                    folder: str = "") -> ScanReport:
+        """Re-check these files: index what changed, forget the ones that are gone."""
+        started = time.monotonic()
+        report = ScanReport(folder)
+        db = self.store.reader()
+        batch = _Batch()
+        for path in paths:
+            if cancelled is not None and cancelled():
+                report.cancelled = True
+                break
+            key = str(path)
+            present = len(file_rows.events_of(db, key))
+            self._check(path, file_rows.get(db, key), present, batch, report)
+            if len(batch.observations) >= _FLUSH_CHUNKS or len(batch) >= _FLUSH_FILES:
+                self._apply(batch, report)
+                batch = _Batch()
+        self._apply(batch, report)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def forget_files(self, paths: Iterable[str], *, folder: str = "") -> ScanReport:
+        """Forget deleted files (and, for a folder path, everything inside it)."""
+        report = ScanReport(folder)
+        batch = _Batch()
+        self._forget_files(list(paths), batch, report)
+        self._apply(batch, report)
+        return report
+
+    def move(self, src: str, dest: str, *, root: Path | None = None) -> ScanReport:
+        """A file or folder was moved or renamed inside the indexed folders.
+
+        Stored chunks keep their events under the new path. If something was
+        already indexed at ``dest`` (a save that writes a temporary file and
+        renames it over the original), ``dest`` is re-indexed against its own
+        chunks instead, so its unchanged chunks stay, and ``src`` is forgotten.
+        """
+        report = ScanReport(dest)
+        db = self.store.reader()
+        moved = file_rows.events_of(db, src)
+        states = {src: s} if (s := file_rows.get(db, src)) else {}
+        prefix_moves = []
+        if not moved and not states:  # a folder, or something never indexed
+            moved = file_rows.events_under(db, src)
+            states = file_rows.under(db, src)
+            prefix_moves = [(p, dest + p[len(src):]) for p in states]
+        if not moved and not states:
+            return self._reindex(Path(dest), root, report)
+        pairs = prefix_moves or [(src, dest)]
+        taken = {new for _, new in pairs if file_rows.events_of(db, new)
+                 or file_rows.get(db, new)}
+        relocations: list[Relocation] = []
+        for ev in moved:
+            new_path = dest + ev.path[len(src):]
+            if new_path in taken or ev.external_id is None:
+                continue
+            relocations.append(Relocation(
+                ev.id, new_path, rebased_id(ev.external_id, new_path),
+                _retitle(ev.title, Path(ev.path).name, Path(new_path).name), ev.meta))
+        self.pipeline.relocate(relocations)
+        keep = [(a, b) for a, b in pairs if b not in taken]
+        self.store.write(lambda w: file_rows.rename(w, keep))
+        report.relocated += len(relocations)
+        report.outcomes.append(FileOutcome(src, "moved", kept=len(relocations), dest=dest))
+        if taken:
+            old = [a for a, b in pairs if b in taken]
+            report.merge(self.forget_files(old))
+        # Catch a file that also changed, or files that arrived with a moved folder.
+        return report.merge(self._reindex(Path(dest), root, ScanReport(dest)))
+
+    def _reindex(self, dest: Path, root: Path | None, report: ScanReport) -> ScanReport:
+        if dest.is_dir():
+            return report.merge(self.scan(dest, root=root))
+        return report.merge(self.index_files([dest]))
+
+    # -- one file -------------------------------------------------------------------------
+    def _check(self, path: Path, state: file_rows.FileState | None, present: int,
+               batch: _Batch, report: ScanReport) -> None:
+        key = str(path)
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:  # cannot be stored (nor shown) faithfully: count only
+            report.skipped += 1
+            return
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            if state is not None or present:
+                self._forget_files([key], batch, report)
+            return
+        except OSError as exc:
+            info = None
+            reason = "permission denied" if isinstance(exc, PermissionError) else \
+                f"cannot read ({exc.strerror or exc})"
+        if info is not None:
+            if not stat.S_ISREG(info.st_mode):
+                return
+            if self._unchanged(state, info, present):
+                if state is not None and state.status == "skipped":
+                    report.skipped += 1
+                    report.problems.append((key, state.problem or "unknown"))
+                else:
+                    report.unchanged += 1
+                return
+            result = extract(path, max_bytes=self.options.max_bytes)
+            report.bytes_read += info.st_size
+        else:
+            result = Skipped(path, reason)
+        batch.files += 1
+        size, mtime_ns = (info.st_size, info.st_mtime_ns) if info else (0, 0)
+        if isinstance(result, Skipped):
+            self._skip(key, result.reason, size, mtime_ns, batch, report)
+        else:
+            self._diff(key, result, chunk(result), size, mtime_ns, batch, report)
+
+    def _unchanged(self, state: file_rows.FileState | None, info: os.stat_result,
+                   present: int) -> bool:
+        if state is None or state.size != info.st_size or state.mtime_ns != info.st_mtime_ns:
+            return False
+        if state.status == "skipped":
+            problem = state.problem or ""
+            if problem.startswith("larger than") and info.st_size <= self.options.max_bytes:
+                return False  # the limit was raised since
+            return not is_transient(problem)
+        # Every chunk forgotten by hand while the file stayed: read it again.
+        return present > 0 or state.chunks == 0
+
+    def _skip(self, key: str, reason: str, size: int, mtime_ns: int, batch: _Batch,
+              report: ScanReport) -> None:
+        removed = 0
+        if not is_transient(reason):
+            # The file changed into something unreadable: its old text is stale.
+            old = [e.id for e in file_rows.events_of(self.store.reader(), key)]
+            batch.replaced += old
+            removed = len(old)
+        batch.states.append(file_rows.FileState(key, size, mtime_ns, "skipped", reason))
+        report.skipped += 1
+        report.chunks_removed += removed
+        report.problems.append((key, reason))
+        report.outcomes.append(FileOutcome(key, "skipped", removed=removed, reason=reason))
+
+    def _diff(self, key: str, extracted: Extracted, chunks: list[Chunk], size: int,
+              mtime_ns: int, batch: _Batch, report: ScanReport) -> None:
+        path = Path(key)
+        old = file_rows.events_of(self.store.reader(), key)
+        by_ext = {e.external_id: e for e in old}
+        spare: dict[str, list[file_rows.FileEvent]] = {}
+        wanted = {external_id(path, c) for c in chunks}
+        for e in old:
+            if e.external_id not in wanted:
+                spare.setdefault(_hash_of(e.external_id) or "", []).append(e)
+        captured = from_epoch(mtime_ns / 1e9)
+        added = kept = 0
+        for piece in chunks:
+            ext = external_id(path, piece)
+            meta = {"chunk": piece.index, "kind": extracted.kind}
+            if piece.page is not None:
+                meta["page"] = piece.page
+            if ext in by_ext:
+                kept += 1
+                continue
+            candidates = spare.get(piece.content_hash)
+            if candidates:  # same text at a new position: keep the event, rename it
+                same_title = [c for c in candidates if c.title == piece.title]
+                event = (same_title or candidates)[0]
+                candidates.remove(event)
+                batch.relocations.append(Relocation(event.id, key, ext, piece.title, meta))
+                kept += 1
+                continue
+            # Headings travel in the title (redacted like text), not in meta.
+            batch.observations.append(Observation(
+                source=file_rows.FILE_SOURCE, captured_at=captured, text=piece.text,
+                title=piece.title, path=key, external_id=ext, meta=meta))
+            added += 1
+        gone = [e.id for events in spare.values() for e in events]
+        batch.replaced += gone
+        batch.states.append(file_rows.FileState(key, size, mtime_ns, "indexed",
+                                                kind=extracted.kind, chunks=len(chunks)))
+        report.indexed += 1
+        report.chunks_added += added
+        report.chunks_kept += kept
+        report.chunks_removed += len(gone)
+        report.outcomes.append(FileOutcome(key, "indexed", added=added, kept=kept,
+                                           removed=len(gone)))
+
+    def _forget_files(self, paths: list[str], batch: _Batch, report: ScanReport) -> None:
+        if not paths:
+            return
+        db = self.store.reader()
+        for key in paths:
+            events = file_rows.events_of(db, key)
+            files = [key] if events or file_rows.get(db, key) is not None else []
+            if not files:  # a folder: everything inside it
+                events = file_rows.events_under(db, key)
+                files = list(file_rows.under(db, key))
+                files += sorted({e.path for e in events} - set(files))
+            if not files:
+                continue
+            batch.deleted += [e.id for e in events]
+            batch.gone += files
+            report.removed += len(files)
+            report.chunks_removed += len(events)
+            report.outcomes.append(FileOutcome(key, "removed", removed=len(events)))
+
+    # -- writing --------------------------------------------------------------------------
+    def _apply(self, batch: _Batch, report: ScanReport) -> None:
+        """Store a batch: chunks first, file states last, so a crash in between
+        only means the next scan redoes (cheaply) what was not recorded."""
+        if batch.observations:
+            self._submit(batch.observations)
+        if batch.relocations:
+            self.pipeline.relocate(batch.relocations)
+            report.relocated += len(batch.relocations)
+        if batch.replaced:
+            self.pipeline.forget(batch.replaced, scrub=False)
+        if batch.deleted:
+            self.pipeline.forget(batch.deleted)
+        if batch.states or batch.gone:
+            states, gone = batch.states, batch.gone
+
+            def write(db) -> None:
+                file_rows.remove(db, gone)
+                file_rows.put(db, states)
+
+            self.store.write(write)
+
+
+def _retitle(title: str | None, old_name: str, new_name: str) -> str | None:
+    """A chunk title ("name › heading") after its file was renamed."""
+    if title is None or old_name == new_name:
+        return title
+    if title == old_name:
+        return new_name
+    if title.startswith(old_name + HEADING_SEPARATOR):
+        return new_name + title[len(old_name):]
+    return title

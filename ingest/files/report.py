@@ -1,0 +1,99 @@
+"""Values of folder indexing: its options, and what a scan did."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from core.store.files import reason_group
+from ingest.files.ignore import DEFAULT_IGNORE_PATTERNS
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """Which files a scan reads: ignore patterns, hidden files, size limit."""
+
+    patterns: tuple[str, ...] = DEFAULT_IGNORE_PATTERNS
+    max_bytes: int = 20 * MB
+    ignore_hidden: bool = True
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file that was not simply unchanged."""
+
+    path: str
+    action: Literal["indexed", "skipped", "removed", "moved"]
+    added: int = 0
+    kept: int = 0
+    removed: int = 0
+    reason: str | None = None
+    dest: str | None = None
+
+    def describe(self) -> str:
+        """One line for a person: "indexed notes.md (2 new, 5 unchanged)"."""
+        if self.action == "moved":
+            return f"moved {self.path} → {self.dest}"
+        if self.action == "skipped":
+            return f"skipped {self.path}: {self.reason}"
+        if self.action == "removed":
+            return f"forgot {self.path} ({self.removed} item{'s' * (self.removed != 1)})"
+        parts = [f"{self.added} new"]
+        if self.kept:
+            parts.append(f"{self.kept} unchanged")
+        if self.removed:
+            parts.append(f"{self.removed} gone")
+        return f"indexed {self.path} ({', '.join(parts)})"
+
+
+@dataclass
+class ScanReport:
+    """Counts of one scan (or one batch of watcher work). Built by one thread."""
+
+    folder: str
+    indexed: int = 0      # files read and stored (new or changed)
+    unchanged: int = 0    # files already indexed, not read again
+    skipped: int = 0      # files not indexed, with a reason in ``problems``
+    removed: int = 0      # files gone since the last scan, forgotten
+    chunks_added: int = 0
+    chunks_kept: int = 0
+    chunks_removed: int = 0
+    relocated: int = 0    # stored chunks given a new path or position
+    bytes_read: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def files(self) -> int:
+        return self.indexed + self.unchanged + self.skipped
+
+    def merge(self, other: "ScanReport") -> "ScanReport":
+        """Add ``other``'s counts into this report; returns self."""
+        for name in ("indexed", "unchanged", "skipped", "removed", "chunks_added",
+                     "chunks_kept", "chunks_removed", "relocated", "bytes_read"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.seconds += other.seconds
+        self.cancelled = self.cancelled or other.cancelled
+        self.problems += other.problems
+        self.outcomes += other.outcomes
+        return self
+
+    def reasons(self) -> dict[str, int]:
+        """Skipped files by kind of reason, most common first."""
+        counts = Counter(reason_group(reason) for _, reason in self.problems)
+        return dict(counts.most_common())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder, "files": self.files, "indexed": self.indexed,
+            "unchanged": self.unchanged, "skipped": self.skipped, "removed": self.removed,
+            "chunks_added": self.chunks_added, "chunks_kept": self.chunks_kept,
+            "chunks_removed": self.chunks_removed, "relocated": self.relocated,
+            "bytes_read": self.bytes_read, "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled, "skipped_reasons": self.reasons(),
+            "problems": [{"path": p, "reason": r} for p, r in self.problems],
+        }
