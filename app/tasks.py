@@ -54,6 +54,10 @@ class Job:
         self.check()
         self._emit(Progress(done, total, label))
 
+    def report(self, done: int, total: int | None = None, label: str = "") -> None:
+        """Report progress without the cancel check (for jobs that stop on their own)."""
+        self._emit(Progress(done, total, label))
+
     def cancel(self) -> None:
         self._cancel.set()
 

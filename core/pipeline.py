@@ -78,12 +78,16 @@ class Pipeline:
             return obs
         text, counts = self.redactor(obs.text)
         title, title_counts = self.redactor(obs.title) if obs.title else (obs.title, {})
-        found = {k: counts.get(k, 0) + title_counts.get(k, 0)
-                 for k in set(counts) | set(title_counts)}
+        # URLs carry tokens too (?access_token=…, user:password@host).
+        url, url_counts = self.redactor(obs.url) if obs.url else (obs.url, {})
+        found: dict[str, int] = {}
+        for part in (counts, title_counts, url_counts):
+            for k, v in part.items():
+                found[k] = found.get(k, 0) + v
         found = {k: v for k, v in found.items() if v}
         if not found:
             return obs
-        return replace(obs, text=text, title=title, meta={**obs.meta, "redacted": found})
+        return replace(obs, text=text, title=title, url=url, meta={**obs.meta, "redacted": found})
 
     def submit(self, observations: Iterable[Observation], *, batch_size: int = 256,
                progress: Progress | None = None, total: int | None = None,

@@ -43,7 +43,9 @@ class Observation:
     same text seen twice by the same source is stored once.
     ``meta`` holds JSON-serialisable, source-specific details (OCR word boxes,
     chat session, file chunk position); it is stored as JSON.
-    ``image`` is an already-encoded small image (WebP/JPEG thumbnail) or None.
+    ``image`` is an already-encoded small image (WebP/JPEG thumbnail) or None;
+    ``full_image`` an optional full-resolution one kept beside it (screen
+    capture with full frames turned on), stored only with a thumbnail.
     """
 
     source: SourceKind
@@ -59,6 +61,7 @@ class Observation:
     external_id: str | None = None
     image: bytes | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    full_image: bytes | None = None
 
     def content_hash(self) -> bytes:
         """Identity of the content when the source has no external id."""

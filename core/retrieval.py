@@ -4,11 +4,22 @@ Each list ranks candidates on its own; reciprocal-rank fusion combines them
 without having to calibrate bm25 scores against cosine distances. Every hit is
 display-ready: title, snippet with matched words marked «like this», time and
 provenance.
+
+At a million items neither list is cheap, so (figures from
+``tests/benchmarks/bench_search.py``): the keyword list runs on a worker thread
+while this thread embeds the query and ranks by meaning (SQLite and numpy both
+release the GIL, so the two use both cores); keyword ranking has a bounded cost
+(``core/store/fts.py``); and long-running processes keep an in-memory vector
+index (``core/store/vector_index.py``, started by ``start_index``). Until it is
+loaded, and in one-shot processes such as the CLI, meaning search is
+sqlite-vec's exact KNN.
 """
 from __future__ import annotations
 
 import logging
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -17,7 +28,9 @@ import apsw
 from core.pipeline import Pipeline
 from core.records import Event, Provenance, SearchFilters, SearchHit
 from core.store import events as event_rows
-from core.store import vectors
+from core.store import fts, vectors
+from core.store.vector_index import NeedsReload, VectorIndex
+from core.store.vector_load import Cancelled
 
 log = logging.getLogger(__name__)
 
@@ -61,24 +74,104 @@ class Retriever:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.store = pipeline.store
+        self._index: VectorIndex | None = None
+        self._stale: VectorIndex | None = None  # needs a reload; skip its catch-up
+        self._index_wanted = False
+        self._loader: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._workers: ThreadPoolExecutor | None = None
 
+    # -- the in-memory vector index -----------------------------------------------------
+    def start_index(self) -> threading.Thread | None:
+        """Load the in-memory vector index in the background, and keep it loaded.
+
+        For long-running processes (desktop app, daemon): seconds at a million
+        items, ≈470 B of RAM per item. Searches meanwhile use exact KNN.
+        Returns the loading thread (None if there is nothing to load yet).
+        """
+        self._index_wanted = True
+        space = self.pipeline.space()
+        if space is None or space.state != "ready":
+            return None  # loaded on the first search once the space is ready
+        return self._start_loading(space)
+
+    def vector_index(self) -> VectorIndex | None:
+        """The loaded in-memory index, if any (status and benchmarks)."""
+        return self._index
+
+    def close(self) -> None:
+        """Stop a running index load and the keyword worker (before the store closes)."""
+        self._stop.set()
+        loader = self._loader
+        if loader is not None:
+            loader.join(timeout=30)
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+        self._index = None
+
+    def _start_loading(self, space: vectors.Space) -> threading.Thread:
+        with self._lock:
+            if self._loader is None or not self._loader.is_alive():
+                self._loader = threading.Thread(target=self._load, args=(space,),
+                                                name="vector-index", daemon=True)
+                self._loader.start()
+            return self._loader
+
+    def _load(self, space: vectors.Space) -> None:
+        try:
+            db = self.store.reader()
+            index = VectorIndex.load(db, space, cancelled=self._stop.is_set)
+            index.catch_up(db, wait=True)
+        except Cancelled:
+            return
+        except Exception:
+            log.exception("loading the vector index failed; meaning search stays exact")
+            return
+        log.info("vector index ready: %d items, %.0f MB", len(index), index.nbytes() / 1e6)
+        self._index, self._stale = index, None
+
+    def _usable_index(self, db: apsw.Connection, space: vectors.Space) -> VectorIndex | None:
+        index = self._index
+        if index is None or index.space.id != space.id:
+            if self._index_wanted and not self._stop.is_set():
+                self._start_loading(space)
+            return None
+        if index is not self._stale:
+            try:
+                index.catch_up(db)
+            except NeedsReload as exc:
+                # Serve the slightly stale index until the reload is done:
+                # forgotten items are dropped when hits are read anyway.
+                log.info("vector index reloads (%s)", exc)
+                self._stale = index
+                self._start_loading(space)
+        return index
+
+    # -- search ---------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters = SearchFilters(),
                k: int = 10) -> list[SearchHit]:
+        """The ``k`` best hits for ``query`` within ``filters``, best first."""
         query = query.strip()
         if not query:
             return []
         db = self.store.reader()
         terms = query_terms(query)
         pool = max(50, k * 5)
-        keyword = self._keyword(db, terms, filters, pool)
+        pending = None
+        if terms.fts is not None:
+            pending = self._worker().submit(
+                lambda: self._keyword(self.store.reader(), terms, filters, pool))
         semantic = self._semantic(db, query, filters, pool)
+        keyword = pending.result() if pending is not None else []
         fused: dict[int, float] = {}
         for ranked in (keyword, semantic):
             for rank, event_id in enumerate(ranked):
                 fused[event_id] = fused.get(event_id, 0.0) + 1.0 / (RRF_K + rank + 1)
         best = sorted(fused, key=lambda i: (-fused[i], -i))[:k]
         rows = event_rows.get_many(db, best)
-        snippets = self._fts_snippets(db, terms, [i for i in best if i in set(keyword)])
+        keyword_ids = set(keyword)
+        snippets = self._fts_snippets(db, terms, [i for i in best if i in keyword_ids])
         hits = []
         for event_id in best:
             event = rows.get(event_id)
@@ -88,6 +181,13 @@ class Retriever:
             hits.append(event_hit(event, snippet, fused[event_id]))
         return hits
 
+    def _worker(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._workers is None:
+                # One thread: it keeps its own read connection (Store.reader is per thread).
+                self._workers = ThreadPoolExecutor(1, thread_name_prefix="keyword-search")
+            return self._workers
+
     # -- the two rankings -----------------------------------------------------------
     def _keyword(self, db: apsw.Connection, terms: QueryTerms, filters: SearchFilters,
                  limit: int) -> list[int]:
@@ -95,12 +195,7 @@ class Retriever:
             return []
         where, params = event_rows.time_source_clause(
             filters.since, filters.until, filters.sources, filters.apps)
-        sql = (
-            "SELECT f.rowid FROM events_fts f JOIN events e ON e.id = f.rowid "
-            f"WHERE events_fts MATCH ? AND {where} "
-            "ORDER BY bm25(events_fts, 2.0, 1.0, 0.5) LIMIT ?"
-        )
-        return [r[0] for r in db.execute(sql, (terms.fts, *params, limit))]
+        return fts.rank(db, terms.words, where, params, limit)
 
     def _semantic(self, db: apsw.Connection, query: str, filters: SearchFilters,
                   limit: int) -> list[int]:
@@ -115,6 +210,14 @@ class Retriever:
         except Exception:
             log.exception("query embedding failed; keyword results only")
             return []
+        index = self._usable_index(db, space)
+        if index is not None:
+            return [i for i, _ in index.search(qvec, limit, filters)]
+        return self._exact_knn(db, space, qvec, filters, limit)
+
+    def _exact_knn(self, db: apsw.Connection, space: vectors.Space, qvec,
+                   filters: SearchFilters, limit: int) -> list[int]:
+        """sqlite-vec's exact KNN, filtered afterwards (no index loaded)."""
         filtered = bool(filters.since or filters.until or filters.sources or filters.apps)
         fetch = min(4096, limit * (20 if filtered else 1))
         found = vectors.knn(db, space, "events", qvec, fetch)

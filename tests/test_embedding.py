@@ -82,7 +82,8 @@ def test_q8_0_is_close_but_not_the_default(tmp_path: Path) -> None:
 def test_tokens_match_the_reference_tokenizer(embedder: Embedder) -> None:
     # Test-only access to the model thread: the ids themselves are not public API.
     for item in REFERENCE["items"]:
-        ids = embedder._thread.call(lambda m, t=item["text"]: m.tokenize(t))
+        text: str = item["text"]
+        ids = embedder._thread.call(lambda m: m.tokenize(text))
         assert ids == _hf_truncated(item["hf_token_ids"]), item["key"]
     counts = embedder.count_tokens([item["text"] for item in REFERENCE["items"]])
     assert counts == [len(item["hf_token_ids"]) for item in REFERENCE["items"]]
@@ -124,7 +125,11 @@ def test_interactive_embed_overtakes_queued_background_batch(gguf_path: Path) ->
         # Hold the model thread so both requests are certainly queued before it
         # picks the next job: the outcome depends on priority alone, not timing.
         gate, holding = threading.Event(), threading.Event()
-        blocker = emb._thread.submit(lambda _m: (holding.set(), gate.wait(60)))
+        def hold(_model: object) -> None:
+            holding.set()
+            gate.wait(60)
+
+        blocker = emb._thread.submit(hold)
         assert holding.wait(60)
         finished: list[str] = []
         background = emb.submit([f"background sentence number {i}" for i in range(20 * BACKGROUND_JOB_TEXTS)])
@@ -263,6 +268,7 @@ def test_failed_conversion_leaves_nothing_behind(tmp_path: Path, monkeypatch: py
     import gguf
 
     def write_half_then_fail(self: gguf.GGUFWriter, *args: object, **kwargs: object) -> None:
+        assert self.fout is not None
         self.fout[0].write(b"\0" * 4096)
         raise OSError(28, "No space left on device")
 

@@ -281,8 +281,9 @@ def test_pull_resumes_with_http_range(tmp_path: Path, tiny: Path, serve: Any, ca
     assert (models / "tiny-test.gguf").read_bytes() == tiny.read_bytes()
 
 
-def test_remove_deletes_an_unfinished_download(tmp_path: Path, tiny: Path, serve: Any,
-                                               capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_remove_deletes_an_unfinished_download(
+        tmp_path: Path, tiny: Path, serve: Any, capsys: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     server = serve(cut_first_at=100_000)
     write_catalog(tmp_path, monkeypatch, tiny, server.url)
     d = str(tmp_path / "d")

@@ -35,6 +35,7 @@ SCHEMA = {
         "importance": {"type": "integer", "minimum": 1, "maximum": 5},
         "offset": {"type": "integer", "minimum": -50, "maximum": 50},
         "minutes": {"type": "integer", "minimum": 0, "maximum": 999},
+        "day": {"type": ["integer", "null"], "minimum": 1, "maximum": 31},
         "people": {"type": "array", "maxItems": 4,
                    "items": {"type": "object",
                              "properties": {"name": {"type": "string", "maxLength": 30},
@@ -47,7 +48,8 @@ SCHEMA = {
                                   "confident": {"type": "boolean"}},
                    "required": ["app", "confident"]},
     },
-    "required": ["title", "kind", "importance", "offset", "minutes", "people", "steps", "source"],
+    "required": ["title", "kind", "importance", "offset", "minutes", "day", "people", "steps",
+                 "source"],
 }
 
 
@@ -229,7 +231,7 @@ def test_grammar_fixes_for_the_0_3_36_converter() -> None:
 
 def _valid_example() -> dict[str, object]:
     return {"title": "t", "kind": "semantic", "importance": 3, "offset": 0, "minutes": 5,
-            "people": [], "steps": ["s"], "source": {"app": "x", "confident": True}}
+            "day": None, "people": [], "steps": ["s"], "source": {"app": "x", "confident": True}}
 
 
 def test_budget_trims_lowest_priority_first_and_reports(rt: ChatRuntime) -> None:

@@ -7,14 +7,7 @@ by setting ``_NET_ACTIVE_WINDOW`` on the root the way a window manager would.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import textwrap
-import time
-from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Iterator
 
 import pytest
 
@@ -24,107 +17,24 @@ from ingest.screen.frame import Frame, Rect
 from ingest.screen.ocr import ocr_region
 from ingest.screen.privacy import PrivacySettings, should_capture
 from ingest.screen.window import X11Backend
+from tests.xvfb import TkWindow, grab, wait_for, xdotool, xvfb  # noqa: F401 (fixture)
 
-T = TypeVar("T")
 TITLE = "Quarterly planning - Notetaker"
-# A Tk window with two lines of text; a line read on stdin replaces the second one.
-WINDOW_SCRIPT = textwrap.dedent("""
-    import select, sys, tkinter as tk
-    root = tk.Tk(className="Notetaker")
-    root.title(sys.argv[1])
-    root.geometry("760x220+120+140")
-    root.configure(background="white")
-    labels = [tk.Label(root, text=text, font=("DejaVu Sans", 18), bg="white", fg="black",
-                       anchor="w")
-              for text in ("Lisbon offsite agenda", "Ana recommended tenacity for retries")]
-    for label in labels:
-        label.pack(fill="x", padx=20, pady=12)
-    def poll():
-        if select.select([sys.stdin], [], [], 0)[0]:
-            labels[1].config(text=sys.stdin.readline().strip())
-            root.update()  # Tk's update XSyncs: drawn on the server before "changed"
-            print("changed", flush=True)
-        root.after(30, poll)
-    root.after(30, poll)
-    root.update()
-    print("ready", flush=True)
-    root.mainloop()
-""")
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 10.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {fn}")
+LINES = ("Lisbon offsite agenda", "Ana recommended tenacity for retries")
 
 
 @pytest.fixture()
-def xvfb() -> Iterator[str]:
-    """A private Xvfb on a free display number (chosen by Xvfb itself via -displayfd)."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt install xvfb)")
-    pytest.importorskip("Xlib", reason="python-xlib is not installed")
-    pytest.importorskip("mss", reason="mss is not installed")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
+def tk_window(xvfb: str) -> Iterator[TkWindow]:
+    window = TkWindow(xvfb, TITLE, LINES)
     try:
-        with os.fdopen(read_fd, "rb") as pipe:
-            number = pipe.readline().strip().decode()
-        if not number:
-            pytest.fail("Xvfb did not report a display number")
-        yield f":{number}"
+        yield window
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture()
-def tk_window(xvfb: str) -> Iterator[subprocess.Popen[bytes]]:
-    try:
-        import tkinter  # noqa: F401  (only to know the child can use it)
-    except ImportError:
-        pytest.skip("tkinter is not available")
-    proc = subprocess.Popen([sys.executable, "-c", WINDOW_SCRIPT, TITLE],
-                            env=dict(os.environ, DISPLAY=xvfb), stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == b"ready", proc.stderr.read() if proc.stderr else ""
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
-
-
-def grab(display: str) -> Frame:
-    import mss
-
-    with mss.MSS(display=display) as sct:
-        return Frame.from_mss(sct.grab(sct.monitors[1]))
-
-
-def xdotool(display: str, *args: str) -> str:
-    if shutil.which("xdotool") is None:
-        pytest.skip("xdotool is not installed (apt install xdotool)")
-    done = subprocess.run(["xdotool", *args], env=dict(os.environ, DISPLAY=display),
-                          capture_output=True, text=True, timeout=10, check=True)
-    return done.stdout.strip()
+        window.close()
 
 
 @pytest.mark.xvfb
 def test_capture_change_ocr_and_active_window_on_a_real_screen(
-        xvfb: str, tk_window: subprocess.Popen[bytes]) -> None:
+        xvfb: str, tk_window: TkWindow) -> None:
     backend = X11Backend(xvfb)
     try:
         status = backend.status()
@@ -173,10 +83,7 @@ def test_capture_change_ocr_and_active_window_on_a_real_screen(
 
         # One line of the window changes: only its area is reported, and OCR of
         # that region alone reads the new text.
-        assert tk_window.stdin is not None and tk_window.stdout is not None
-        tk_window.stdin.write(b"Ana recommended httpx for clients\n")
-        tk_window.stdin.flush()
-        assert tk_window.stdout.readline().strip() == b"changed"
+        tk_window.set_line(1, "Ana recommended httpx for clients")
 
         def changed_frame() -> tuple[Frame, tuple[Rect, ...]] | None:
             f = grab(xvfb)
@@ -198,7 +105,7 @@ def test_capture_change_ocr_and_active_window_on_a_real_screen(
 
 @pytest.mark.xvfb
 def test_ewmh_active_window_and_module_helpers(
-        xvfb: str, tk_window: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+        xvfb: str, tk_window: TkWindow, monkeypatch: pytest.MonkeyPatch) -> None:
     from Xlib import X, Xatom, display
 
     backend = X11Backend(xvfb)

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "app.cli.store_cmds",
     "app.cli.models_cmds",
     "app.cli.capture_cmds",
+    "app.cli.screen_cmds",
     "app.cli.ask_cmds",
     "app.cli.ingest_cmds",
 )

@@ -43,7 +43,8 @@ def _print_capture(ctx: Context, reply: dict) -> None:
     ctx.out(f"Capture: {state}")
     for source in reply["sources"]:
         extra = f" — {source['error']}" if source.get("error") else ""
-        ctx.out(f"  {source['name']:<10} {source['state']}{extra}")
+        detail = f" ({source['detail']})" if source.get("detail") else ""
+        ctx.out(f"  {source['name']:<10} {source['state']}{detail}{extra}")
 
 
 def cmd_pause(ctx: Context) -> int:

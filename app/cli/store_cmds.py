@@ -158,7 +158,8 @@ def cmd_status(ctx: Context) -> int:
                                               if capture.get("paused_until") else ""))
         for src in capture["sources"]:
             extra = f" — {src['error']}" if src.get("error") else ""
-            ctx.out(f"  {src['name']:<12} {src['state']}{extra}")
+            detail = f" ({src['detail']})" if src.get("detail") else ""
+            ctx.out(f"  {src['name']:<12} {src['state']}{detail}{extra}")
     ctx.out(f"Data folder:   {info['data_dir']}")
     ctx.out(f"Encryption:    whole database (ChaCha20-Poly1305); key from {info['key_backend']}")
     if not info["initialised"]:

@@ -1,16 +1,21 @@
 """Where matched words sit on a screenshot: OCR word boxes from an event's meta.
 
-The screen source stores tesseract's words with boxes in full-frame pixels
-(``ingest.screen.ocr.OcrWord``: text, left, top, width, height). The exact key
-names in ``event.meta`` belong to the screen source, so this reader is
-deliberately tolerant: several spellings of the word list, of a box and of the
-frame size are understood, and anything it can't read yields no highlight
-rather than an error. Boxes come back normalised to the image (0…1), so the
+The screen source stores one box per whitespace token of the event's text, in
+full-frame pixels: ``meta["boxes"]`` as base64 of little-endian uint16
+(left, top, width, height) — ``meta["boxes_format"] == "u16le-xywh"``, see
+``ingest.screen.screentext.encode_boxes`` — and the part of the frame the
+thumbnail shows as ``meta["shot"]``. Key names belong to the screen source, so
+this reader is deliberately tolerant: the packed form, lists of word dicts or
+tuples, and several spellings of the frame size are understood, and anything
+it can't read yields no highlight rather than an error. Boxes come back normalised to the image (0…1), so the
 painter doesn't care how large the stored thumbnail is.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+import struct
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -82,7 +87,7 @@ def _size(value: Any) -> tuple[float, float] | None:
 
 def _region(meta: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
     """The part of the frame the stored image shows (left, top, width, height)."""
-    for key in ("image_region", "thumbnail_region", "crop", "window_rect", "region"):
+    for key in ("shot", "image_region", "thumbnail_region", "crop", "window_rect", "region"):
         value = meta.get(key)
         if isinstance(value, Mapping):
             l, t = _num(value.get("left", value.get("x"))), _num(value.get("top", value.get("y")))
@@ -109,7 +114,27 @@ def _frame(meta: Mapping[str, Any]) -> tuple[float, float] | None:
     return None
 
 
-def boxes(meta: Mapping[str, Any]) -> list[Box]:
+def _packed(encoded: str, text: str) -> list[Box]:
+    """Packed uint16 boxes paired with the text's whitespace tokens, one to one."""
+    try:
+        raw = base64.b64decode(encoded, validate=False)
+    except (binascii.Error, ValueError):
+        return []
+    tokens = text.split()
+    out = []
+    for n, offset in enumerate(range(0, len(raw) - 7, 8)):
+        if n >= len(tokens):
+            break
+        l, t, w, h = struct.unpack_from("<4H", raw, offset)
+        if w and h:
+            out.append(Box(tokens[n], l, t, w, h))
+    return out
+
+
+def boxes(meta: Mapping[str, Any], text: str = "") -> list[Box]:
+    packed = meta.get("boxes")
+    if isinstance(packed, str):
+        return _packed(packed, text)
     return [b for b in (_box(item) for item in _word_list(meta)) if b is not None]
 
 
@@ -118,10 +143,14 @@ def _normalise(word: str) -> str:
 
 
 def matching_boxes(meta: Mapping[str, Any], words: Iterable[str],
-                   image_size: tuple[int, int]) -> list[tuple[float, float, float, float]]:
-    """Boxes of OCR words that start with any of ``words``, as image fractions."""
+                   image_size: tuple[int, int],
+                   text: str = "") -> list[tuple[float, float, float, float]]:
+    """Boxes of OCR words that start with any of ``words``, as image fractions.
+
+    ``text`` is the event's text: packed boxes are matched to its tokens.
+    """
     wanted = [w.lower() for w in words if w and w.strip()]
-    found = boxes(meta)
+    found = boxes(meta, text)
     if not wanted or not found or image_size[0] <= 0 or image_size[1] <= 0:
         return []
     region = _region(meta)

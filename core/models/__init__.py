@@ -15,9 +15,10 @@ from types import ModuleType
 from typing import Any
 
 # Read by libgomp (ggml's OpenMP runtime) once, when the native library loads.
-# PASSIVE makes idle worker threads sleep instead of spinning: with the UI or OCR
-# also running on a 2-core machine, spinning threads made llama.cpp several
-# times slower (see PLATFORM-NOTES). setdefault: a person's own choice wins.
+# PASSIVE makes idle worker threads sleep instead of spinning: with 2 threads on
+# a 2-core machine and one busy process beside them, embedding ran at ≈5
+# sentences/s with ACTIVE and ≈78/s with PASSIVE (tests/benchmarks/bench_embedding.py).
+# setdefault: a person's own choice wins.
 _ENV_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 # ggml_log_level: 1 DEBUG, 2 INFO, 3 WARN, 4 ERROR, 5 CONT (continues the previous line).

@@ -55,6 +55,8 @@ class Piece:
 
 @dataclass(frozen=True)
 class Trimmed:
+    """A piece that was shortened to fit, and by how much."""
+
     key: str
     chars_before: int
     chars_after: int
@@ -72,11 +74,14 @@ class BudgetReport:
 
     @property
     def complete(self) -> bool:
+        """True when nothing was dropped or trimmed."""
         return not self.dropped and not self.trimmed
 
 
 @dataclass(frozen=True)
 class AssembledPrompt:
+    """The messages to send, and the report of what the budget cut."""
+
     messages: tuple[ChatMessage, ...]
     report: BudgetReport
 

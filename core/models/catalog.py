@@ -39,6 +39,8 @@ DEFAULT_PULL = "qwen2.5-1.5b-instruct"
 
 @dataclass(frozen=True)
 class CatalogEntry:
+    """A recommended model: where to get it and how to check it (catalog JSON)."""
+
     name: str
     title: str
     role: str
@@ -59,6 +61,8 @@ class CatalogEntry:
 
 @dataclass(frozen=True)
 class InstalledModel:
+    """A model file present in the models folder, with what we know about it."""
+
     name: str
     role: str
     path: Path
@@ -111,6 +115,7 @@ def load_catalog() -> tuple[CatalogEntry, ...]:
 
 
 def find_entry(name: str) -> CatalogEntry | None:
+    """The catalog entry called ``name`` (case-insensitive), if any."""
     return next((e for e in load_catalog() if e.name == name.lower()), None)
 
 
@@ -120,6 +125,7 @@ def _manifest_path(paths: Paths) -> Path:
 
 
 def read_manifest(paths: Paths) -> dict[str, dict[str, Any]]:
+    """The manifest's entries by name (empty when there is none yet)."""
     p = _manifest_path(paths)
     if not p.exists():
         return {}
@@ -131,6 +137,7 @@ def read_manifest(paths: Paths) -> dict[str, dict[str, Any]]:
 
 
 def write_manifest(paths: Paths, models: dict[str, dict[str, Any]]) -> None:
+    """Replace the manifest atomically."""
     paths.models_dir.mkdir(parents=True, exist_ok=True)
     body = {"version": 1, "models": sorted(models.values(), key=lambda m: m["name"])}
     write_private_file(_manifest_path(paths), json.dumps(body, indent=2).encode())
@@ -178,6 +185,7 @@ def installed_models(paths: Paths) -> list[InstalledModel]:
 
 
 def find_installed(paths: Paths, name: str) -> InstalledModel | None:
+    """The installed model called ``name`` (case-insensitive), if its file is there."""
     return next((m for m in installed_models(paths) if m.name == name.lower()), None)
 
 
@@ -254,6 +262,7 @@ def list_models(paths: Paths, settings: Settings) -> list[ModelRow]:
 
 
 def format_size(n: int | None) -> str:
+    """Bytes for people: "1.1 GB"."""
     if n is None:
         return "-"
     for unit, div in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
@@ -263,4 +272,5 @@ def format_size(n: int | None) -> str:
 
 
 def in_use_names(settings: Settings) -> dict[str, str | None]:
+    """The model name in use for each role (None: none chosen)."""
     return {role: settings.get(key) for role, key in ROLE_SETTING.items()}

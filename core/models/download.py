@@ -36,10 +36,13 @@ Progress = Callable[[int, "int | None", str], None]
 CHUNK = 1 << 20
 CONNECT_TIMEOUT = 10.0  # seconds for DNS and for connect; also the per-read stall limit
 USER_AGENT = "engram-model-download/1"
+_RETRY_HINT = "Check your internet connection and run the command again."
 
 
 @dataclass(frozen=True)
 class Download:
+    """What to fetch and what it must hash to."""
+
     url: str
     sha256: str
     size: int | None
@@ -53,10 +56,10 @@ def _resolve(host: str, port: int, timeout: float) -> None:
         pool.submit(socket.getaddrinfo, host, port).result(timeout)
     except concurrent.futures.TimeoutError:
         raise NetworkError(f"Could not look up {host} within {timeout:.0f} s: no network?",
-                           hint="Check your internet connection and run the command again.") from None
+                           hint=_RETRY_HINT) from None
     except OSError as exc:
         raise NetworkError(f"Could not look up {host}: {exc.strerror or exc}. No network?",
-                           hint="Check your internet connection and run the command again.") from None
+                           hint=_RETRY_HINT) from None
     finally:
         pool.shutdown(wait=False)  # a stuck lookup thread must not hold the caller
 
@@ -157,7 +160,8 @@ def fetch(d: Download, part: Path, dest: Path, *, progress: Progress | None = No
         raise ModelError(f"The downloaded {d.label} does not match its published checksum "
                          f"(SHA-256 {digest[:16]}…, expected {d.sha256[:16]}…); it was deleted "
                          "and nothing was installed.",
-                         hint="The server may have sent a different or damaged file; try again later.")
+                         hint="The server may have sent a different or damaged file; "
+                              "try again later.")
     if validate is not None:
         try:
             validate(part)

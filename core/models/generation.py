@@ -67,6 +67,7 @@ class Completion:
 
     @property
     def tokens_per_second(self) -> float:
+        """Generation speed after the first token (prompt evaluation excluded)."""
         gen = self.seconds - (self.first_token_seconds or 0.0)
         return (self.completion_tokens - 1) / gen if gen > 0 and self.completion_tokens > 1 else 0.0
 
@@ -78,15 +79,19 @@ class CancelToken:
         self._event = threading.Event()
 
     def cancel(self) -> None:
+        """Ask the generation to stop before its next token."""
         self._event.set()
 
     @property
     def cancelled(self) -> bool:
+        """Whether ``cancel()`` was called."""
         return self._event.is_set()
 
 
 @dataclass(frozen=True)
 class Request:
+    """One generation, as it crosses to the model thread: tokens, not text."""
+
     tokens: tuple[int, ...]
     stops: tuple[str, ...]
     options: GenerationOptions
@@ -222,7 +227,8 @@ def generate_on(llm: Any, req: Request, *, emit: Callable[[str], bool] | None,
     tokens = list(req.tokens)
     why = _prefill(llm, tokens, interrupt)
     if why:
-        return Completion("", len(tokens), 0, why, time.perf_counter() - started, None)  # type: ignore[arg-type]
+        return Completion("", len(tokens), 0, why,  # type: ignore[arg-type]
+                          time.perf_counter() - started, None)
     opts = req.options
     grammar = _grammar(llm, req.grammar) if req.grammar else None
     llm.set_seed(opts.seed if opts.seed is not None else random.randrange(2**31))
@@ -318,6 +324,7 @@ class TokenStream(Iterator[str]):
 
     @property
     def result(self) -> Completion | None:
+        """The Completion once generation has finished normally, else None."""
         fut = self._future
         if not fut.done() or fut.cancelled() or fut.exception() is not None:
             return None

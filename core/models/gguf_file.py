@@ -227,7 +227,8 @@ def read_gguf(path: str | Path) -> GGUFInfo:
             name = r.string()
             n_dims = r.unpack("<I")
             if n_dims > _MAX_DIMS:
-                raise BadInput(f"{path.name}: tensor {name!r} has {n_dims} dimensions: corrupt file.")
+                raise BadInput(f"{path.name}: tensor {name!r} has {n_dims} dimensions: "
+                               "corrupt file.")
             dims = [r.unpack("<Q") for _ in range(n_dims)]
             ggml_type = r.unpack("<I")
             offset = r.unpack("<Q")

@@ -148,7 +148,8 @@ def add_local(paths: Paths, settings: Settings, source: str | Path, *, role: str
             os.fsync(fout.fileno())
         os.replace(tmp, dest)
     except OSError as exc:
-        raise BadInput(f"Could not copy {src} into {paths.models_dir}: {exc.strerror or exc}") from exc
+        raise BadInput(f"Could not copy {src} into {paths.models_dir}: "
+                       f"{exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
         _remove_if_empty(tmp.parent)

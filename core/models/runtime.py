@@ -86,6 +86,8 @@ class StructuredResult:
 
 @dataclass(frozen=True)
 class RuntimeStats:
+    """Counters since start: what the runtime did, including every failure and retry."""
+
     loads: int = 0
     generations: int = 0
     tokens_generated: int = 0
@@ -164,13 +166,15 @@ class ChatRuntime:
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"The chat model {self.path.name} could not be loaded: "
                              f"{recent_llama_log() or exc}",
-                             hint="Not enough memory, a damaged file, or an architecture this "
-                                  "llama.cpp doesn't know. Try a smaller or another model.") from exc
+                             hint="Not enough memory, a damaged file, or an architecture "
+                                  "this llama.cpp doesn't know. Try a smaller or another "
+                                  "model.") from exc
         self._bump(loads=1)
         return llm
 
     @property
     def loaded(self) -> bool:
+        """Whether the weights are in memory now (they load on demand)."""
         return self._thread.loaded
 
     @property
@@ -195,6 +199,7 @@ class ChatRuntime:
                 self._vocab = None
 
     def stats(self) -> RuntimeStats:
+        """A snapshot of the counters."""
         with self._stats_lock:
             return self._stats
 

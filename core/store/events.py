@@ -78,8 +78,9 @@ def insert(db: apsw.Connection, obs: Observation) -> int | None:
         return None
     event_id = int(rows[0][0])
     if obs.image is not None:
-        db.execute("INSERT INTO event_images(event_id, mime, data) VALUES (?, ?, ?)",
-                   (event_id, _sniff_mime(obs.image), obs.image))
+        db.execute("INSERT INTO event_images(event_id, mime, data, full_data) "
+                   "VALUES (?, ?, ?, ?)",
+                   (event_id, _sniff_mime(obs.image), obs.image, obs.full_image))
     return event_id
 
 
@@ -122,7 +123,8 @@ def time_source_clause(since: datetime | None, until: datetime | None,
 
 
 def delete(db: apsw.Connection, ids: Iterable[int]) -> list[int]:
-    """Forget events: rows, keyword index (trigger), images (cascade), vectors."""
+    """Forget events: rows, keyword index (trigger), images (cascade), vectors, and the
+    memories built from them (``core.memory.forget``)."""
     ids = list(ids)
     removed: list[int] = []
     for chunk in _chunks(ids, 500):
@@ -130,6 +132,11 @@ def delete(db: apsw.Connection, ids: Iterable[int]) -> list[int]:
         removed += [r[0] for r in db.execute(
             f"DELETE FROM events WHERE id IN ({marks}) RETURNING id", chunk)]
     vectors.delete(db, "events", removed)
+    # Memories built only from these events go with them, in this same transaction.
+    # Imported here: core.memory builds on this module, not the other way round.
+    from core.memory.forget import on_events_forgotten
+
+    on_events_forgotten(db, removed)
     return removed
 
 

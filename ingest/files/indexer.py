@@ -100,6 +100,20 @@ class FileIndexer:
         self.store = pipeline.store
         self.options = options
         self._submit = submit or pipeline.submit
+        # Engram's own folder (the store, its WAL, backups) is never indexed,
+        # even inside a watched folder: it would index itself as it writes.
+        self._own = str(Path(self.store.path).parent.resolve())
+
+    def ignored(self, path: Path, root: Path) -> bool:
+        """Whether a scan of ``root`` leaves ``path`` out (patterns, hidden, Engram's own data).
+
+        Raises ``ValueError`` when ``path`` is not inside ``root``.
+        """
+        text = str(path)
+        if text == self._own or text.startswith(self._own + os.sep):
+            return True
+        opts = self.options
+        return is_ignored(path, root, opts.patterns, ignore_hidden=opts.ignore_hidden)
 
     # -- whole folders ------------------------------------------------------------------
     def scan(self, folder: Path, *, root: Path | None = None, progress: Progress | None = None,
@@ -146,7 +160,6 @@ class FileIndexer:
     def _walk(self, folder: Path, root: Path,
               report: ScanReport) -> tuple[list[Path], list[str]]:
         """Every file to consider, sorted; and the sub-folders that could not be listed."""
-        opts = self.options
         found: list[Path] = []
         unlisted: list[str] = []
 
@@ -159,11 +172,10 @@ class FileIndexer:
 
         for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error):
             here = Path(dirpath)
-            dirnames[:] = sorted(d for d in dirnames if not is_ignored(
-                here / d, root, opts.patterns, ignore_hidden=opts.ignore_hidden))
+            dirnames[:] = sorted(d for d in dirnames if not self.ignored(here / d, root))
             for name in filenames:
                 path = here / name
-                if not is_ignored(path, root, opts.patterns, ignore_hidden=opts.ignore_hidden):
+                if not self.ignored(path, root):
                     found.append(path)
         found.sort()
         return found, unlisted

@@ -23,6 +23,7 @@ few seconds, so `engram watch add/remove` reach a running daemon.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -39,8 +40,8 @@ from watchdog.observers.api import ObservedWatch
 
 from core.config import Settings
 from core.pipeline import Pipeline
+from core.store import files as file_rows
 from ingest.base import Control, Sink
-from ingest.files.ignore import is_ignored
 from ingest.files.indexer import FileIndexer, options_from_settings
 from ingest.files.report import FileOutcome, IndexOptions, ScanReport
 
@@ -57,7 +58,10 @@ class Timing:
     """How long a path must stay quiet before it is acted on, in seconds."""
 
     closed: float = 0.3    # a write finished (Linux tells us)
-    settle: float = 2.0    # created / modified without a close event (other systems)
+    # Created / modified without a close event (other systems, files moved in).
+    # Longer than ``deleted`` + 0.5 s: watchdog reports the other half of a move
+    # it could not pair half a second late, and ``pair_moves`` needs both.
+    settle: float = 2.0
     deleted: float = 1.0   # long enough for a save-by-rename to bring the file back
     folders: float = 2.0   # how often the list of watched folders is re-read
     rescan: float = 300.0  # folders that could not be watched are re-scanned this often
@@ -225,8 +229,7 @@ class _Run:
         if not path:
             return False
         try:
-            return not is_ignored(Path(path), root, self.w.options.patterns,
-                                  ignore_hidden=self.w.options.ignore_hidden)
+            return not self.indexer.ignored(Path(path), root)
         except ValueError:  # not under this root
             return False
 
@@ -279,6 +282,7 @@ class _Run:
             return
         for path, _ in due:
             del self.pending[path]
+        due = self.pair_moves(due)
         by_root: dict[Path, dict[Op, list[str]]] = {}
         for path, (op, _, root) in due:
             by_root.setdefault(root, {}).setdefault(op, []).append(path)
@@ -296,3 +300,40 @@ class _Run:
                 report.merge(self.indexer.scan(Path(folder), root=root,
                                                cancelled=lambda: self.control.stopping))
             self.w._record(report)
+
+    def pair_moves(self, due: list[tuple[str, tuple[Op, float, Path]]]
+                   ) -> list[tuple[str, tuple[Op, float, Path]]]:
+        """Treat "deleted here, created there" as a move when it is the same file.
+
+        watchdog reports a move as a delete plus a create when the destination
+        folder was created a moment before (its watch was not in place yet). A
+        rename keeps size and mtime to the nanosecond, so a deleted file's stored
+        state matching a new, unknown file's stat is taken as the same file.
+        """
+        deletes = [(p, v) for p, v in due if v[0] == "delete"]
+        if not deletes and not any(v[0] == "index" for _, v in due):
+            return due
+        waiting = [(p, v) for p, v in self.pending.items()]
+        db = self.indexer.store.reader()
+        gone: dict[tuple[int, int], tuple[str, Path]] = {}
+        for path, (op, _, root) in deletes + [(p, v) for p, v in waiting if v[0] == "delete"]:
+            state = file_rows.get(db, path)
+            if state is not None and not os.path.exists(path):
+                gone[(state.size, state.mtime_ns)] = (path, root)
+        if not gone:
+            return due
+        used: set[str] = set()
+        for path, (op, _, root) in [(p, v) for p, v in due + waiting if v[0] == "index"]:
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            match = gone.pop((info.st_size, info.st_mtime_ns), None)
+            if match is None or file_rows.get(db, path) is not None:
+                continue
+            src, src_root = match
+            used.update((src, path))
+            self.pending.pop(src, None)
+            self.pending.pop(path, None)
+            self.w._record(self.indexer.move(src, path, root=root))
+        return [(p, v) for p, v in due if p not in used]

@@ -238,7 +238,11 @@ class X11Backend:
             raise ConnectionError(f"X display {self._display_name} closed: {exc}") from exc
 
     def list_windows(self) -> tuple[WindowInfo, ...]:
-        """All client windows (EWMH client list, else mapped top-levels with WM_CLASS)."""
+        """Client windows on screen (EWMH client list, else top-levels with WM_CLASS).
+
+        Minimised (unmapped) windows are left out: callers use this for what
+        can be seen, e.g. to black out excluded windows in a capture.
+        """
         try:
             return self._list_windows()
         except self._xerror.ConnectionClosedError as exc:
@@ -258,19 +262,21 @@ class X11Backend:
         win = self._client(wid)
         return self._info(win) if win is not None else None
 
+    def _viewable(self, win: Any) -> bool:
+        try:
+            return win.get_attributes().map_state == self._X.IsViewable
+        except self._xerror.XError:
+            return False  # gone meanwhile
+
     def _list_windows(self) -> tuple[WindowInfo, ...]:
         ids = self._prop(self._root, self._client_list)
         if ids is not None:
-            wins = [self._d.create_resource_object("window", int(i)) for i in ids]
+            # The client list includes minimised windows: only those on screen count.
+            wins = [w for w in (self._d.create_resource_object("window", int(i)) for i in ids)
+                    if self._viewable(w)]
         else:
-            wins = []
-            for child in self._root.query_tree().children:
-                try:
-                    viewable = child.get_attributes().map_state == self._X.IsViewable
-                except self._xerror.XError:
-                    continue
-                if viewable and self._wm_class(child) is not None:
-                    wins.append(child)
+            wins = [c for c in self._root.query_tree().children
+                    if self._viewable(c) and self._wm_class(c) is not None]
         return tuple(self._info(w) for w in wins)
 
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -46,7 +47,7 @@ def sentences(n: int, seed: int = 7) -> list[str]:
 
 
 # -- worker (runs in a fresh process) ------------------------------------------------
-def worker(gguf: Path, threads: int, batch_sizes: list[int], n: int) -> dict[str, object]:
+def worker(gguf: Path, threads: int, batch_sizes: list[int], n: int) -> dict[str, Any]:
     from core.models.embedding import Embedder
 
     texts = sentences(n)
@@ -72,7 +73,7 @@ def worker(gguf: Path, threads: int, batch_sizes: list[int], n: int) -> dict[str
 
 
 def _run_worker(gguf: Path, *, threads: int, passive: bool, busy: bool,
-                batch_sizes: list[int], n: int) -> dict[str, object]:
+                batch_sizes: list[int], n: int) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     env["OMP_WAIT_POLICY"] = "PASSIVE" if passive else "ACTIVE"
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None

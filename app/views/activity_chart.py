@@ -1,0 +1,174 @@
+"""A day's activity as a picture: 24 bars of minutes, stacked by app, with a legend.
+
+Painted with QPainter from a ``DayActivity`` (computed off-thread); colours
+are stable per label (hashed), so "Firefox" is the same colour every day.
+Clicking a bar selects that hour; hovering shows its breakdown.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from app.models.queries import OTHER_LABEL, DayActivity
+from app.views.common import minutes_text
+
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
+           "#ff9da7", "#9c755f")
+OTHER_COLOR = "#9a9a9a"
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 24
+LEGEND_H = 22
+
+
+def label_color(label: str) -> QColor:
+    if label == OTHER_LABEL:
+        return QColor(OTHER_COLOR)
+    digest = hashlib.blake2b(label.lower().encode(), digest_size=2).digest()
+    return QColor(PALETTE[int.from_bytes(digest, "big") % len(PALETTE)])
+
+
+class ActivityChart(QWidget):
+    hour_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.activity: DayActivity | None = None
+        self.selected_hour: int | None = None
+        self.setMouseTracking(True)
+        self.setMinimumHeight(170)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setAccessibleName("Activity per hour")
+
+    def sizeHint(self) -> QSize:
+        return QSize(720, 210)
+
+    def set_activity(self, activity: DayActivity | None) -> None:
+        self.activity = activity
+        self.selected_hour = None
+        self.update()
+
+    def select_hour(self, hour: int | None) -> None:
+        self.selected_hour = hour
+        self.update()
+
+    # -- geometry -------------------------------------------------------------------------------
+    def plot_rect(self) -> QRectF:
+        return QRectF(LEFT, TOP, max(10, self.width() - LEFT - RIGHT),
+                      max(10, self.height() - TOP - BOTTOM - LEGEND_H))
+
+    def scale_max(self) -> float:
+        """Top of the y axis, in seconds: 15-minute steps, at least 15 minutes."""
+        if self.activity is None:
+            return 3600.0
+        peak = max((self.activity.total(h) for h in range(24)), default=0.0)
+        step = 900.0
+        return max(step, -(-peak // step) * step)
+
+    def bar_rect(self, hour: int) -> QRectF:
+        """The full-height slot of ``hour`` (the bar fills it from the bottom)."""
+        plot = self.plot_rect()
+        slot = plot.width() / 24
+        return QRectF(plot.x() + hour * slot + slot * 0.12, plot.y(), slot * 0.76, plot.height())
+
+    def segments(self, hour: int) -> list[tuple[str, QRectF]]:
+        """The painted rectangle of each label in ``hour``'s bar, bottom up."""
+        if self.activity is None:
+            return []
+        slot = self.bar_rect(hour)
+        top = self.scale_max()
+        y = slot.bottom()
+        out = []
+        for label, seconds in self.activity.hours[hour]:
+            h = slot.height() * min(seconds, top) / top
+            if h <= 0:
+                continue
+            h = max(h, 1.5)  # a few seconds still shows as a sliver
+            out.append((label, QRectF(slot.x(), y - h, slot.width(), h)))
+            y -= h
+        return out
+
+    def hour_at(self, x: float) -> int | None:
+        plot = self.plot_rect()
+        if not plot.left() <= x < plot.right():
+            return None
+        return int((x - plot.x()) / (plot.width() / 24))
+
+    # -- painting ---------------------------------------------------------------------------------
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt name
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        text = pal.color(QPalette.ColorRole.Text)
+        dim = pal.color(QPalette.ColorRole.PlaceholderText)
+        grid = QColor(text)
+        grid.setAlphaF(0.12)
+        plot = self.plot_rect()
+        fm = QFontMetrics(self.font())
+        top = self.scale_max()
+        # Grid lines with minute labels.
+        steps = 4
+        for i in range(steps + 1):
+            y = plot.bottom() - plot.height() * i / steps
+            painter.setPen(QPen(grid, 1))
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.setPen(dim)
+            painter.drawText(QRectF(0, y - fm.height() / 2, LEFT - 6, fm.height()),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             f"{top * i / steps / 60:.0f}m")
+        for hour in range(0, 24, 3):
+            slot = self.bar_rect(hour)
+            painter.drawText(QRectF(slot.center().x() - 20, plot.bottom() + 2, 40, BOTTOM - 4),
+                             Qt.AlignmentFlag.AlignCenter, f"{hour:02d}")
+        if self.selected_hour is not None:
+            sel = QColor(pal.color(QPalette.ColorRole.Highlight))
+            sel.setAlphaF(0.18)
+            slot = self.bar_rect(self.selected_hour)
+            painter.fillRect(slot.adjusted(-3, 0, 3, 0), sel)
+        if self.activity is None or self.activity.empty:
+            painter.setPen(dim)
+            painter.drawText(plot, Qt.AlignmentFlag.AlignCenter,
+                             "No activity recorded this day" if self.activity else "Loading…")
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        for hour in range(24):
+            for label, rect in self.segments(hour):
+                painter.setBrush(label_color(label))
+                painter.drawRect(rect)
+        self._paint_legend(painter, fm, text)
+
+    def _paint_legend(self, painter: QPainter, fm: QFontMetrics, text: QColor) -> None:
+        assert self.activity is not None
+        x = float(LEFT)
+        y = self.height() - LEGEND_H + 4
+        for label in self.activity.labels:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(label_color(label))
+            painter.drawRoundedRect(QRectF(x, y + 3, 10, 10), 2, 2)
+            painter.setPen(text)
+            shown = fm.elidedText(label, Qt.TextElideMode.ElideRight, 140)
+            width = fm.horizontalAdvance(shown)
+            painter.drawText(QRectF(x + 14, y, width + 2, 16),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown)
+            x += 14 + width + 16
+            if x > self.width() - 60:
+                break
+
+    # -- interaction -------------------------------------------------------------------------------
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt name
+        hour = self.hour_at(event.position().x())
+        if hour is None or self.activity is None or not self.activity.hours[hour]:
+            QToolTip.hideText()
+            return
+        lines = [f"<b>{hour:02d}:00–{hour + 1:02d}:00</b> · "
+                 f"{self.activity.counts[hour]} item(s)"]
+        for label, seconds in self.activity.hours[hour]:
+            lines.append(f"{label}: {minutes_text(seconds)}")
+        QToolTip.showText(event.globalPosition().toPoint(), "<br>".join(lines), self)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt name
+        hour = self.hour_at(event.position().x())
+        if hour is not None:
+            self.select_hour(hour)
+            self.hour_clicked.emit(hour)

@@ -1,0 +1,361 @@
+"""Ask: a conversation over the person's memories, streamed, with clickable citations.
+
+The answer arrives as a stream (``ask_adapter.answer``): the evidence first —
+shown at once as numbered sources — then the answer's tokens, then the
+citations actually used. Stop cancels between tokens. Without a chat model the
+same stream gives an extractive answer, and a banner says how to get more.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtWidgets import (
+    QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSplitter,
+    QStackedWidget, QTextBrowser, QVBoxLayout, QWidget,
+)
+
+from app.tasks import Task, run_in_background, stream_in_background
+from app.views import ask_adapter as adapter
+from app.views.common import EmptyState
+from app.views.hit_detail import HitDetail
+from app.windows.context import AppContext
+from core.records import SearchHit
+
+_CITE = re.compile(r"\[(\d+)\]")
+
+
+class AskView(QWidget):
+    title = "Ask"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.thread_id: int | None = None
+        self.blocks: list[str] = []          # rendered HTML of finished turns
+        self.live: dict | None = None        # the answer being streamed
+        self.task: Task | None = None
+        self.cancel_token = None
+        self.events_seen: list[str] = []     # "evidence", "token", "done" (tests, order)
+        self.evidence: dict[str, SearchHit] = {}  # "answer-n" → hit, for citation links
+        self._answers = 0
+        self.available = adapter.availability()
+        layout = QVBoxLayout(self)
+        self.pages = QStackedWidget()
+        layout.addWidget(self.pages)
+        self.coming = EmptyState("Ask is coming: search meanwhile", self.available.why +
+                                 " Search finds the same sources an answer would quote.")
+        self.coming.add_action("Go to Search", lambda: ctx.nav.show_view.emit("search"))
+        self.pages.addWidget(self.coming)
+        body = QWidget()
+        self.pages.addWidget(body)
+        row = QHBoxLayout(body)
+        row.setContentsMargins(0, 0, 0, 0)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        row.addWidget(split)
+        left = QWidget()
+        lcol = QVBoxLayout(left)
+        lcol.setContentsMargins(0, 0, 0, 0)
+        self.new_thread = QPushButton("New conversation")
+        self.threads = QListWidget()
+        self.threads.setAccessibleName("Conversations")
+        self.delete_thread = QPushButton("Delete conversation")
+        lcol.addWidget(self.new_thread)
+        lcol.addWidget(self.threads, 1)
+        lcol.addWidget(self.delete_thread)
+        center = QWidget()
+        ccol = QVBoxLayout(center)
+        ccol.setContentsMargins(0, 0, 0, 0)
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.get_model = QPushButton("Get a model…")
+        banner_row = QHBoxLayout()
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.get_model)
+        self.banner_box = QWidget()
+        self.banner_box.setLayout(banner_row)
+        self.banner_box.setVisible(False)
+        ccol.addWidget(self.banner_box)
+        self.transcript = QTextBrowser()
+        self.transcript.setOpenLinks(False)
+        self.transcript.setAccessibleName("Conversation")
+        ccol.addWidget(self.transcript, 1)
+        ask_row = QHBoxLayout()
+        self.question = QLineEdit()
+        self.question.setPlaceholderText("Ask about anything you saw, read or said…")
+        self.ask_button = QPushButton("Ask")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setVisible(False)
+        ask_row.addWidget(self.question, 1)
+        ask_row.addWidget(self.ask_button)
+        ask_row.addWidget(self.stop_button)
+        ccol.addLayout(ask_row)
+        self.detail = HitDetail(ctx)
+        self.detail.setVisible(False)
+        split.addWidget(left)
+        split.addWidget(center)
+        split.addWidget(self.detail)
+        split.setSizes([220, 620, 420])
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(40)  # tokens arrive faster than a person reads
+        self._render_timer.timeout.connect(self.render)
+
+        self.ask_button.clicked.connect(self.ask)
+        self.question.returnPressed.connect(self.ask)
+        self.stop_button.clicked.connect(self.stop)
+        self.new_thread.clicked.connect(self.start_new_thread)
+        self.delete_thread.clicked.connect(self.on_delete_thread)
+        self.threads.currentItemChanged.connect(self.on_thread_selected)
+        self.transcript.anchorClicked.connect(self.on_anchor)
+        self.get_model.clicked.connect(lambda: ctx.nav.show_view.emit("settings"))
+        self.pages.setCurrentIndex(1 if self.available.ok else 0)
+        self._loaded = False
+
+    # -- view protocol -------------------------------------------------------------------------
+    def activate(self) -> None:
+        if not self.available.ok:
+            return
+        self.refresh_model_status()
+        if not self._loaded:
+            self._loaded = True
+            self.load_threads()
+            self.render()
+        self.question.setFocus()
+
+    def clear(self) -> None:
+        if self.task is None:
+            self.question.clear()
+        self.detail.setVisible(False)
+
+    def ask_now(self, text: str) -> None:
+        """Quick ask from the tray: a new conversation with this question."""
+        self.start_new_thread()
+        self.question.setText(text)
+        self.ask()
+
+    # -- model status ------------------------------------------------------------------------------
+    def refresh_model_status(self) -> None:
+        engine = self.ctx.engine
+
+        def done(status: tuple[bool, str]) -> None:
+            ok, message = status
+            self.banner_box.setVisible(not ok)
+            self.banner.setText(
+                "<b>No chat model yet</b> — answers quote your best matching sources, "
+                "with their times. A local model (downloaded once, runs on this computer) "
+                "writes full answers." if not ok else "")
+            self.banner.setToolTip(message)
+
+        run_in_background(lambda: adapter.model_status(engine), done)
+
+    # -- threads -----------------------------------------------------------------------------------
+    def load_threads(self, select: int | None = None) -> None:
+        engine = self.ctx.engine
+
+        def done(threads: list[adapter.ThreadSummary]) -> None:
+            self.threads.blockSignals(True)
+            self.threads.clear()
+            for t in threads:
+                item = QListWidgetItem(f"{t.title}\n{t.updated.astimezone():%d %b %H:%M}")
+                item.setData(Qt.ItemDataRole.UserRole, t.id)
+                self.threads.addItem(item)
+                if t.id == select:
+                    self.threads.setCurrentItem(item)
+            self.threads.blockSignals(False)
+            self.delete_thread.setEnabled(bool(threads))
+
+        run_in_background(lambda: adapter.list_threads(engine), done)
+
+    def start_new_thread(self) -> None:
+        self.stop()
+        self.thread_id = None
+        self.blocks = []
+        self.live = None
+        self.threads.clearSelection()
+        self.threads.setCurrentItem(None)
+        self.render()
+        self.question.setFocus()
+
+    def on_thread_selected(self, item: QListWidgetItem | None, _prev: object) -> None:
+        if item is None or self.task is not None:
+            return
+        thread_id = item.data(Qt.ItemDataRole.UserRole)
+        engine = self.ctx.engine
+
+        def done(turns: tuple[adapter.StoredTurn, ...]) -> None:
+            self.thread_id = thread_id
+            self.live = None
+            self.blocks = [self._stored_turn_html(t) for t in turns]
+            self.render()
+
+        run_in_background(lambda: adapter.load_thread(engine, thread_id), done)
+
+    def on_delete_thread(self) -> None:
+        item = self.threads.currentItem()
+        if item is None:
+            return
+        from app.views.common import confirm
+
+        if not confirm(self, "Delete conversation?", "Delete this conversation with Engram? "
+                       "What you told Engram in it stays in your memories.", "Delete"):
+            return
+        thread_id = item.data(Qt.ItemDataRole.UserRole)
+        engine = self.ctx.engine
+        run_in_background(lambda: adapter.delete_thread(engine, thread_id),
+                          lambda _r: (self.start_new_thread(), self.load_threads()))
+
+    # -- asking ------------------------------------------------------------------------------------
+    def ask(self) -> None:
+        question = self.question.text().strip()
+        if not question or self.task is not None:
+            return
+        self.question.clear()
+        self.events_seen = []
+        self._answers += 1
+        self.live = {"question": question, "evidence": (), "text": "", "done": None,
+                     "looked_in": "", "no": self._answers}
+        self.render()
+        engine = self.ctx.engine
+        token = adapter.new_cancel_token()
+        self.cancel_token = token
+        thread_id = self.thread_id
+        self._busy(True)
+        self.task = stream_in_background(
+            lambda job: adapter.answer(engine, question, thread_id, token),
+            self.on_item, self.on_finished, self.on_failed)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        if self.cancel_token is not None:
+            self.cancel_token.cancel()
+
+    def on_item(self, item: object) -> None:
+        live = self.live
+        if live is None:
+            return
+        if isinstance(item, adapter.AskEvidence):
+            self.events_seen.append("evidence")
+            live["evidence"] = item.items
+            live["looked_in"] = item.looked_in
+            for n, hit in item.items:
+                self.evidence[f"{live['no']}-{n}"] = hit
+            self.thread_id = item.thread_id
+            self.render()  # sources show at once, before any token
+        elif isinstance(item, adapter.AskToken):
+            self.events_seen.append("token")
+            live["text"] += item.text
+            if not self._render_timer.isActive():
+                self._render_timer.start()
+        elif isinstance(item, adapter.AskDone):
+            self.events_seen.append("done")
+            live["done"] = item
+            live["text"] = item.answer
+            self.thread_id = item.thread_id
+            self.render()
+
+    def on_finished(self, _result: object) -> None:
+        live = self.live
+        stopped = self.task is not None and self.task.cancelled
+        self.task = None
+        self._busy(False)
+        if live is not None:
+            if stopped and live["done"] is None:
+                live["text"] += " …(stopped)"
+            self.blocks.append(self._live_html(live))
+            self.live = None
+        self.render()
+        self.load_threads(select=self.thread_id)
+
+    def on_failed(self, exc: BaseException) -> None:
+        self.task = None
+        self._busy(False)
+        if self.live is not None:
+            self.blocks.append(self._live_html(self.live) +
+                               '<p style="color: #c0392b">The answer failed.</p>')
+            self.live = None
+        self.render()
+        from app.dialogs.errors import present_error
+
+        present_error(exc, self)
+
+    def _busy(self, busy: bool) -> None:
+        self.ask_button.setVisible(not busy)
+        self.stop_button.setVisible(busy)
+        self.question.setEnabled(not busy)
+        self.new_thread.setEnabled(not busy)
+
+    # -- rendering ------------------------------------------------------------------------------------
+    def render(self) -> None:
+        parts = list(self.blocks)
+        if self.live is not None:
+            parts.append(self._live_html(self.live))
+        if not parts:
+            parts = ["<p style='color: gray'>Ask a question — “what was the library Ana "
+                     "recommended?”, “when did I last renew the car insurance?”. Answers come "
+                     "only from what Engram captured on this computer, with the sources "
+                     "they come from.</p>"]
+        self.transcript.setHtml("".join(parts))
+        bar = self.transcript.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _live_html(self, live: dict) -> str:
+        out = [self._question_html(live["question"])]
+        evidence = live["evidence"]
+        done: adapter.AskDone | None = live["done"]
+        if live["looked_in"]:
+            out.append(f"<p style='color: gray'>Looking in: {html.escape(live['looked_in'])}</p>")
+        no = live["no"]
+        if evidence:
+            items = "".join(
+                f"<li><a href='ev:{no}-{n}'>[{n}]</a> {html.escape(hit.title)} "
+                f"<span style='color: gray'>· {hit.source} · "
+                f"{hit.time.astimezone():%d %b %Y %H:%M}</span></li>" for n, hit in evidence)
+            out.append(f"<p style='color: gray; margin-bottom: 0'>Sources</p>"
+                       f"<ol style='margin-top: 2px'>{items}</ol>")
+        elif done is None:
+            out.append("<p style='color: gray'>Looking through your memories…</p>")
+        text = live["text"]
+        if text:
+            out.append(f"<p>{self._answer_html(text, {n for n, _ in evidence}, no)}</p>")
+        if done is not None and done.notice and done.mode == "model":
+            out.append(f"<p style='color: gray'>{html.escape(done.notice)}</p>")
+        return "<div style='margin-bottom: 14px'>" + "".join(out) + "</div>"
+
+    def _stored_turn_html(self, turn: adapter.StoredTurn) -> str:
+        if turn.role == "user":
+            return self._question_html(turn.text)
+        by_n = {c.n: c for c in turn.citations}
+        text = html.escape(turn.text).replace("\n", "<br>")
+        text = _CITE.sub(lambda m: (f"<a href='{by_n[int(m.group(1))].kind}:"
+                                    f"{by_n[int(m.group(1))].id}'>{m.group(0)}</a>")
+                         if int(m.group(1)) in by_n else m.group(0), text)
+        return f"<p>{text}</p>"
+
+    @staticmethod
+    def _question_html(text: str) -> str:
+        return (f"<p style='margin-top: 12px'><b>You:</b> {html.escape(text)}</p>")
+
+    @staticmethod
+    def _answer_html(text: str, valid: set[int], no: int) -> str:
+        escaped = html.escape(text).replace("\n", "<br>")
+        return _CITE.sub(lambda m: f"<a href='ev:{no}-{m.group(1)}'>{m.group(0)}</a>"
+                         if int(m.group(1)) in valid else m.group(0), escaped)
+
+    # -- citations ---------------------------------------------------------------------------------------
+    def on_anchor(self, url: QUrl) -> None:
+        scheme, _, value = url.toString().partition(":")
+        if scheme == "ev":
+            hit = self.evidence.get(value)
+            if hit is not None:
+                self.open_hit(hit)
+        elif scheme == "event" and value.isdigit():
+            self.detail.setVisible(True)
+            self.detail.show_event(int(value))
+
+    def open_hit(self, hit: SearchHit) -> None:
+        self.detail.setVisible(True)
+        self.detail.show_hit(hit)

@@ -1,0 +1,144 @@
+"""The one place the app touches Ask (``core.chat``, ``core.threads``).
+
+The Ask view only sees the small values defined here; if the chat module is
+missing from a build, ``availability()`` says so and the view shows "Ask is
+coming: search meanwhile" — never a made-up answer. Functions run on workers.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator
+
+from core.records import SearchHit
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class AskEvidence:
+    items: tuple[tuple[int, SearchHit], ...]
+    thread_id: int
+    looked_in: str = ""  # the time phrase the question was limited to, if any
+
+
+@dataclass(frozen=True)
+class AskToken:
+    text: str
+
+
+@dataclass(frozen=True)
+class AskDone:
+    answer: str
+    citations: tuple[tuple[int, SearchHit], ...]
+    thread_id: int
+    mode: str          # "model", "extractive" or "not_found"
+    notice: str = ""
+
+
+@dataclass(frozen=True)
+class StoredCitation:
+    n: int
+    id: int
+    kind: str
+    title: str
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    role: str
+    text: str
+    time: datetime
+    citations: tuple[StoredCitation, ...]
+
+
+@dataclass(frozen=True)
+class ThreadSummary:
+    id: int
+    title: str
+    updated: datetime
+
+
+def availability() -> Availability:
+    try:
+        chat = importlib.import_module("core.chat")
+        importlib.import_module("core.threads")
+    except ImportError:
+        return Availability(False, "Ask isn't part of this build yet.")
+    if not hasattr(chat, "Asker"):
+        return Availability(False, "Ask isn't part of this build yet.")
+    return Availability(True)
+
+
+def model_status(engine: Any) -> tuple[bool, str]:
+    from core.models.catalog import chat_model_status
+
+    return chat_model_status(engine.paths, engine.settings)
+
+
+def answer(engine: Any, question: str, thread_id: int | None,
+           cancel: Any) -> Iterator[AskEvidence | AskToken | AskDone]:
+    """The answer stream in the app's own terms: evidence, tokens, done."""
+    from core.chat import Done, EvidenceFound, Token
+
+    for item in engine.asker().answer(question, thread_id, cancel=cancel):
+        if isinstance(item, EvidenceFound):
+            phrase = item.time_range.phrase if item.time_range else ""
+            yield AskEvidence(tuple((e.n, e.hit) for e in item.evidence), item.thread_id,
+                              phrase)
+        elif isinstance(item, Token):
+            yield AskToken(item.text)
+        elif isinstance(item, Done):
+            yield AskDone(item.answer, tuple((c.n, c.hit) for c in item.citations),
+                          item.thread_id, item.mode, item.notice or "")
+
+
+def new_cancel_token() -> Any:
+    from core.models.generation import CancelToken
+
+    return CancelToken()
+
+
+def _threads(engine: Any) -> Any:
+    from core.threads import Threads
+
+    return Threads(engine.store)
+
+
+def list_threads(engine: Any) -> list[ThreadSummary]:
+    return [ThreadSummary(t.id, t.title, t.updated) for t in _threads(engine).list()]
+
+
+def load_thread(engine: Any, thread_id: int) -> tuple[StoredTurn, ...]:
+    thread = _threads(engine).get(thread_id)
+    turns = []
+    for t in thread.turns:
+        cites = tuple(StoredCitation(int(c.get("n", 0)), int(c.get("id", 0)),
+                                     str(c.get("kind", "event")), str(c.get("title", "")))
+                      for c in t.citations if isinstance(c, dict) and "id" in c)
+        turns.append(StoredTurn(t.role, t.text, t.time, cites))
+    return tuple(turns)
+
+
+def delete_thread(engine: Any, thread_id: int) -> None:
+    _threads(engine).delete(thread_id)
+
+
+def reset_asker(engine: Any) -> None:
+    """After the chat model changed: the next question builds Ask with the new one.
+
+    Engine caches its Asker (and the loaded model); dropping both here is the
+    app's side of a model switch until the engine offers it itself.
+    """
+    model = getattr(engine, "_chat_model", None)
+    if hasattr(engine, "_asker"):
+        engine._asker = None
+    if hasattr(engine, "_chat_model"):
+        engine._chat_model = None
+    if model is not None and hasattr(model, "close"):
+        model.close()

@@ -1,0 +1,323 @@
+"""Timeline: a day's activity chart, its episodes, and a scrubber over its screenshots.
+
+A day is read once, off the UI thread, into a frozen ``DayData``; the chart,
+the episode list and the scrubber all draw from it. Deleting a moment or an
+hour goes through ``pipeline.forget`` (the same path as `engram forget`) and
+the day is read again from the summary it returns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from PySide6.QtCore import QDate, QModelIndex, Qt
+from PySide6.QtWidgets import (
+    QDateEdit, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton,
+    QSplitter, QVBoxLayout, QWidget,
+)
+
+from app.models.queries import (
+    DayActivity, activity_label, day_activity, events_between, group_sessions,
+    latest_event_time, local_day_bounds,
+)
+from app.models.sessions import Episode, EpisodeListModel, EpisodeRole, span_text
+from app.tasks import run_in_background
+from app.views import memory_adapter
+from app.views.activity_chart import ActivityChart
+from app.views.common import confirm, minutes_text
+from app.views.hit_detail import HitDetail
+from app.views.timeline_scrubber import Moment, Scrubber
+from app.windows.context import AppContext
+from core.records import Changes, Event
+
+
+@dataclass(frozen=True)
+class DayData:
+    day: date
+    activity: DayActivity
+    episodes: tuple[Episode, ...]
+    episodes_are_memories: bool
+    moments: tuple[Moment, ...]
+    events: tuple[Event, ...]
+    latest: datetime | None  # the newest stored item, to offer a jump when the day is empty
+
+
+def load_day(engine, day: date) -> DayData:
+    since, until = local_day_bounds(day)
+    db = engine.store.reader()
+    events = events_between(db, since, until)
+    activity = day_activity(events, day)
+    episodes = memory_adapter.episodes_between(engine, since, until)
+    from_memories = bool(episodes)
+    if not episodes:
+        episodes = memory_adapter.episodes_from_sessions(group_sessions(events))
+    moments = tuple(Moment(e.id, e.started_at, activity_label(e), e.title or "", True)
+                    for e in events if e.has_image)
+    latest = latest_event_time(db) if not events else None
+    return DayData(day, activity, tuple(episodes), from_memories, moments, tuple(events),
+                   latest)
+
+
+class TimelineView(QWidget):
+    title = "Timeline"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.data: DayData | None = None
+        self.selected_hour: int | None = None
+        self._generation = 0
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.prev_day = QPushButton("◀")
+        self.prev_day.setToolTip("Previous day")
+        self.day_edit = QDateEdit(QDate.currentDate())
+        self.day_edit.setCalendarPopup(True)
+        self.day_edit.setDisplayFormat("dddd d MMMM yyyy")
+        self.day_edit.setMaximumDate(QDate.currentDate().addDays(1))
+        self.next_day = QPushButton("▶")
+        self.next_day.setToolTip("Next day")
+        self.today = QPushButton("Today")
+        self.summary = QLabel()
+        self.summary.setObjectName("hint")
+        self.jump = QPushButton()
+        self.jump.setVisible(False)
+        for w in (self.prev_day, self.day_edit, self.next_day, self.today):
+            top.addWidget(w)
+        top.addSpacing(12)
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.jump)
+        layout.addLayout(top)
+        self.chart = ActivityChart()
+        layout.addWidget(self.chart)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        lcol = QVBoxLayout(left)
+        lcol.setContentsMargins(0, 0, 0, 0)
+        self.episodes_title = QLabel("Episodes")
+        self.episodes_title.setObjectName("heading")
+        lcol.addWidget(self.episodes_title)
+        self.episodes = QListView()
+        self.episode_model = EpisodeListModel(self)
+        self.episodes.setModel(self.episode_model)
+        self.episodes.setWordWrap(True)
+        lcol.addWidget(self.episodes, 3)
+        self.items_title = QLabel("Sources")
+        self.items_title.setObjectName("heading")
+        lcol.addWidget(self.items_title)
+        self.items = QListWidget()
+        lcol.addWidget(self.items, 2)
+        right = QWidget()
+        rcol = QVBoxLayout(right)
+        rcol.setContentsMargins(0, 0, 0, 0)
+        self.scrubber = Scrubber()
+        rcol.addWidget(self.scrubber)
+        actions = QHBoxLayout()
+        self.delete_moment = QPushButton("Delete this moment…")
+        self.delete_hour = QPushButton("Delete this hour…")
+        actions.addStretch(1)
+        actions.addWidget(self.delete_moment)
+        actions.addWidget(self.delete_hour)
+        rcol.addLayout(actions)
+        self.detail = HitDetail(ctx)
+        rcol.addWidget(self.detail, 1)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([360, 760])
+        layout.addWidget(split, 1)
+
+        self.prev_day.clicked.connect(lambda: self.shift_day(-1))
+        self.next_day.clicked.connect(lambda: self.shift_day(1))
+        self.today.clicked.connect(lambda: self.day_edit.setDate(QDate.currentDate()))
+        self.day_edit.dateChanged.connect(lambda _d: self.reload())
+        self.chart.hour_clicked.connect(self.on_hour_clicked)
+        self.episodes.selectionModel().currentChanged.connect(self.on_episode)
+        self.items.currentItemChanged.connect(self.on_item)
+        self.scrubber.moment_changed.connect(self.on_moment)
+        self.delete_moment.clicked.connect(self.on_delete_moment)
+        self.delete_hour.clicked.connect(self.on_delete_hour)
+        self.jump.clicked.connect(self.on_jump)
+        ctx.nav.data_changed.connect(self.on_data_changed)
+        self._loaded_once = False
+
+    # -- view protocol ---------------------------------------------------------------------------
+    def activate(self) -> None:
+        if not self._loaded_once:
+            self._loaded_once = True
+            self.reload()
+
+    def clear(self) -> None:
+        self.chart.select_hour(None)
+        self.selected_hour = None
+        self.episodes.clearSelection()
+        self.items.clear()
+        self._update_buttons()
+
+    def day(self) -> date:
+        return self.day_edit.date().toPython()
+
+    def set_day(self, day: date) -> None:
+        if day == self.day():
+            self.reload()
+        else:
+            self.day_edit.setDate(QDate(day.year, day.month, day.day))
+
+    def shift_day(self, days: int) -> None:
+        self.day_edit.setDate(self.day_edit.date().addDays(days))
+
+    # -- loading ---------------------------------------------------------------------------------
+    def reload(self) -> None:
+        self._generation += 1
+        generation = self._generation
+        day = self.day()
+        engine = self.ctx.engine
+        self.chart.set_activity(None)
+        self.summary.setText("Loading…")
+
+        def done(data: DayData) -> None:
+            if generation == self._generation:
+                self.show_day(data)
+
+        run_in_background(lambda: load_day(engine, day), done)
+
+    def show_day(self, data: DayData) -> None:
+        self.data = data
+        self.selected_hour = None
+        self.chart.set_activity(data.activity)
+        self.episode_model.set_episodes(data.episodes)
+        self.episodes_title.setText(
+            "Episodes" if data.episodes_are_memories
+            else "Sessions (grouped by app and pauses)")
+        self.items.clear()
+        self.scrubber.set_moments(list(data.moments))
+        on_screen = sum(s for h in range(24) for label, s in data.activity.hours[h]) \
+            if data.events else 0
+        if data.events:
+            self.summary.setText(f"{len(data.events)} items · {minutes_text(on_screen)} "
+                                 f"of activity · {len(data.moments)} screenshots")
+            self.jump.setVisible(False)
+        else:
+            self.summary.setText("Nothing was captured this day.")
+            if data.latest is not None and data.latest.astimezone().date() != data.day:
+                latest = data.latest.astimezone().date()
+                self.jump.setText(f"Go to {latest:%a %d %b}")
+                self.jump.setVisible(True)
+            else:
+                self.jump.setVisible(False)
+                self.summary.setText(
+                    "Nothing captured yet. Turn on screen capture or add folders in "
+                    "Sources, or import a chat export — activity shows up here by the hour.")
+            self.detail.clear()
+        if data.moments:
+            self.scrubber.jump_to_event(data.moments[-1].event_id)
+        self._update_buttons()
+
+    def on_jump(self) -> None:
+        if self.data and self.data.latest:
+            self.set_day(self.data.latest.astimezone().date())
+
+    def on_data_changed(self, changes: Changes) -> None:
+        # Any write (import, forget, indexing) may touch the day shown: read it again.
+        if self._loaded_once:
+            self.reload()
+
+    # -- interaction -----------------------------------------------------------------------------
+    def on_hour_clicked(self, hour: int) -> None:
+        self.selected_hour = hour
+        if self.data is None:
+            return
+        start = datetime.combine(self.data.day, datetime.min.time()).astimezone() \
+            + timedelta(hours=hour)
+        in_hour = [e for e in self.data.events
+                   if e.started_at.astimezone().hour == hour
+                   and e.started_at.astimezone().date() == self.data.day]
+        self._fill_items(in_hour, f"{hour:02d}:00–{hour + 1:02d}:00")
+        self.scrubber.jump_to_time(start)
+        self._update_buttons()
+
+    def on_episode(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        episode = current.data(EpisodeRole.Episode) if current.isValid() else None
+        if episode is None or self.data is None:
+            return
+        wanted = set(episode.event_ids)
+        events = [e for e in self.data.events if e.id in wanted]
+        self._fill_items(events, f"{span_text(episode)} {episode.label}")
+        for e in events:
+            if e.has_image and self.scrubber.jump_to_event(e.id):
+                return
+        if events:
+            self.detail.show_event(events[0].id)
+
+    def _fill_items(self, events: list[Event], caption: str) -> None:
+        self.items.clear()
+        self.items_title.setText(f"Sources · {caption} · {len(events)}")
+        for e in events:
+            text = f"{e.started_at.astimezone():%H:%M:%S}  {activity_label(e)} — " \
+                   f"{e.title or e.text[:60]}"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, e.id)
+            self.items.addItem(item)
+
+    def on_item(self, item: QListWidgetItem | None, _previous: object) -> None:
+        if item is None:
+            return
+        event_id = item.data(Qt.ItemDataRole.UserRole)
+        if not self.scrubber.jump_to_event(event_id):
+            self.detail.show_event(event_id)
+
+    def on_moment(self, moment: Moment) -> None:
+        self.detail.show_event(moment.event_id)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.delete_moment.setEnabled(self.current_event_id() is not None)
+        self.delete_hour.setEnabled(self.current_hour() is not None)
+
+    def current_event_id(self) -> int | None:
+        if self.detail.hit is not None and self.detail.hit.kind == "event":
+            return self.detail.hit.id
+        moment = self.scrubber.current()
+        return moment.event_id if moment else None
+
+    def current_hour(self) -> int | None:
+        if self.selected_hour is not None:
+            return self.selected_hour
+        moment = self.scrubber.current()
+        return moment.time.astimezone().hour if moment else None
+
+    # -- deleting --------------------------------------------------------------------------------
+    def on_delete_moment(self) -> None:
+        event_id = self.current_event_id()
+        if event_id is None:
+            return
+        if confirm(self, "Delete this moment?",
+                   "Delete this item everywhere: its text, screenshot and search index "
+                   "entries. This cannot be undone.", "Delete"):
+            self.forget([event_id])
+
+    def on_delete_hour(self) -> None:
+        hour = self.current_hour()
+        if hour is None or self.data is None:
+            return
+        start = datetime.combine(self.data.day, datetime.min.time()).astimezone() \
+            + timedelta(hours=hour)
+        end = start + timedelta(hours=1)
+        ids = [e.id for e in self.data.events if e.started_at < end and e.ended_at >= start]
+        if not ids:
+            return
+        if confirm(self, "Delete this hour?",
+                   f"Delete everything captured between {hour:02d}:00 and "
+                   f"{(hour + 1) % 24:02d}:00 on {self.data.day:%A %d %B} — "
+                   f"{len(ids)} item(s), with their screenshots and index entries. "
+                   "This cannot be undone.", f"Delete {len(ids)} items"):
+            self.forget(ids)
+
+    def forget(self, ids: list[int]) -> None:
+        pipeline = self.ctx.engine.pipeline
+
+        def done(removed: list[int]) -> None:
+            self.detail.clear()
+            # The summary reaches every view, this one included (it reloads the day).
+            self.ctx.nav.data_changed.emit(Changes(removed=tuple(removed)))
+
+        run_in_background(lambda: pipeline.forget(ids), done)

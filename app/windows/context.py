@@ -1,0 +1,41 @@
+"""What every view is given: the engine, capture state, the job list, navigation.
+
+Built once by the composition root (``app.windows.controller``) after the
+engine opens; views never reach for globals. Background functions receive
+plain engine values from the views, never this object.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional
+
+from PySide6.QtCore import QObject, Signal
+
+from app.models.capture import CaptureState
+from app.models.jobs import JobList
+
+if TYPE_CHECKING:
+    from app.bootstrap import Engine
+
+
+class Navigator(QObject):
+    """Cross-view requests; the main window carries them out."""
+
+    show_view = Signal(str)          # "ask", "search", …
+    open_event = Signal(int)         # an event id: its detail in Search
+    search_for = Signal(str)         # put this text in the search box
+    data_changed = Signal(object)    # core.records.Changes after a write (forget, import)
+    lock_requested = Signal()
+
+
+@dataclass
+class AppContext:
+    engine: "Engine"
+    capture: CaptureState
+    jobs: JobList
+    nav: Navigator
+    tray_available: bool = False
+    # Carried out by the controller, which owns the engine's lifecycle:
+    restart_capture: Optional[Callable[[], None]] = None      # sources from new settings
+    lock: Optional[Callable[[], None]] = None                 # close the engine, show unlock
+    change_passphrase: Optional[Callable[[str], None]] = None  # rekey, then reopen

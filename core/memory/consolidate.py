@@ -1,0 +1,254 @@
+"""Consolidation: new events → memories, in resumable batches.
+
+Events are read in id order after the cursor, ``batch_size`` at a time. For
+each batch, everything slow happens before the write transaction, on a reader:
+the rule builder, the model extractor (when one is given), finishing episodes
+against stored ones, embedding. Then one transaction decides and writes every
+candidate and moves the cursor (``integrate.apply_batch``). A crash, a kill
+or a cancel loses at most the batch in flight, which the next run redoes: no
+event is processed twice and none is skipped.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from core.errors import Cancelled
+from core.memory import rows
+from core.memory.episodes import EpisodeDraft, gap_for, group_key
+from core.memory.extract import Extraction
+from core.memory.integrate import BatchPlan, StaleBatch, apply_batch
+from core.memory.rules import RuleConfig, build, episode_candidate
+from core.memory.types import Candidate, ConsolidationReport, TypeCounts
+from core.records import Event, to_epoch, utcnow
+from core.store import events as event_rows
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 200
+# Bounds the index range when looking back for an episode's earlier events: an
+# event (one collapsed screen observation) is assumed to last at most this long.
+LONGEST_EVENT = 86400.0
+# Test hook: kill this process (SIGKILL) inside the write transaction of the
+# batch after this many committed ones, to prove a crash loses nothing.
+KILL_AFTER_ENV = "ENGRAM_TEST_KILL_CONSOLIDATE_AFTER"
+Progress = Callable[[int, "int | None", str], None]
+
+
+class Extractor(Protocol):
+    """A model builder (``extract.ModelExtractor``) or a stand-in with the same face."""
+
+    def extract(self, events: Sequence[Event], cancel: Any = None) -> Extraction: ...
+
+
+class EngineLike(Protocol):
+    store: Any
+    pipeline: Any
+
+
+@dataclass(frozen=True)
+class _Totals:
+    events: int = 0
+    batches: int = 0
+
+
+def rule_config(settings: Any) -> RuleConfig:
+    """Owner names from settings (``owner_names``: the names the person chats under)."""
+    names = settings.get("owner_names") if settings is not None else None
+    return RuleConfig(owner_names=tuple(str(n) for n in names or ()))
+
+
+def consolidate(engine: EngineLike, *, now: datetime | None = None,
+                progress: Progress | None = None, cancel: Any = None,
+                extractor: Extractor | None = None, batch_size: int = DEFAULT_BATCH,
+                max_batches: int | None = None, config: RuleConfig | None = None
+                ) -> ConsolidationReport:
+    """Build memories from the events not consolidated yet; return what was done.
+
+    ``now`` fixes the clock (tests); ``cancel`` is anything with a ``cancelled``
+    attribute (``CancelToken``), checked between batches and passed to the
+    model; ``max_batches`` bounds one call (the background runner does one).
+    """
+    store, pipeline = engine.store, engine.pipeline
+    config = config or rule_config(getattr(engine, "settings", None))
+    counts: dict[str, TypeCounts] = {}
+    rejected: Counter[str] = Counter()
+    failures = events_done = batches = 0
+    kill_after = int(os.environ.get(KILL_AFTER_ENV, "0") or 0)
+    total = rows.pending_events(store.reader())
+    cancelled = False
+    while max_batches is None or batches < max_batches:
+        if cancel is not None and getattr(cancel, "cancelled", False):
+            cancelled = True
+            break
+        reader = store.reader()
+        start = rows.cursor(reader)
+        ids = [r[0] for r in reader.execute(
+            "SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?", (start, batch_size))]
+        if not ids:
+            break
+        found = event_rows.get_many(reader, ids)
+        batch = [found[i] for i in ids if i in found]
+        clock = now or utcnow()
+        try:
+            plan, extraction = _plan(engine, reader, start, ids, batch, config, extractor, cancel)
+        except Cancelled:
+            cancelled = True
+            break
+        hook = _killer if kill_after and batches >= kill_after else None
+        try:
+            outcome = store.write(lambda db: apply_batch(db, plan, now=clock, before_commit=hook))
+        except StaleBatch:
+            continue  # someone else consolidated this stretch meanwhile
+        for memory_type, c in outcome.counts.items():
+            counts[memory_type] = counts.get(memory_type, TypeCounts()) + c
+        rejected.update({k.split(":", 1)[-1]: v for k, v in extraction.rejected.items()})
+        failures += extraction.failures
+        events_done += len(ids)
+        batches += 1
+        if progress:
+            progress(events_done, total, "")
+    fill_vectors(engine)
+    return ConsolidationReport(
+        events=events_done, batches=batches, counts=counts, rejected_reasons=dict(rejected),
+        model_used=extractor is not None, model_failures=failures, cancelled=cancelled,
+        pending=rows.pending_events(store.reader()))
+
+
+def _killer() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _plan(engine: EngineLike, reader: Any, start: int, ids: list[int], batch: list[Event],
+          config: RuleConfig, extractor: Extractor | None, cancel: Any
+          ) -> tuple[BatchPlan, Extraction]:
+    candidates, drafts = build(batch, config)
+    extraction = Extraction()
+    if extractor is not None and batch:
+        extraction = extractor.extract(batch, cancel)
+        candidates += list(extraction.candidates)
+    candidates += _episodes(reader, drafts, start, config)
+    pipeline = engine.pipeline
+    vecs, space = _embed(pipeline, candidates)
+    plan = BatchPlan(cursor_before=start, first_event_id=ids[0], last_event_id=ids[-1],
+                     events=len(ids), candidates=tuple(candidates), vectors=vecs, space=space,
+                     config=config, rejected=dict(extraction.rejected))
+    return plan, extraction
+
+
+def _embed(pipeline: Any, candidates: Sequence[Candidate]) -> tuple[np.ndarray | None, Any]:
+    embedder = getattr(pipeline, "embedder", None)
+    if embedder is None or not candidates:
+        return None, None
+    try:
+        vecs = embedder.embed([rows.embedding_text(c.title, c.text) for c in candidates],
+                              interactive=False)
+        return vecs, pipeline.space()
+    except Exception:
+        # Memories are stored anyway; fill_vectors embeds them later.
+        log.exception("embedding memories failed; their vectors will be filled in later")
+        return None, None
+
+
+def _episodes(reader: Any, drafts: Sequence[EpisodeDraft], cursor_before: int,
+              config: RuleConfig) -> list[Candidate]:
+    """Finish drafts: continue a stored episode within the gap, else start a new one."""
+    out: list[Candidate] = []
+    claimed: set[int] = set()
+    for draft in drafts:
+        events = list(draft.events) + _leftovers(reader, draft, cursor_before)
+        gap = gap_for(draft.group_key).total_seconds()
+        first = min(e.started_at for e in events)
+        last = max(e.ended_at for e in events)
+        rows_ = reader.execute(
+            "SELECT id, updated_at FROM memories WHERE type = 'episodic' AND group_key = ? "
+            "AND superseded_by IS NULL AND ended_at >= ? AND started_at <= ? "
+            "ORDER BY ended_at DESC", (draft.group_key, to_epoch(first) - gap,
+                                       to_epoch(last) + gap)).fetchall()
+        target = next(((mid, upd) for mid, upd in rows_ if mid not in claimed), None)
+        extends = updated = None
+        if target is not None:
+            extends, updated = target
+            claimed.add(extends)
+            stored = rows.sources_many(reader, [extends]).get(extends, ())
+            known = {e.id for e in events}
+            more = event_rows.get_many(reader, [s for s in stored if s not in known])
+            events += list(more.values())
+        cand = episode_candidate(replace(draft, events=tuple(events)), config=config,
+                                 extends=extends, extends_updated=updated)
+        if cand is not None:
+            out.append(cand)
+    return out
+
+
+def _leftovers(reader: Any, draft: EpisodeDraft, cursor_before: int) -> list[Event]:
+    """Earlier events of the same group, just before the draft, that no episode took
+    (too short to keep on their own at the end of the previous batch)."""
+    found: list[Event] = []
+    source = draft.kind
+    gap = gap_for(draft.group_key).total_seconds()
+    begin = to_epoch(draft.started_at)
+    known = {e.id for e in draft.events}
+    for _round in range(8):  # each round reaches one gap further back
+        ids = [r[0] for r in reader.execute(
+            "SELECT e.id FROM events e WHERE e.source = ? AND e.id <= ? "
+            "AND e.started_at >= ? AND e.ended_at >= ? AND e.started_at <= ? AND NOT EXISTS ("
+            "  SELECT 1 FROM memory_sources s JOIN memories m ON m.id = s.memory_id "
+            "  WHERE s.event_id = e.id AND m.type = 'episodic')",
+            (source, cursor_before, begin - gap - LONGEST_EVENT, begin - gap, begin))]
+        events = [e for e in event_rows.get_many(reader, ids).values()
+                  if e.id not in known and group_key(e) == draft.group_key]
+        if not events:
+            break
+        found += events
+        known.update(e.id for e in events)
+        begin = min(to_epoch(e.started_at) for e in events)
+    return found
+
+
+def fill_vectors(engine: EngineLike, *, batch: int = 64, limit: int | None = None) -> int:
+    """Embed memories that have no vector in the current space; return how many."""
+    pipeline = engine.pipeline
+    embedder = getattr(pipeline, "embedder", None)
+    if embedder is None:
+        return 0
+    space = pipeline.space()
+    if space is None:
+        return 0
+    store = engine.store
+    if not rows.has_vector_table(store.reader(), space):
+        store.write(lambda db: rows.ensure_vector_table(db, space))
+    done = 0
+    while limit is None or done < limit:
+        ids = [r[0] for r in store.reader().execute(
+            f"SELECT m.id FROM memories m WHERE NOT EXISTS (SELECT 1 FROM "
+            f"{space.table(rows.COLLECTION)} v WHERE v.rowid = m.id) ORDER BY m.id LIMIT ?",
+            (batch,))]
+        if not ids:
+            break
+        found = rows.get_many(store.reader(), ids, with_sources=False)
+        ids = [i for i in ids if i in found]
+        try:
+            vecs = embedder.embed([rows.embedding_text(found[i].title, found[i].text)
+                                   for i in ids], interactive=False)
+        except Exception:
+            log.exception("embedding memories failed; retrying later")
+            break
+        texts = {i: found[i].text for i in ids}
+
+        def write(db: Any) -> None:
+            # Only memories still there with the same text get the vector.
+            now_rows = rows.get_many(db, ids, with_sources=False)
+            keep = [n for n, i in enumerate(ids) if i in now_rows and now_rows[i].text == texts[i]]
+            rows.put_vectors(db, space, [ids[n] for n in keep], vecs[keep])
+
+        store.write(write)
+        done += len(ids)
+    return done

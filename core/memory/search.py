@@ -1,0 +1,243 @@
+"""Search over memories (keywords + vectors, fused by rank), recall, links, listing.
+
+``search_memories`` is what ``Retriever.search`` merges with event hits: each
+hit is display-ready (``kind="memory"``, ``memory_type``, title, marked
+snippet, provenance of its first source event) and its score is the fused
+rank scaled by strength and importance, so weak memories sink and, unless
+``include_weak``, drop out. Superseded memories are left out unless asked for.
+Searching does not count as recall: call ``mark_recalled`` for the memories
+actually shown to or used for the person (that reinforces them).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, Sequence
+
+import apsw
+import numpy as np
+
+from core.memory import forgetting, rows
+from core.memory.text import STOPWORDS, words
+from core.memory.types import Memory
+from core.records import MEMORY_TYPES, Provenance, SearchFilters, SearchHit, to_epoch, utcnow
+from core.store import events as event_rows
+from core.store import vectors
+
+RRF_K = 60
+MARK_OPEN, MARK_CLOSE = "«", "»"  # the same marks as event snippets (core.retrieval)
+SNIPPET_CHARS = 220
+CORE_PROFILE_LIMIT = 40
+
+
+class TermsLike(Protocol):
+    """``core.retrieval.QueryTerms`` or ``MemoryTerms``: content words and an FTS5 query."""
+
+    words: tuple[str, ...]
+    fts: str | None
+
+
+@dataclass(frozen=True)
+class MemoryTerms:
+    words: tuple[str, ...]
+    fts: str | None
+
+
+def memory_terms(query: str) -> MemoryTerms:
+    """Content words of ``query`` and an OR query of them, each quoted for FTS5."""
+    tokens = words(query)
+    content = [t for t in tokens if t not in STOPWORDS] or tokens
+    unique = tuple(dict.fromkeys(content))
+    return MemoryTerms(unique, " OR ".join(f'"{t}"' for t in unique) if unique else None)
+
+
+def strength_of(memory: Memory, now: datetime) -> float:
+    return forgetting.strength(_curve(memory), now)
+
+
+def is_weak(memory: Memory, now: datetime) -> bool:
+    return forgetting.is_weak(_curve(memory), now)
+
+
+def _curve(m: Memory) -> forgetting.Curve:
+    return forgetting.Curve(m.type, m.importance, m.stability, m.reinforced_at, m.created_at,
+                            m.pinned)
+
+
+def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
+                    query_vector: np.ndarray | None, space: vectors.Space | None,
+                    filters: SearchFilters = SearchFilters(), k: int = 10,
+                    now: datetime | None = None, include_weak: bool = False,
+                    include_superseded: bool = False) -> list[SearchHit]:
+    """The ``k`` best memories for a query (see module doc)."""
+    if not filters.include_memories:
+        return []
+    now = now or utcnow()
+    if isinstance(terms, str):
+        terms = memory_terms(terms)
+    pool = max(50, k * 5)
+    ranked_lists: list[list[int]] = []
+    if terms.fts:
+        ranked_lists.append([r[0] for r in db.execute(
+            "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
+            "ORDER BY bm25(memories_fts, 2.0, 1.0, 1.0) LIMIT ?", (terms.fts, pool))])
+    if query_vector is not None and space is not None and rows.has_vector_table(db, space):
+        ranked_lists.append([i for i, _d in vectors.knn(db, space, rows.COLLECTION,
+                                                        query_vector, pool * 2)])
+    fused: dict[int, float] = {}
+    for ranked in ranked_lists:
+        for rank, mid in enumerate(ranked):
+            fused[mid] = fused.get(mid, 0.0) + 1.0 / (RRF_K + rank + 1)
+    found = rows.get_many(db, list(fused))
+    allowed = _source_filter(db, found, filters)
+    scored: list[tuple[float, Memory]] = []
+    for mid, base in fused.items():
+        m = found.get(mid)
+        if m is None or mid not in allowed or not _passes(m, filters, include_superseded):
+            continue
+        s = strength_of(m, now)
+        if not include_weak and forgetting.is_weak(_curve(m), now):
+            continue
+        scored.append((base * forgetting.rank_factor(s, m.importance), m))
+    scored.sort(key=lambda t: (-t[0], -t[1].id))
+    best = scored[:k]
+    return hits_for(db, [m for _s, m in best], [s for s, _m in best], terms.words)
+
+
+def hits_for(db: apsw.Connection, memories: Sequence[Memory], scores: Sequence[float],
+             query_words: Sequence[str] = ()) -> list[SearchHit]:
+    """Display-ready hits, provenance from each memory's first source event."""
+    firsts = {m.id: min(m.sources) for m in memories if m.sources}
+    events = event_rows.get_many(db, list(set(firsts.values())))
+    out = []
+    for m, score in zip(memories, scores):
+        event = events.get(firsts.get(m.id, -1))
+        prov = Provenance(external_id=event.external_id, app=event.app, title=event.title,
+                          url=event.url, path=event.path, thread=event.thread,
+                          speaker=event.speaker) if event else Provenance()
+        episodic = m.type == "episodic"
+        out.append(SearchHit(
+            id=m.id, kind="memory", source=event.source if event else "memory",
+            time=m.started_at if episodic else m.valid_from,
+            end_time=m.ended_at if episodic and m.ended_at != m.started_at else None,
+            title=m.title or m.text[:80], snippet=snippet(m.text, query_words), score=score,
+            provenance=prov, text=m.text, memory_type=m.type))
+    return out
+
+
+def _passes(m: Memory, f: SearchFilters, include_superseded: bool) -> bool:
+    if not include_superseded and not m.current:
+        return False
+    if f.memory_types and m.type not in f.memory_types:
+        return False
+    if f.since is not None and m.ended_at < f.since:
+        return False
+    if f.until is not None and m.started_at >= f.until:
+        return False
+    return True
+
+
+def _source_filter(db: apsw.Connection, found: dict[int, Memory], f: SearchFilters) -> set[int]:
+    """Memories with a source event of the asked-for sources/apps (all, without such filters)."""
+    if not (f.sources or f.apps):
+        return set(found)
+    ids = list(found)
+    if not ids:
+        return set()
+    where, params = event_rows.time_source_clause(None, None, f.sources, f.apps)
+    marks = ",".join("?" * len(ids))
+    return {r[0] for r in db.execute(
+        f"SELECT DISTINCT s.memory_id FROM memory_sources s JOIN events e ON e.id = s.event_id "
+        f"WHERE s.memory_id IN ({marks}) AND {where}", (*ids, *params))}
+
+
+def snippet(text: str, query_words: Sequence[str], width: int = SNIPPET_CHARS) -> str:
+    """A window of ``text`` around the first matched word, matches marked «like this»."""
+    flat = " ".join(text.split())
+    if not query_words:
+        return flat[:width] + ("…" if len(flat) > width else "")
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in query_words) + r")\w*",
+                         re.IGNORECASE)
+    first = pattern.search(flat)
+    start = max(0, (first.start() if first else 0) - width // 3)
+    window = flat[start:start + width]
+    marked = pattern.sub(lambda m: f"{MARK_OPEN}{m.group(0)}{MARK_CLOSE}", window)
+    return ("…" if start else "") + marked + ("…" if start + width < len(flat) else "")
+
+
+def mark_recalled(store: Any, ids: Sequence[int], *, now: datetime | None = None) -> None:
+    """Reinforce memories that were recalled (shown in an answer, opened by the person)."""
+    now = now or utcnow()
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    if not ids:
+        return
+
+    def write(db: apsw.Connection) -> None:
+        for m in rows.get_many(db, ids, with_sources=False).values():
+            stability, anchor = forgetting.reinforce(_curve(m), now, kind="recall")
+            rows.update(db, m.id, stability=stability, reinforced_at=anchor,
+                        recall_count=m.recall_count + 1, last_recalled=now)
+
+    store.write(write)
+
+
+def related(db: apsw.Connection, memory_id: int, *, current_only: bool = True
+            ) -> list[tuple[Memory, str]]:
+    """Memories linked to ``memory_id`` (same subject, same episode, supersedes, related)."""
+    links = rows.links_of(db, memory_id)
+    found = rows.get_many(db, [other for other, _kind in links])
+    out = []
+    for other, kind in links:
+        m = found.get(other)
+        if m is not None and (m.current or not current_only or kind == "supersedes"):
+            out.append((m, kind))
+    return out
+
+
+def list_memories(db: apsw.Connection, *, types: Sequence[str] = (), include_all: bool = False,
+                  now: datetime | None = None, limit: int | None = None) -> list[Memory]:
+    """Memories for "what Engram knows": current and not weak, unless ``include_all``."""
+    now = now or utcnow()
+    where, params = "1", []
+    if types:
+        where = f"type IN ({','.join('?' * len(types))})"
+        params = list(types)
+    if not include_all:
+        where += " AND superseded_by IS NULL AND valid_until IS NULL"
+    order = ("CASE type " + " ".join(f"WHEN '{t}' THEN {n}" for n, t in enumerate(MEMORY_TYPES))
+             + " END, pinned DESC, started_at DESC, id DESC")
+    found = rows.select(db, where, params, order=order)
+    if not include_all:
+        found = [m for m in found if not is_weak(m, now)]
+    return found[:limit] if limit is not None else found
+
+
+def core_profile(db: apsw.Connection, *, limit: int = CORE_PROFILE_LIMIT) -> list[Memory]:
+    """The person's current core memories: pinned first, then the most important."""
+    return rows.select(db, "type = 'core' AND superseded_by IS NULL AND valid_until IS NULL",
+                       order="pinned DESC, importance DESC, valid_from DESC", limit=limit)
+
+
+def core_profile_text(db: apsw.Connection, *, limit: int = CORE_PROFILE_LIMIT) -> str:
+    """The core profile as short lines, for the chat model's prompt ("" when empty)."""
+    return "\n".join(f"- {m.text.rstrip('.')}." for m in core_profile(db, limit=limit))
+
+
+def search_text(pipeline: Any, db: apsw.Connection, query: str, *,
+                filters: SearchFilters = SearchFilters(), k: int = 10,
+                now: datetime | None = None, include_weak: bool = False) -> list[SearchHit]:
+    """``search_memories`` for a plain query: embeds it with the pipeline's embedder."""
+    vec, space = None, None
+    embedder = getattr(pipeline, "embedder", None)
+    if embedder is not None:
+        space = pipeline.space()
+        if space is not None and space.state == "ready":
+            vec = embedder.embed([query], interactive=True)[0]
+    return search_memories(db, terms=memory_terms(query), query_vector=vec, space=space,
+                           filters=filters, k=k, now=now, include_weak=include_weak)
+
+
+__all__ = ["search_memories", "search_text", "hits_for", "mark_recalled", "related",
+           "list_memories", "core_profile", "core_profile_text", "memory_terms",
+           "strength_of", "is_weak", "to_epoch"]

@@ -1,0 +1,95 @@
+"""The picture kept with a screen event: a small thumbnail, optionally the full frame.
+
+Encoded in memory with Pillow (``io.BytesIO``): the bytes go into the encrypted
+database through the observation and nowhere else. Before anything is encoded
+the secrets' pixels (redacted words) are painted over, so an image never shows
+what the text had removed.
+
+WebP at quality 50 and ≤ 720 px wide: a 1080p desktop of UI text comes out at
+≈15–35 kB (JPEG at similar quality is about twice that), enough to recognise
+the screen, not to read small print — the text is in the event. Full frames,
+when the person turns them on, are WebP at quality 80 at native resolution.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from ingest.screen.frame import Frame, Rect
+
+THUMB_MAX_WIDTH = 720
+THUMB_QUALITY = 50
+FULL_QUALITY = 80
+_PAD = 2  # pixels around a hidden box: anti-aliased glyph edges reach past it
+
+
+@dataclass(frozen=True, eq=False)
+class Picture:
+    """What one event keeps of the screen, not yet encoded.
+
+    ``shot`` is the part of the frame shown (frame pixels); word boxes in the
+    event's meta are in the same frame coordinates, so a viewer maps a box to
+    the thumbnail with ``(x - shot.left) * thumb_width / shot.width``.
+    """
+
+    thumb: Image.Image
+    shot: Rect
+    full: np.ndarray | None = None  # masked BGRA pixels of ``full_shot``, native resolution
+    full_shot: Rect | None = None
+
+
+def _masked_copy(frame: Frame, shot: Rect, hide: Sequence[Rect]) -> np.ndarray:
+    pixels = np.array(frame.crop(shot))  # a copy: the frame itself stays as grabbed
+    for box in hide:
+        local = Rect(box.left - shot.left - _PAD, box.top - shot.top - _PAD,
+                     box.width + 2 * _PAD, box.height + 2 * _PAD)
+        clip = local.intersection(Rect(0, 0, shot.width, shot.height))
+        if clip is not None:
+            pixels[clip.top:clip.bottom, clip.left:clip.right, :3] = 0
+    return pixels
+
+
+def _rgb(pixels: np.ndarray) -> Image.Image:
+    h, w = pixels.shape[:2]
+    return Image.frombuffer("RGB", (w, h), pixels, "raw", "BGRX", 0, 1)
+
+
+def take_picture(frame: Frame, shot: Rect, hide: Sequence[Rect] = (), *,
+                 max_width: int = THUMB_MAX_WIDTH, full_shot: Rect | None = None) -> Picture:
+    """A downscaled, masked copy of ``shot``; with ``full_shot``, that area at full size.
+
+    The full-size copy is meant for the active window only: its text was read
+    and its secrets found, while small print elsewhere on screen was not — the
+    thumbnail's downscaling makes that unreadable, a full-size copy would not.
+    """
+    shot = frame.rect.intersection(shot) or frame.rect
+    image = _rgb(_masked_copy(frame, shot, hide))
+    if image.width > max_width:
+        height = max(1, round(image.height * max_width / image.width))
+        # reducing_gap: a cheap box reduction first, then a proper resample.
+        image = image.resize((max_width, height), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    else:
+        image = image.copy()  # detach from the pixel buffer it was made from
+    full = None
+    if full_shot is not None:
+        full_shot = frame.rect.intersection(full_shot) or frame.rect
+        full = _masked_copy(frame, full_shot, hide)
+    return Picture(thumb=image, shot=shot, full=full, full_shot=full_shot)
+
+
+def encode_webp(image: Image.Image, quality: int) -> bytes:
+    """WebP bytes of ``image``, built in memory."""
+    out = io.BytesIO()
+    image.save(out, format="WEBP", quality=quality, method=4)
+    return out.getvalue()
+
+
+def encode(picture: Picture) -> tuple[bytes, bytes | None]:
+    """(thumbnail, full frame or None) as WebP bytes."""
+    thumb = encode_webp(picture.thumb, THUMB_QUALITY)
+    full = encode_webp(_rgb(picture.full), FULL_QUALITY) if picture.full is not None else None
+    return thumb, full
