@@ -284,13 +284,13 @@ def test_watcher_follows_create_modify_move_and_delete(engine, tmp_path: Path) -
         moved_out = outside / "todo-home.md"
         moved_path.rename(moved_out)
         assert wait_for(lambda: not paths_found(engine, "hammock"), 10)
-        assert file_rows.get(engine.store.reader(), str(moved_path)) is None
+        assert wait_for(lambda: file_rows.get(engine.store.reader(), str(moved_path)) is None)
 
         started = time.monotonic()
         ledger.unlink()
         assert wait_for(lambda: not paths_found(engine, "saffron"), 10)
         assert time.monotonic() - started < 5
-        assert file_rows.summary(engine.store.reader()).indexed == 0
+        assert wait_for(lambda: file_rows.summary(engine.store.reader()).indexed == 0)
     assert any(line.startswith("indexed") for line in run.activity)
     assert any(line.startswith("moved") for line in run.activity)
     assert any(line.startswith("forgot") for line in run.activity)

@@ -179,13 +179,22 @@ def xdotool(display: str, *args: str) -> str:
     return done.stdout.strip()
 
 
+def window_id(display: str, title: str) -> int:
+    """The X id of the (top-level) window titled exactly ``title``."""
+    from ingest.screen.window import X11Backend
+
+    backend = X11Backend(display)
+    try:
+        found = wait_for(lambda: [w.window_id for w in backend.list_windows()
+                                  if w.title == title], timeout=10)
+    finally:
+        backend.close()
+    return int(found[0])
+
+
 def focus(display: str, title: str) -> None:
     """Give the keyboard focus to the window titled exactly ``title``."""
-    import re
-
-    pattern = "^" + re.escape(title) + "$"
-    wid = wait_for(lambda: xdotool(display, "search", "--name", pattern), timeout=10)
-    xdotool(display, "windowfocus", "--sync", wid.splitlines()[0])
+    xdotool(display, "windowfocus", "--sync", str(window_id(display, title)))
 
 
 def grab(display: str):

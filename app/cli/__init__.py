@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "app.cli.screen_cmds",
     "app.cli.ask_cmds",
     "app.cli.ingest_cmds",
+    "app.cli.memory_cmds",
 )
 
 

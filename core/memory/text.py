@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
 _SPACE = re.compile(r"\s+")
+REDUNDANT = 0.5  # word overlap at which a summary sentence repeats a chosen one
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are aren't as at be because been
@@ -110,11 +111,18 @@ def summarize(parts: Sequence[tuple[int, str]], *, max_sentences: int = 3,
     scored.sort(key=lambda s: (-s[0], s[1]))
     chosen: list[tuple[int, int, str]] = []
     used = 0
+    picked_words: list[set[str]] = []
     for _score, order, event_id, sentence in scored:
         if len(chosen) >= max_sentences:
             break
         if chosen and used + len(sentence) > max_chars:
             continue
+        cw = set(content_words(sentence))
+        # Redundancy check: a near-repeat of a chosen sentence (OCR of the same
+        # screen with one number changed) says nothing new.
+        if any(overlap(cw, other) >= REDUNDANT for other in picked_words):
+            continue
+        picked_words.append(cw)
         chosen.append((order, event_id, sentence[:max_chars]))
         used += len(sentence)
     chosen.sort()

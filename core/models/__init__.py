@@ -74,3 +74,25 @@ def _forward_log(level: int, text: bytes, _user_data: Any) -> None:
                 llama_log.log(py_level, "%s", message)
     except Exception:  # an exception cannot cross back into C
         pass
+
+
+# Llama(verbose=False) silences loading by redirecting the process's stdout and
+# stderr file descriptors; two loads at once could leave them pointing at
+# /dev/null for good, so constructions are serialised.
+_construct_lock = threading.Lock()
+
+
+def new_llama(**kwargs: Any) -> Any:
+    """Construct ``llama_cpp.Llama`` safely (one at a time, logs routed)."""
+    llama = import_llama()
+    with _construct_lock:
+        return llama.Llama(verbose=False, **kwargs)
+
+
+def default_threads() -> int:
+    """Threads for llama.cpp: all cores but one, so the UI and capture keep a core."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)

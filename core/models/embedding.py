@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from core.errors import ModelError
-from core.models import import_llama
+from core.models import default_threads, import_llama
 from core.models.minilm_gguf import TRAINED_MAX_TOKENS, read_gguf_metadata
 from core.models.worker import BACKGROUND, INTERACTIVE, ModelThread
 
@@ -52,13 +52,6 @@ _FILE_TYPES = {0: "f32", 1: "f16", 7: "q8_0", 32: "bf16", 2: "q4_0", 3: "q4_1", 
                9: "q5_1", 15: "q4_k_m", 17: "q5_k_m", 18: "q6_k"}
 
 
-def default_threads() -> int:
-    """Threads for llama.cpp: all cores but one, so the UI keeps a core."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
 
 
 class Embedder:

@@ -25,7 +25,6 @@ truncates silently; ``fit()`` assembles prompts by priority (``budget.py``).
 """
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from core.config import Paths, Settings
 from core.errors import Cancelled, ModelError
-from core.models import import_llama
+from core.models import default_threads, new_llama
 from core.models.budget import AssembledPrompt, ContextOverflow, Piece, fit_prompt
 from core.models.generation import (
     CancelToken, Channel, Completion, GenerationOptions, Preempted, Request, TokenStream,
@@ -55,9 +54,6 @@ RETRY_MIN_TEMPERATURE = 0.6  # a retry at the same low temperature tends to repe
 Messages = Sequence[ChatMessage | Mapping[str, Any]] | str
 
 
-def default_threads() -> int:
-    """Leave one core to the UI and capture (ggml's threads contend badly, PLATFORM-NOTES)."""
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class StructuredOutputError(ModelError):
@@ -100,10 +96,9 @@ class RuntimeStats:
 
 def probe_loadable(path: Path) -> None:
     """Check that llama.cpp can read ``path`` (architecture, vocabulary) without its weights."""
-    llama = import_llama()
     route_llama_logs()
     try:
-        llm = llama.Llama(str(path), vocab_only=True, n_ctx=8, n_batch=8, verbose=False)
+        llm = new_llama(model_path=str(path), vocab_only=True, n_ctx=8, n_batch=8)
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"llama.cpp cannot load {path.name}: {recent_llama_log() or exc}",
                          hint="The model's architecture may be newer than this Engram's "
@@ -156,13 +151,11 @@ class ChatRuntime:
 
     # -- lifecycle ----------------------------------------------------------------
     def _load(self) -> Any:
-        llama = import_llama()
         route_llama_logs()
         try:
-            llm = llama.Llama(
+            llm = new_llama(
                 model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                n_threads_batch=self.n_threads, n_batch=self.n_batch, n_ubatch=self.n_batch,
-                verbose=False)
+                n_threads_batch=self.n_threads, n_batch=self.n_batch, n_ubatch=self.n_batch)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"The chat model {self.path.name} could not be loaded: "
                              f"{recent_llama_log() or exc}",
@@ -212,11 +205,10 @@ class ChatRuntime:
     def _tokenizer(self) -> tuple[Any, ChatTemplate]:
         """A vocabulary-only instance: counting never loads (or waits for) the weights."""
         if self._vocab is None:
-            llama = import_llama()
             route_llama_logs()
             try:
-                vocab = llama.Llama(str(self.path), vocab_only=True, n_ctx=8, n_batch=8,
-                                    verbose=False)
+                vocab = new_llama(model_path=str(self.path), vocab_only=True, n_ctx=8,
+                                  n_batch=8)
             except (ValueError, RuntimeError, OSError) as exc:
                 raise ModelError(f"Cannot read the vocabulary of {self.path.name}: "
                                  f"{recent_llama_log() or exc}") from exc

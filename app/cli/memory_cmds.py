@@ -1,0 +1,292 @@
+"""Memory commands: `engram memories list|show|add|edit|delete|history|undo`, `engram consolidate`."""
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from typing import Any
+
+from app.cli.context import Context, add_command, add_common_options
+from core.errors import NotFound, UsageError
+from core.memory.types import MEMORY_TYPES, Change, Memory
+from core.records import utcnow
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("memories", help="see and correct what Engram has learned about you",
+                           description="See and correct what Engram has learned: core facts "
+                           "about you, episodes, facts, procedures — with sources and history.")
+    add_common_options(group, top=False)
+    actions = group.add_subparsers(dest="memories_command", metavar="ACTION", required=True)
+
+    p = add_command(actions, "list", cmd_list, "list current memories, by type", json_option=True)
+    p.add_argument("--type", choices=MEMORY_TYPES, action="append", default=[],
+                   help="only memories of this type; repeatable")
+    p.add_argument("--all", action="store_true",
+                   help="also superseded memories and weak, faded ones")
+    p = add_command(actions, "show", cmd_show, "one memory with its sources, links and history",
+                    json_option=True)
+    p.add_argument("id", type=int, help="the memory's id")
+    p = add_command(actions, "add", cmd_add, "write a memory yourself", json_option=True)
+    p.add_argument("text", help="what Engram should remember")
+    p.add_argument("--type", choices=MEMORY_TYPES, default="core",
+                   help="its type (default: core, a fact about you)")
+    p = add_command(actions, "edit", cmd_edit, "replace a memory's text (undoable)",
+                    json_option=True)
+    p.add_argument("id", type=int, help="the memory's id")
+    p.add_argument("text", help="the corrected text")
+    p = add_command(actions, "delete", cmd_delete, "delete a memory (undoable)", json_option=True)
+    p.add_argument("id", type=int, help="the memory's id")
+    p.add_argument("--purge", action="store_true",
+                   help="also erase its content from history (cannot be undone)")
+    p = add_command(actions, "history", cmd_history, "every change to a memory", json_option=True)
+    p.add_argument("id", type=int, help="the memory's id")
+    p = add_command(actions, "undo", cmd_undo, "undo a change (ids from `memories history`)",
+                    json_option=True)
+    p.add_argument("change_id", type=int, metavar="CHANGE_ID", help="the change to undo")
+
+    p = add_command(sub, "consolidate", cmd_consolidate,
+                    "build memories from new events now (resumes where it stopped)",
+                    json_option=True)
+    p.add_argument("--no-model", action="store_true",
+                   help="use only the rule-based builder even when a chat model is set up")
+    p.add_argument("--batch-size", type=int, default=200, metavar="N",
+                   help="events per batch (one transaction each; default 200)")
+
+
+# -- formatting -----------------------------------------------------------------------
+def _when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def memory_json(m: Memory, now: datetime) -> dict[str, Any]:
+    from core.memory.search import is_weak, strength_of
+
+    return {
+        "id": m.id, "type": m.type, "title": m.title, "text": m.text, "fields": dict(m.fields),
+        "current": m.current, "superseded_by": m.superseded_by,
+        "valid_from": m.valid_from.isoformat(),
+        "valid_until": m.valid_until.isoformat() if m.valid_until else None,
+        "started_at": m.started_at.isoformat(), "ended_at": m.ended_at.isoformat(),
+        "importance": round(m.importance, 3), "strength": round(strength_of(m, now), 4),
+        "weak": is_weak(m, now), "pinned": m.pinned, "origin": m.origin,
+        "recall_count": m.recall_count, "evidence_count": m.evidence_count,
+        "created_at": m.created_at.isoformat(), "updated_at": m.updated_at.isoformat(),
+        "last_recalled": m.last_recalled.isoformat() if m.last_recalled else None,
+        "sources": list(m.sources),
+    }
+
+
+def _line(m: Memory, now: datetime) -> str:
+    from core.memory.search import is_weak
+
+    if m.type == "episodic":
+        span = f"{_when(m.started_at)}–{m.ended_at.astimezone():%H:%M}"
+        body = f"{m.title} ({span})"
+    else:
+        body = m.text.replace("\n", " · ")
+    marks = []
+    if not m.current:
+        marks.append(f"superseded by #{m.superseded_by}" if m.superseded_by else "no longer true")
+    if is_weak(m, now):
+        marks.append("faded")
+    if m.fields.get("edited"):
+        marks.append("edited")
+    tail = f"  [{', '.join(marks)}]" if marks else ""
+    return f"  #{m.id:<5} {body[:150]}{tail}"
+
+
+def _change_line(c: Change) -> str:
+    what = c.note or ""
+    if c.scrubbed:
+        what += " (content removed: a source was forgotten)"
+    if c.undone_by:
+        what += f" (undone by change {c.undone_by})"
+    srcs = f" +sources {list(c.sources_added)}" if c.sources_added else ""
+    return f"  change {c.change_id:<5} {_when(c.at)}  {c.action:<14} by {c.actor:<7} {what}{srcs}"
+
+
+# -- handlers -------------------------------------------------------------------------
+def cmd_list(ctx: Context) -> int:
+    from core.memory.search import list_memories
+
+    engine = ctx.engine(create=False)
+    now = utcnow()
+    found = list_memories(engine.store.reader(), types=tuple(ctx.args.type),
+                          include_all=ctx.args.all, now=now)
+    if ctx.json:
+        ctx.emit_json({"memories": [memory_json(m, now) for m in found]})
+        return 0
+    if not found:
+        ctx.out("No memories yet. `engram consolidate` builds them from what was captured.")
+        return 0
+    for memory_type in MEMORY_TYPES:
+        of_type = [m for m in found if m.type == memory_type]
+        if of_type:
+            ctx.out(f"{memory_type.capitalize()} ({len(of_type)})")
+            for m in of_type:
+                ctx.out(_line(m, now))
+    return 0
+
+
+def cmd_show(ctx: Context) -> int:
+    from core.memory import history, rows
+    from core.memory.search import related
+    from core.retrieval import event_title
+    from core.store import events as event_rows
+
+    engine = ctx.engine(create=False)
+    db = engine.store.reader()
+    m = rows.get(db, ctx.args.id)
+    if m is None:
+        raise NotFound(f"No memory with id {ctx.args.id}.")
+    now = utcnow()
+    sources = event_rows.get_many(db, list(m.sources))
+    links = related(db, m.id, current_only=False)
+    changes = history.of_memory(db, m.id)
+    if ctx.json:
+        ctx.emit_json({
+            "memory": memory_json(m, now),
+            "sources": [{"id": e.id, "source": e.source, "time": e.started_at.isoformat(),
+                         "title": event_title(e), "text": e.text[:500]}
+                        for e in sorted(sources.values(), key=lambda e: e.started_at)],
+            "links": [{"id": o.id, "kind": kind, "type": o.type, "text": o.text}
+                      for o, kind in links],
+            "history": [c.to_json() for c in changes]})
+        return 0
+    ctx.out(f"#{m.id} · {m.type} · {m.title}")
+    ctx.out(m.text)
+    status = "current" if m.current else f"superseded by #{m.superseded_by}"
+    ctx.out(f"  {status}; true from {_when(m.valid_from)}"
+            + (f" until {_when(m.valid_until)}" if m.valid_until else "")
+            + f"; importance {m.importance:.2f}; strength {memory_json(m, now)['strength']:.2f}")
+    ctx.out(f"Sources ({len(sources)}):")
+    for e in sorted(sources.values(), key=lambda e: e.started_at)[:20]:
+        ctx.out(f"  event {e.id:<6} {_when(e.started_at)}  [{e.source}] {event_title(e)}: "
+                f"{' '.join(e.text.split())[:90]}")
+    if len(sources) > 20:
+        ctx.out(f"  … and {len(sources) - 20} more")
+    if links:
+        ctx.out("Linked:")
+        for o, kind in links:
+            ctx.out(f"  #{o.id:<5} ({kind}) {o.title[:100]}")
+    ctx.out("History:")
+    for c in changes:
+        ctx.out(_change_line(c))
+    return 0
+
+
+def cmd_add(ctx: Context) -> int:
+    from core.memory.edits import add_memory
+
+    result = add_memory(ctx.engine(), ctx.args.text, memory_type=ctx.args.type)
+    return _done(ctx, result, f"Added memory #{result.memory_id}")
+
+
+def cmd_edit(ctx: Context) -> int:
+    from core.memory.edits import edit_memory
+
+    result = edit_memory(ctx.engine(create=False), ctx.args.id, ctx.args.text)
+    return _done(ctx, result, f"Updated memory #{result.memory_id}")
+
+
+def cmd_delete(ctx: Context) -> int:
+    from core.memory.edits import delete_memory
+
+    result = delete_memory(ctx.engine(create=False), ctx.args.id, purge=ctx.args.purge)
+    if ctx.args.purge:
+        if ctx.json:
+            ctx.emit_json({"memory_id": result.memory_id, "change_id": result.change_id,
+                           "undoable": False})
+        else:
+            ctx.out(f"Deleted memory #{result.memory_id} and its history's content.")
+        return 0
+    return _done(ctx, result, f"Deleted memory #{result.memory_id}")
+
+
+def _done(ctx: Context, result: Any, message: str) -> int:
+    if ctx.json:
+        ctx.emit_json({"memory_id": result.memory_id, "change_id": result.change_id,
+                       "undoable": True})
+    else:
+        ctx.out(f"{message} (undo: engram memories undo {result.change_id}).")
+    return 0
+
+
+def cmd_history(ctx: Context) -> int:
+    from core.memory import history
+
+    engine = ctx.engine(create=False)
+    changes = history.of_memory(engine.store.reader(), ctx.args.id)
+    if not changes:
+        raise NotFound(f"No memory with id {ctx.args.id} has any history.")
+    if ctx.json:
+        ctx.emit_json({"memory_id": ctx.args.id, "history": [c.to_json() for c in changes]})
+        return 0
+    for c in changes:
+        ctx.out(_change_line(c))
+        if c.before and c.after and c.before.get("text") != c.after.get("text"):
+            ctx.out(f"      was: {str(c.before.get('text'))[:120]}")
+            ctx.out(f"      now: {str(c.after.get('text'))[:120]}")
+    return 0
+
+
+def cmd_undo(ctx: Context) -> int:
+    from core.memory.edits import undo_change
+
+    result = undo_change(ctx.engine(create=False), ctx.args.change_id)
+    if ctx.json:
+        ctx.emit_json({"undone": ctx.args.change_id, "change_id": result.change_id})
+    else:
+        ctx.out(f"Undid change {ctx.args.change_id} (as change {result.change_id}).")
+    return 0
+
+
+def cmd_consolidate(ctx: Context) -> int:
+    from core.memory.consolidate import consolidate
+
+    if ctx.args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1.")
+    engine = ctx.engine(create=False)
+    extractor, runtime = (None, None) if ctx.args.no_model else model_extractor(engine)
+    try:
+        report = consolidate(engine, extractor=extractor, batch_size=ctx.args.batch_size,
+                             progress=ctx.progress("Consolidating"))
+    finally:
+        if runtime is not None and runtime is not getattr(engine, "_chat_model", None):
+            runtime.close()
+    if ctx.json:
+        ctx.emit_json(report.to_json())
+        return 0
+    ctx.out(f"Consolidated {report.events} events in {report.batches} "
+            f"batch{'es' if report.batches != 1 else ''}"
+            + (" (with the chat model)." if report.model_used else " (rule-based)."))
+    for memory_type in MEMORY_TYPES:
+        c = report.count(memory_type)
+        if c.added or c.merged or c.superseded or c.ignored or c.rejected:
+            ctx.out(f"  {memory_type:<11} {c.added} added, {c.merged} merged, "
+                    f"{c.superseded} superseded, {c.ignored} duplicates ignored"
+                    + (f", {c.rejected} rejected" if c.rejected else ""))
+    if report.rejected_reasons:
+        why = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in report.rejected_reasons.items())
+        ctx.out(f"  model output refused: {why}")
+    if report.model_failures:
+        ctx.warn(f"the chat model gave no usable output for {report.model_failures} chunk(s)")
+    return 0
+
+
+def model_extractor(engine: Any) -> tuple[Any, Any]:
+    """The model builder when a chat model is set up, with the runtime to close after."""
+    from core.memory.consolidate import rule_config
+    from core.memory.extract import ModelExtractor
+    from core.models.catalog import chat_model_status
+
+    available, _message = chat_model_status(engine.paths, engine.settings)
+    if not available:
+        return None, None
+    runtime = getattr(engine, "_chat_model", None)
+    if runtime is None:
+        from core.models.runtime import ChatRuntime
+
+        runtime = ChatRuntime.from_settings(engine.paths, engine.settings)
+    owners = rule_config(engine.settings).owner_names
+    return ModelExtractor(runtime, owner_names=owners), runtime

@@ -1,0 +1,300 @@
+"""Memories: what Engram believes, by type — edit, delete, pin; sources and history; undo.
+
+Every change goes through ``core.memory.edits`` (via ``memory_adapter``): it
+is recorded in the memory's history, so the person can undo any of them from
+the History list.
+"""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import (
+    QCheckBox, QHBoxLayout, QInputDialog, QLabel, QListView, QListWidget, QListWidgetItem,
+    QPlainTextEdit, QPushButton, QSplitter, QStackedWidget, QTabBar, QVBoxLayout, QWidget,
+)
+
+from app.models.memories import MemoryListModel, MemoryRole
+from app.tasks import run_in_background
+from app.views import memory_adapter as adapter
+from app.views.common import EmptyState, confirm, heading
+from app.windows.context import AppContext
+from core.records import MEMORY_TYPES, Changes
+
+TYPE_HELP = {
+    "core": "Stable facts about you — your name, the people in your life, your projects "
+            "and preferences. Always given to the chat model.",
+    "episodic": "What happened and when: work sessions, conversations, stretches of editing.",
+    "semantic": "Facts learned about people, things, places and projects.",
+    "procedural": "How to do things: steps and commands seen in terminals, docs or chats.",
+}
+
+
+class MemoriesView(QWidget):
+    title = "Memories"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.available = adapter.availability()
+        self.details: adapter.MemoryDetails | None = None
+        self._generation = 0
+        layout = QVBoxLayout(self)
+        self.pages = QStackedWidget()
+        layout.addWidget(self.pages)
+        self.coming = EmptyState("Memories are coming",
+                                 self.available.why + " Meanwhile everything captured is "
+                                 "searchable, and Timeline shows your days.")
+        self.coming.add_action("Go to Search", lambda: ctx.nav.show_view.emit("search"))
+        self.pages.addWidget(self.coming)
+        body = QWidget()
+        self.pages.addWidget(body)
+        col = QVBoxLayout(body)
+        col.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        self.tabs = QTabBar()
+        for kind in MEMORY_TYPES:
+            self.tabs.addTab(kind.capitalize())
+        self.show_all = QCheckBox("Show faded and replaced")
+        self.add_button = QPushButton("Add a memory…")
+        top.addWidget(self.tabs)
+        top.addStretch(1)
+        top.addWidget(self.show_all)
+        top.addWidget(self.add_button)
+        col.addLayout(top)
+        self.help = QLabel()
+        self.help.setObjectName("hint")
+        self.help.setWordWrap(True)
+        col.addWidget(self.help)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.list_stack = QStackedWidget()
+        self.empty = EmptyState("Nothing here yet", "")
+        self.list = QListView()
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.model = MemoryListModel(self)
+        self.list.setModel(self.model)
+        self.list_stack.addWidget(self.empty)
+        self.list_stack.addWidget(self.list)
+        split.addWidget(self.list_stack)
+        split.addWidget(self._detail_pane())
+        split.setSizes([480, 620])
+        col.addWidget(split, 1)
+        self.tabs.currentChanged.connect(lambda _i: self.reload())
+        self.show_all.toggled.connect(lambda _on: self.reload())
+        self.add_button.clicked.connect(self.on_add)
+        self.list.selectionModel().currentChanged.connect(self.on_current)
+        ctx.nav.data_changed.connect(lambda _c: self.reload() if self._loaded else None)
+        self.pages.setCurrentIndex(1 if self.available.ok else 0)
+        self._loaded = False
+
+    def _detail_pane(self) -> QWidget:
+        pane = QWidget()
+        col = QVBoxLayout(pane)
+        col.setContentsMargins(8, 0, 0, 0)
+        self.meta = QLabel()
+        self.meta.setObjectName("hint")
+        self.meta.setWordWrap(True)
+        col.addWidget(self.meta)
+        self.editor = QPlainTextEdit()
+        self.editor.setPlaceholderText("Select a memory to see and correct it.")
+        self.editor.setMaximumHeight(140)
+        col.addWidget(self.editor)
+        row = QHBoxLayout()
+        self.save = QPushButton("Save correction")
+        self.pin = QPushButton("Pin")
+        self.pin.setToolTip("Pinned memories never fade" if self.available.can_pin
+                            else "Pinning arrives with a later version of the memory builder.")
+        self.delete = QPushButton("Delete…")
+        for w in (self.save, self.pin, self.delete):
+            row.addWidget(w)
+        row.addStretch(1)
+        col.addLayout(row)
+        col.addWidget(heading("Sources"))
+        self.sources = QListWidget()
+        col.addWidget(self.sources, 1)
+        col.addWidget(heading("History"))
+        self.history = QListWidget()
+        col.addWidget(self.history, 1)
+        self.undo = QPushButton("Undo this change")
+        col.addWidget(self.undo)
+        self.save.clicked.connect(self.on_save)
+        self.pin.clicked.connect(self.on_pin)
+        self.delete.clicked.connect(self.on_delete)
+        self.undo.clicked.connect(self.on_undo)
+        self.sources.itemActivated.connect(self.on_source)
+        self.sources.itemClicked.connect(self.on_source)
+        self.history.currentItemChanged.connect(lambda *_: self._buttons())
+        self._show_details(None)
+        return pane
+
+    # -- view protocol -----------------------------------------------------------------------------
+    def activate(self) -> None:
+        if self.available.ok and not self._loaded:
+            self._loaded = True
+            self.reload()
+
+    def clear(self) -> None:
+        self.list.clearSelection()
+        self._show_details(None)
+
+    def memory_type(self) -> str:
+        return MEMORY_TYPES[max(0, self.tabs.currentIndex())]
+
+    # -- loading ------------------------------------------------------------------------------------
+    def reload(self, select: int | None = None) -> None:
+        if not self.available.ok:
+            return
+        self._generation += 1
+        generation = self._generation
+        kind, everything = self.memory_type(), self.show_all.isChecked()
+        engine = self.ctx.engine
+        self.help.setText(TYPE_HELP[kind])
+        current = select if select is not None else (
+            self.details.item.id if self.details else None)
+
+        def load() -> tuple[list[adapter.MemoryItem], dict[str, int]]:
+            return adapter.list_memories(engine, kind, include_all=everything), \
+                adapter.counts(engine)
+
+        def done(result: tuple[list[adapter.MemoryItem], dict[str, int]]) -> None:
+            if generation != self._generation:
+                return
+            items, counts = result
+            for n, t in enumerate(MEMORY_TYPES):
+                self.tabs.setTabText(n, f"{t.capitalize()} ({counts.get(t, 0)})")
+            self.model.set_items(items)
+            if not items:
+                self.empty.set_text(f"No {kind} memories yet",
+                                    "Engram builds memories from what it captures, in the "
+                                    "background. Import a chat or let it capture a while." if
+                                    kind != "core" else "Add what Engram should always know "
+                                    "about you with “Add a memory…”, or tell it in Ask "
+                                    "(“remember that …”).")
+                self.list_stack.setCurrentWidget(self.empty)
+                self._show_details(None)
+                return
+            self.list_stack.setCurrentWidget(self.list)
+            row = self.model.row_of(current) if current is not None else -1
+            if row >= 0:
+                self.list.setCurrentIndex(self.model.index(row, 0))
+            else:
+                self._show_details(None)
+
+        run_in_background(load, done)
+
+    def on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        item = current.data(MemoryRole.Item) if current.isValid() else None
+        if item is None:
+            return
+        self.load_details(item.id)
+
+    def load_details(self, memory_id: int) -> None:
+        engine = self.ctx.engine
+        run_in_background(lambda: adapter.details(engine, memory_id), self._show_details)
+
+    def _show_details(self, details: adapter.MemoryDetails | None) -> None:
+        self.details = details
+        self.sources.clear()
+        self.history.clear()
+        if details is None:
+            self.meta.setText("")
+            self.editor.setPlainText("")
+            self._buttons()
+            return
+        m = details.item.memory
+        lines = [f"<b>{html.escape(m.title)}</b> · #{m.id} · {m.type}",
+                 f"strength {details.item.strength:.0%}" + (" (faded)" if details.item.weak
+                                                            else "")
+                 + f" · seen in {len(m.sources)} source(s) · from {m.origin}"]
+        if m.type == "episodic":
+            lines.append(f"{m.started_at.astimezone():%d %b %Y %H:%M} – "
+                         f"{m.ended_at.astimezone():%H:%M}")
+        if details.replaced_by is not None:
+            lines.append(f"Replaced by #{details.replaced_by.id}: "
+                         f"{html.escape(details.replaced_by.text)}")
+        self.meta.setText("<br>".join(lines))
+        self.editor.setPlainText(m.text)
+        for e in details.sources:
+            item = QListWidgetItem(f"{e.started_at.astimezone():%d %b %H:%M} · {e.source}"
+                                   f"{' · ' + e.app if e.app else ''} — "
+                                   f"{(e.title or e.text)[:80]}")
+            item.setData(Qt.ItemDataRole.UserRole, e.id)
+            self.sources.addItem(item)
+        if not details.sources:
+            self.sources.addItem(QListWidgetItem("Written by you (no captured source)."))
+        for c in reversed(details.history):
+            note = f" — {c.note}" if c.note else ""
+            undone = " (undone)" if c.undone_by else ""
+            item = QListWidgetItem(f"{c.at.astimezone():%d %b %H:%M} {c.action} by {c.actor}"
+                                   f"{note}{undone}")
+            item.setData(Qt.ItemDataRole.UserRole, c.change_id)
+            item.setData(Qt.ItemDataRole.UserRole + 1, bool(c.undone_by or c.scrubbed))
+            self.history.addItem(item)
+        self._buttons()
+
+    def _buttons(self) -> None:
+        has = self.details is not None
+        self.save.setEnabled(has)
+        self.delete.setEnabled(has)
+        self.pin.setEnabled(has and self.available.can_pin)
+        if has:
+            self.pin.setText("Unpin" if self.details.item.memory.pinned else "Pin")
+        item = self.history.currentItem()
+        self.undo.setEnabled(item is not None and not item.data(Qt.ItemDataRole.UserRole + 1))
+
+    # -- changes -------------------------------------------------------------------------------------
+    def _changed(self, memory_id: int | None = None) -> None:
+        self.reload(select=memory_id)
+        if memory_id is not None:
+            self.load_details(memory_id)
+
+    def on_save(self) -> None:
+        if self.details is None:
+            return
+        memory_id, text = self.details.item.id, self.editor.toPlainText()
+        engine = self.ctx.engine
+        run_in_background(lambda: adapter.edit(engine, memory_id, text),
+                          lambda _c: self._changed(memory_id))
+
+    def on_pin(self) -> None:
+        if self.details is None:
+            return
+        m = self.details.item.memory
+        engine = self.ctx.engine
+        run_in_background(lambda: adapter.pin(engine, m.id, not m.pinned),
+                          lambda _r: self._changed(m.id))
+
+    def on_delete(self) -> None:
+        if self.details is None:
+            return
+        m = self.details.item.memory
+        if not confirm(self, "Delete memory?", f"Delete “{m.title}”? You can undo this from "
+                       "its history until something else changes it.", "Delete"):
+            return
+        engine = self.ctx.engine
+        run_in_background(lambda: adapter.delete(engine, m.id),
+                          lambda _c: (self._show_details(None), self.reload()))
+
+    def on_undo(self) -> None:
+        item = self.history.currentItem()
+        if item is None or self.details is None:
+            return
+        change_id, memory_id = item.data(Qt.ItemDataRole.UserRole), self.details.item.id
+        engine = self.ctx.engine
+        run_in_background(lambda: adapter.undo(engine, change_id),
+                          lambda _c: self._changed(memory_id))
+
+    def on_add(self) -> None:
+        kind = self.memory_type()
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Add a memory", f"What should Engram remember ({kind})?")
+        if ok and text.strip():
+            engine = self.ctx.engine
+            run_in_background(lambda: adapter.add(engine, text, kind), self._changed)
+
+    def on_source(self, item: QListWidgetItem) -> None:
+        event_id = item.data(Qt.ItemDataRole.UserRole)
+        if event_id:
+            self.ctx.nav.open_event.emit(event_id)
+            self.ctx.nav.show_view.emit("search")

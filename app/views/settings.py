@@ -1,0 +1,46 @@
+"""Settings: models, privacy, security, start at login, data folder — one scrolling page."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
+
+from app.views.settings_models import ModelsPanel
+from app.views.settings_privacy import PrivacyPanel
+from app.views.settings_system import DataPanel, SecurityPanel, StartupPanel
+from app.windows.context import AppContext
+
+
+class SettingsView(QWidget):
+    title = "Settings"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        outer.addWidget(scroll)
+        body = QWidget()
+        scroll.setWidget(body)
+        col = QVBoxLayout(body)
+        self.models = ModelsPanel(ctx)
+        self.privacy = PrivacyPanel(ctx)
+        self.security = SecurityPanel(ctx)
+        self.startup = StartupPanel(ctx)
+        self.data = DataPanel(ctx)
+        for title, panel in (("Models", self.models), ("Privacy", self.privacy),
+                             ("Security", self.security), ("Start and appearance", self.startup),
+                             ("Data", self.data)):
+            box = QGroupBox(title)
+            QVBoxLayout(box).addWidget(panel)
+            col.addWidget(box)
+        col.addStretch(1)
+        ctx.nav.data_changed.connect(lambda _c: self.data.refresh() if self.isVisible() else None)
+
+    def activate(self) -> None:
+        self.models.refresh()
+        self.privacy.refresh()
+        self.data.refresh()
+
+    def clear(self) -> None:
+        pass

@@ -1,0 +1,169 @@
+"""Settings → Security (passphrase, lock), Start at login, Data folder.
+
+Start at login on Linux is an XDG autostart entry,
+``$XDG_CONFIG_HOME/autostart/engram.desktop`` (``~/.config`` by default); the
+desktop session starts Engram with it, in the tray.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
+
+from app.dialogs.passphrase import PassphraseDialog
+from app.tasks import run_in_background
+from app.views.common import hint, human_size
+from core.config import default_data_dir
+
+AUTOSTART_NAME = "engram.desktop"
+
+
+def autostart_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "autostart" / AUTOSTART_NAME
+
+
+def launch_command(data_dir: Path) -> str:
+    """How the session should start this Engram: its own `engram`, this data folder."""
+    here = Path(sys.executable).parent / "engram"
+    exe = str(here) if here.exists() else shutil.which("engram")
+    parts = [exe] if exe else [sys.executable, "-m", "app"]
+    if data_dir.resolve() != default_data_dir().resolve():
+        parts += ["--data-dir", str(data_dir)]
+    # Started by the session: straight to the tray, no window in the person's face.
+    return "env ENGRAM_START_HIDDEN=1 " + " ".join(shlex.quote(p) for p in parts)
+
+
+def set_autostart(enabled: bool, data_dir: Path) -> Path:
+    path = autostart_path()
+    if not enabled:
+        path.unlink(missing_ok=True)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "[Desktop Entry]\nType=Application\nName=Engram\n"
+        "Comment=Private memory of what you see and work on\n"
+        f"Exec={launch_command(data_dir)}\nIcon=engram\nTerminal=false\n"
+        "X-GNOME-Autostart-enabled=true\nCategories=Utility;\n", "utf-8")
+    return path
+
+
+def autostart_enabled() -> bool:
+    return autostart_path().exists()
+
+
+class SecurityPanel(QWidget):
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        self.key = QLabel(f"The whole database is encrypted (ChaCha20-Poly1305); its key "
+                          f"comes from {ctx.engine.key.detail}.")
+        self.key.setWordWrap(True)
+        col.addWidget(self.key)
+        row = QHBoxLayout()
+        self.change = QPushButton("Set a new passphrase…" if ctx.engine.key.backend == "keyring"
+                                  else "Change passphrase…")
+        self.lock = QPushButton("Lock now")
+        row.addWidget(self.change)
+        row.addWidget(self.lock)
+        row.addStretch(1)
+        col.addLayout(row)
+        col.addWidget(hint("Changing the passphrase re-encrypts the database (and its "
+                           "backups); capture pauses for that moment. Locking closes the "
+                           "database and stops capture until you unlock again."))
+        self.change.clicked.connect(self.on_change)
+        self.lock.clicked.connect(lambda: ctx.lock() if ctx.lock else None)
+
+    def on_change(self) -> None:
+        dialog = PassphraseDialog("Choose the new passphrase. Engram will ask for it every "
+                                  "time it starts.", confirm=True, parent=self)
+        dialog.setWindowTitle("Change passphrase")
+
+        def done(result: int) -> None:
+            if result and self.ctx.change_passphrase:
+                self.ctx.change_passphrase(dialog.passphrase())
+            dialog.deleteLater()
+
+        dialog.finished.connect(done)
+        dialog.open()
+        self.dialog = dialog
+
+
+class StartupPanel(QWidget):
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        self.at_login = QCheckBox("Start Engram when I log in (in the tray)")
+        self.at_login.setChecked(autostart_enabled())
+        col.addWidget(self.at_login)
+        self.where = hint("")
+        col.addWidget(self.where)
+        col.addWidget(hint("The theme follows your system's light or dark setting."))
+        self.at_login.toggled.connect(self.on_toggled)
+        self._describe()
+
+    def on_toggled(self, on: bool) -> None:
+        path = set_autostart(on, self.ctx.engine.paths.data_dir)
+        self._describe(path)
+
+    def _describe(self, path: Path | None = None) -> None:
+        path = path or autostart_path()
+        self.where.setText(f"Written as {path}" if path.exists()
+                           else f"Turning this on writes {path}")
+
+
+class DataPanel(QWidget):
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        paths = ctx.engine.paths
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        folder_row = QHBoxLayout()
+        self.folder = QLabel(str(paths.data_dir))
+        self.folder.setTextInteractionFlags(self.folder.textInteractionFlags()
+                                            | self.folder.textInteractionFlags().TextSelectableByMouse)
+        open_folder = QPushButton("Open")
+        open_folder.clicked.connect(lambda: QDesktopServices.openUrl(
+            QUrl.fromLocalFile(str(paths.data_dir))))
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(open_folder)
+        form.addRow("Data folder", folder_row)
+        self.size = QLabel("…")
+        form.addRow("Database", self.size)
+        self.items = QLabel("…")
+        self.items.setWordWrap(True)
+        form.addRow("Stored", self.items)
+        form.addRow(hint("To move Engram's data, quit it, move the folder, and start it with "
+                         "ENGRAM_HOME (or --data-dir) pointing there. `engram export` writes "
+                         "a plain copy of everything."))
+
+    def refresh(self) -> None:
+        engine = self.ctx.engine
+
+        def read() -> tuple[int, dict[str, int]]:
+            from core.store import events as event_rows
+
+            return engine.store.size_bytes(), event_rows.counts_by_source(engine.store.reader())
+
+        def show(result: tuple[int, dict[str, int]]) -> None:
+            size, counts = result
+            self.size.setText(f"{human_size(size)} · {engine.paths.db_path.name}")
+            total = sum(counts.values())
+            self.items.setText(f"{total:,} items" + (": " + ", ".join(
+                f"{n:,} {source}" for source, n in counts.items()) if counts else ""))
+
+        run_in_background(read, show)

@@ -1,0 +1,108 @@
+"""Background consolidation for the desktop app and the daemon.
+
+A daemon thread wakes every ``poll_seconds``; when events are waiting and
+capture has been quiet for ``idle_seconds`` (or a backlog of ``backlog``
+events built up), it consolidates one batch at a time, checking ``stop``
+between batches. Each batch is one short write transaction and the model runs
+at background priority, so capture and search never wait on it for long.
+``on_done`` hears about every batch that changed something (views refresh
+once from the report).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from core.errors import ModelError
+from core.memory import rows
+from core.memory.consolidate import Extractor, consolidate, fill_vectors
+from core.memory.types import ConsolidationReport
+
+log = logging.getLogger(__name__)
+
+
+class _StopToken:
+    """Adapts a ``threading.Event`` to the ``cancelled`` attribute the builders check."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class ConsolidationRunner:
+    """Runs consolidation in the background until ``stop()``."""
+
+    def __init__(self, engine: Any, *, extractor: Extractor | None = None,
+                 poll_seconds: float = 15.0, idle_seconds: float = 30.0, backlog: int = 500,
+                 batch_size: int = 100,
+                 on_done: Callable[[ConsolidationReport], None] | None = None) -> None:
+        self.engine = engine
+        self.extractor = extractor
+        self.poll_seconds = poll_seconds
+        self.idle_seconds = idle_seconds
+        self.backlog = backlog
+        self.batch_size = batch_size
+        self.on_done = on_done
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="memory-consolidation",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+            self._thread = None
+
+    def due(self) -> bool:
+        """Events are waiting and capture is quiet (or the backlog is large)."""
+        db = self.engine.store.reader()
+        pending = rows.pending_events(db)
+        if not pending:
+            return False
+        if pending >= self.backlog:
+            return True
+        newest = db.execute("SELECT max(stored_at) FROM events").fetchall()[0][0] or 0.0
+        return time.time() - float(newest) >= self.idle_seconds
+
+    def run_once(self) -> ConsolidationReport | None:
+        """One batch, if due; the report, or None when nothing was due."""
+        if not self.due():
+            fill_vectors(self.engine, limit=256)
+            return None
+        return consolidate(self.engine, cancel=_StopToken(self._stop), extractor=self.extractor,
+                           batch_size=self.batch_size, max_batches=1)
+
+    def _run(self) -> None:
+        backoff = self.poll_seconds
+        while not self._stop.is_set():
+            try:
+                report = self.run_once()
+                self.last_error = None
+                backoff = self.poll_seconds
+            except ModelError as exc:
+                # No model output this round (model missing, out of memory …): the
+                # batch stays unprocessed and is retried later, less often.
+                self.last_error = str(exc)
+                log.warning("memory consolidation: %s", exc)
+                report, backoff = None, min(backoff * 2, 600.0)
+            except Exception as exc:  # keep the thread alive; say why in status
+                self.last_error = str(exc)
+                log.exception("memory consolidation failed")
+                report, backoff = None, min(backoff * 2, 600.0)
+            if report is not None and report.events and self.on_done is not None:
+                self.on_done(report)
+            if report is not None and report.pending and not report.cancelled:
+                continue  # more waiting: next batch right away
+            self._stop.wait(backoff)
