@@ -24,7 +24,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from core.errors import Cancelled
 
@@ -71,32 +71,32 @@ class Job:
 
 
 class Task(QObject):
-    """A handle on background work; lives on the main thread, so its slots run there.
+    """A handle on background work, living on the main thread.
 
-    The worker thread only emits the private signals; they reach this object's
-    slots by queued connection (the receiver lives on the main thread), and the
-    slots call the caller's functions there.
+    Workers never hold a reference to a Task: they report through the
+    module's one ``_Relay`` (an immortal main-thread object) by task number,
+    so a Task is only ever destroyed on the main thread, and never while one
+    of its own queued calls is being delivered.
     """
 
-    _resulted = Signal(object)
-    _failed = Signal(object)
-    _reported = Signal(object)
-    _yielded = Signal(object)
     progressed = Signal(object)  # Progress, on the main thread
     ended = Signal()  # after on_done or on_error, whatever happened
 
     def __init__(self) -> None:
         super().__init__()
-        self.job = Job(self._reported.emit)
+        global _next_id
+        _next_id += 1
+        self.number = _next_id
+        relay = _relay()
+        number = self.number
+        self.job = Job(lambda p: relay.reported.emit(number, p))
         self.done = False
         self.error: BaseException | None = None
         self.on_done: Callable[[Any], None] | None = None
         self.on_error: Callable[[BaseException], None] | None = None
         self.on_item: Callable[[Any], None] | None = None
-        self._resulted.connect(self._finish)
-        self._failed.connect(self._fail)
-        self._reported.connect(self._progress)
-        self._yielded.connect(self._item)
+        self.orphaned = False
+        self._owner: QObject | None = None
 
     def cancel(self) -> None:
         self.job.cancel()
@@ -105,17 +105,46 @@ class Task(QObject):
     def cancelled(self) -> bool:
         return self.job.cancelled
 
-    @Slot(object)
+    def bind(self, owner: QObject | None) -> None:
+        """Tie the callbacks to ``owner``: once it is destroyed they are dropped.
+
+        A view may close (lock, quit, a test's teardown) while its work is still
+        running; the result then has nowhere to go, and the work is asked to stop.
+        """
+        if owner is not None:
+            self._owner = owner
+            owner.destroyed.connect(self._orphan)
+
+    def _let_go(self) -> None:
+        """After the end: no more ties to the owner, no closures kept alive.
+
+        Order matters: the callbacks may hold the last reference to their view,
+        whose destruction emits ``destroyed``; it must not reach a Task being freed.
+        """
+        owner, self._owner = self._owner, None
+        if owner is not None and not self.orphaned:
+            try:
+                owner.destroyed.disconnect(self._orphan)
+            except (RuntimeError, TypeError):  # already gone
+                pass
+        self.on_done = self.on_error = self.on_item = None
+
+    @Slot()
+    def _orphan(self) -> None:
+        self.orphaned = True
+        self._owner = None
+        self.on_done = self.on_item = None
+        self.on_error = None  # errors still reach the presenter
+        self.job.cancel()
+
     def _finish(self, result: Any) -> None:
         self.done = True
         try:
             if self.on_done is not None:
                 self.on_done(result)
         finally:
-            _alive.discard(self)
             self.ended.emit()
 
-    @Slot(object)
     def _fail(self, exc: BaseException) -> None:
         self.done = True
         self.error = exc
@@ -127,74 +156,140 @@ class Task(QObject):
 
                 present_error(exc)
         finally:
-            _alive.discard(self)
             self.ended.emit()
 
-    @Slot(object)
     def _progress(self, progress: Progress) -> None:
-        if not self.done:
+        if not self.done and not self.orphaned:
             self.progressed.emit(progress)
 
-    @Slot(object)
     def _item(self, item: Any) -> None:
         if self.on_item is not None:
             self.on_item(item)
 
 
-# Tasks alive until they have ended: the Python wrapper must not be collected
-# while a worker thread may still emit through it.
-_alive: set[Task] = set()
+class _Relay(QObject):
+    """Carries workers' reports to the main thread, where it looks up the task."""
+
+    resulted = Signal(int, object)
+    failed = Signal(int, object)
+    reported = Signal(int, object)
+    yielded = Signal(int, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tasks: dict[int, Task] = {}
+        self.resulted.connect(self._on_result)
+        self.failed.connect(self._on_failure)
+        self.reported.connect(self._on_report)
+        self.yielded.connect(self._on_item)
+
+    @Slot(int, object)
+    def _on_result(self, number: int, result: Any) -> None:
+        task = self.tasks.get(number)
+        if task is not None:
+            try:
+                task._finish(result)
+            finally:
+                self._release(number)
+
+    @Slot(int, object)
+    def _on_failure(self, number: int, exc: BaseException) -> None:
+        task = self.tasks.get(number)
+        if task is not None:
+            try:
+                task._fail(exc)
+            finally:
+                self._release(number)
+
+    @Slot(int, object)
+    def _on_report(self, number: int, progress: Progress) -> None:
+        task = self.tasks.get(number)
+        if task is not None:
+            task._progress(progress)
+
+    @Slot(int, object)
+    def _on_item(self, number: int, item: Any) -> None:
+        task = self.tasks.get(number)
+        if task is not None:
+            task._item(item)
+
+    def _release(self, number: int) -> None:
+        # Dropped on the next turn of the loop, outside any delivery to it.
+        task = self.tasks.pop(number, None)
+        if task is not None:
+            task._let_go()
+            QTimer.singleShot(0, lambda t=task: None)
+
+
+_next_id = 0
+_the_relay: _Relay | None = None
+
+
+def _relay() -> _Relay:
+    """The relay, created on first use (always from the main thread: tasks start there)."""
+    global _the_relay
+    if _the_relay is None:
+        _the_relay = _Relay()
+    return _the_relay
 
 
 class _Runnable(QRunnable):
-    def __init__(self, task: Task, body: Callable[[], Any]) -> None:
+    """Runs the body on a pool thread; holds the relay and a number, never the Task."""
+
+    def __init__(self, number: int, body: Callable[[], Any]) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self._task = task
-        self._body = body
+        self._number = number
+        self._body: Callable[[], Any] | None = body
 
     def run(self) -> None:
-        task = self._task
+        relay, body = _relay(), self._body
+        self._body = None
+        assert body is not None
         try:
-            result = self._body()
+            result = body()
         except BaseException as exc:  # delivered to one handler, never swallowed
             exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-            task._failed.emit(exc)
+            relay.failed.emit(self._number, exc)
         else:
-            task._resulted.emit(result)
+            relay.resulted.emit(self._number, result)
 
 
 def _start(task: Task, body: Callable[[], Any], on_done: Callable[[Any], None] | None,
            on_error: Callable[[BaseException], None] | None,
-           progress: Callable[[Progress], None] | None) -> Task:
+           progress: Callable[[Progress], None] | None, owner: QObject | None) -> Task:
     task.on_done, task.on_error = on_done, on_error
+    task.bind(owner)
     if progress is not None:
         task.progressed.connect(progress)
-    _alive.add(task)
-    QThreadPool.globalInstance().start(_Runnable(task, body))
+    _relay().tasks[task.number] = task
+    QThreadPool.globalInstance().start(_Runnable(task.number, body))
     return task
 
 
 def run_in_background(fn: Callable[..., Any], on_done: Callable[[Any], None] | None = None,
                       on_error: Callable[[BaseException], None] | None = None, *,
                       progress: Callable[[Progress], None] | None = None,
-                      with_job: bool = False) -> Task:
+                      with_job: bool = False, owner: QObject | None = None) -> Task:
     """Run ``fn`` on a pool thread; results and errors come back on the main thread.
 
     ``fn()`` takes no argument, unless ``progress`` or ``with_job`` is given:
-    then it is called as ``fn(job)``.
+    then it is called as ``fn(job)``. ``owner``: the widget the callbacks
+    update; if it is destroyed first, they are dropped (see ``Task.bind``).
     """
     task = Task()
+    job = task.job  # the worker gets the Job (plain Python), never the Task
     wants_job = progress is not None or with_job
-    body = (lambda: fn(task.job)) if wants_job else fn
-    return _start(task, body, on_done, on_error, progress)
+    body = (lambda: fn(job)) if wants_job else fn
+    return _start(task, body, on_done, on_error, progress, owner)
 
 
 def stream_in_background(gen_fn: Callable[[Job], Iterator[Any]],
                          on_item: Callable[[Any], None],
                          on_done: Callable[[Any], None] | None = None,
                          on_error: Callable[[BaseException], None] | None = None, *,
-                         progress: Callable[[Progress], None] | None = None) -> Task:
+                         progress: Callable[[Progress], None] | None = None,
+                         owner: QObject | None = None) -> Task:
     """Iterate ``gen_fn(job)`` off the UI thread; each item reaches ``on_item`` in order.
 
     Cancelling stops between two yields: the generator is closed (its
@@ -202,13 +297,14 @@ def stream_in_background(gen_fn: Callable[[Job], Iterator[Any]],
     """
     task = Task()
     task.on_item = on_item
+    job, number, relay = task.job, task.number, _relay()
 
     def body() -> Any:
-        gen = gen_fn(task.job)
+        gen = gen_fn(job)
         try:
             for item in gen:
-                task._yielded.emit(item)
-                if task.job.cancelled:
+                relay.yielded.emit(number, item)
+                if job.cancelled:
                     return None
         finally:
             close = getattr(gen, "close", None)
@@ -216,7 +312,7 @@ def stream_in_background(gen_fn: Callable[[Job], Iterator[Any]],
                 close()
         return None
 
-    return _start(task, body, on_done, on_error, progress)
+    return _start(task, body, on_done, on_error, progress, owner)
 
 
 class ProgressRelay(QObject):

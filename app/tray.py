@@ -74,15 +74,15 @@ class Tray(QObject):
 
     def __init__(self, capture: CaptureState | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.capture = capture
+        self.capture: CaptureState | None = None
         self.icon = QSystemTrayIcon(self)
         self.menu = QMenu()
         self.icon.setContextMenu(self.menu)
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.icon.activated.connect(self.on_activated)
         self._icons = {state: draw_icon(state) for state in (*STATE_COLORS, "locked")}
+        self.set_capture(capture)
         self.rebuild_menu()
-        self.refresh()
 
     def set_capture(self, capture: CaptureState | None) -> None:
         if self.capture is not None:

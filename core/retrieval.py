@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 RRF_K = 60
 MARK_OPEN, MARK_CLOSE = "«", "»"
 SNIPPET_CHARS = 220
+# Below this many items a time filter is cheap to apply row by row.
+SPAN_MIN_ITEMS = 50_000
 
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before
@@ -195,7 +197,13 @@ class Retriever:
             return []
         where, params = event_rows.time_source_clause(
             filters.since, filters.until, filters.sources, filters.apps)
-        return fts.rank(db, terms.words, where, params, limit)
+        index = self._index
+        span = None
+        if index is not None and len(index) >= SPAN_MIN_ITEMS:
+            # Only large stores: an item still waiting for its vector is not in
+            # the index and could fall outside the span.
+            span = index.id_span(filters)
+        return fts.rank(db, terms.words, where, params, limit, ids=span)
 
     def _semantic(self, db: apsw.Connection, query: str, filters: SearchFilters,
                   limit: int) -> list[int]:

@@ -103,6 +103,9 @@ def test_bands_span_the_window_and_merge_overlaps() -> None:
                  Rect(200, 320, 64, 64)], area)
     assert got == [Rect(100, 64, 500, 100), Rect(100, 320, 500, 64)]
     assert read_rect(Rect(100, 64, 500, 100), area, 32) == Rect(100, 50, 500, 146)
+    # Only the middle rows of a known line changed ("tall" → "tell"): the whole line is read.
+    known = words_line(0, 200, "tall", "story") + words_line(1, 260, "next")
+    assert bands([Rect(100, 208, 64, 6)], area, known) == [Rect(100, 200, 500, 20)]
 
 
 def test_redaction_hides_the_words_and_keeps_boxes_aligned() -> None:
@@ -138,8 +141,8 @@ def test_thumbnail_is_small_webp_with_secrets_painted_over() -> None:
     thumb, full = encode(picture)
     assert thumb[:4] == b"RIFF" and thumb[8:12] == b"WEBP"
     image = Image.open(io.BytesIO(thumb)).convert("RGB")
-    assert image.width == 720 and image.height == 405
-    scale = 720 / 1920
+    assert image.width == 640 and image.height == 360
+    scale = 640 / 1920
     box = np.asarray(image)[int(505 * scale):int(535 * scale), int(810 * scale):int(1190 * scale)]
     assert box.max() < 40  # painted black, not the grey "text"
     assert full is not None
@@ -148,3 +151,9 @@ def test_thumbnail_is_small_webp_with_secrets_painted_over() -> None:
     assert np.asarray(full_image)[110:130, 150:450].max() < 40
     # The frame itself is untouched (it may still be read by OCR).
     assert frame.pixels()[510, 900, 0] == 40
+    # One monitor of a wider desktop, and a screen already narrower than a thumbnail.
+    second = take_picture(frame, Rect(960, 0, 960, 1080), [secret])
+    assert second.thumb.size == (640, 720) and second.shot == Rect(960, 0, 960, 1080)
+    assert np.asarray(second.thumb)[int(510 * 2 / 3), int(100 * 2 / 3)].max() < 40
+    small = Frame(bytearray(pixels[:300, :500].tobytes()), 500, 300)
+    assert take_picture(small, small.rect).thumb.size == (500, 300)

@@ -95,6 +95,14 @@ class CaptureState(QObject):
             self._poll.start()
             self.refresh_remote()
 
+    def set_instance(self, instance: "Instance | None", note: str = "") -> None:
+        """Capture was restarted (new settings): follow the new supervisor."""
+        self.instance = instance
+        self._note = note
+        if instance is not None:
+            instance.supervisor.subscribe(self._poked.emit)
+        self.changed.emit()
+
     @property
     def mode(self) -> str:
         if self.instance is not None:

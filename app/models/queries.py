@@ -41,9 +41,10 @@ def distinct_apps(db: apsw.Connection, limit: int = 200) -> list[str]:
 def events_between(db: apsw.Connection, since: datetime, until: datetime,
                    limit: int = 20000) -> list[Event]:
     """Events overlapping [since, until), oldest first."""
-    where, params = event_rows.time_source_clause(since, until, (), ())
-    rows = db.execute(f"SELECT {event_rows.COLUMNS} FROM events e WHERE {where} "
-                      "ORDER BY e.started_at, e.id LIMIT ?", (*params, limit))
+    # No alias: event_rows.COLUMNS refers to the table as "events".
+    where, params = event_rows.time_source_clause(since, until, (), (), alias="events")
+    rows = db.execute(f"SELECT {event_rows.COLUMNS} FROM events WHERE {where} "
+                      "ORDER BY started_at, id LIMIT ?", (*params, limit))
     return [event_rows.row_to_event(r) for r in rows]
 
 

@@ -149,7 +149,7 @@ class AskView(QWidget):
                 "writes full answers." if not ok else "")
             self.banner.setToolTip(message)
 
-        run_in_background(lambda: adapter.model_status(engine), done)
+        run_in_background(lambda: adapter.model_status(engine), done, owner=self)
 
     # -- threads -----------------------------------------------------------------------------------
     def load_threads(self, select: int | None = None) -> None:
@@ -167,7 +167,7 @@ class AskView(QWidget):
             self.threads.blockSignals(False)
             self.delete_thread.setEnabled(bool(threads))
 
-        run_in_background(lambda: adapter.list_threads(engine), done)
+        run_in_background(lambda: adapter.list_threads(engine), done, owner=self)
 
     def start_new_thread(self) -> None:
         self.stop()
@@ -191,7 +191,7 @@ class AskView(QWidget):
             self.blocks = [self._stored_turn_html(t) for t in turns]
             self.render()
 
-        run_in_background(lambda: adapter.load_thread(engine, thread_id), done)
+        run_in_background(lambda: adapter.load_thread(engine, thread_id), done, owner=self)
 
     def on_delete_thread(self) -> None:
         item = self.threads.currentItem()
@@ -205,7 +205,7 @@ class AskView(QWidget):
         thread_id = item.data(Qt.ItemDataRole.UserRole)
         engine = self.ctx.engine
         run_in_background(lambda: adapter.delete_thread(engine, thread_id),
-                          lambda _r: (self.start_new_thread(), self.load_threads()))
+                          lambda _r: (self.start_new_thread(), self.load_threads()), owner=self)
 
     # -- asking ------------------------------------------------------------------------------------
     def ask(self) -> None:
@@ -225,7 +225,7 @@ class AskView(QWidget):
         self._busy(True)
         self.task = stream_in_background(
             lambda job: adapter.answer(engine, question, thread_id, token),
-            self.on_item, self.on_finished, self.on_failed)
+            self.on_item, self.on_finished, self.on_failed, owner=self)
 
     def stop(self) -> None:
         if self.task is not None:

@@ -136,7 +136,8 @@ class ChatImportPanel(QWidget):
         self.progress.setFormat(f"Reading {path.name}…")
         self._running(True)
         self.task = run_in_background(lambda job: import_chats(pipeline, path, job),
-                                      self.on_done, self.on_error, progress=self.on_progress)
+                                      self.on_done, self.on_error, progress=self.on_progress,
+                                      owner=self)
         self.ctx.jobs.add(f"Importing {path.name}", self.task)
         return self.task
 

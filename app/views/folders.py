@@ -115,7 +115,7 @@ class FoldersPanel(QWidget):
 
     def refresh(self) -> None:
         engine, folders = self.ctx.engine, self.folders()
-        run_in_background(lambda: folder_statuses(engine, folders), self._show)
+        run_in_background(lambda: folder_statuses(engine, folders), self._show, owner=self)
 
     def _show(self, statuses: list[FolderStatus]) -> None:
         self.tree.clear()
@@ -176,7 +176,8 @@ class FoldersPanel(QWidget):
         self.cancel.setVisible(True)
         self.result.setText(f"Indexing {folder}…")
         self.task = run_in_background(lambda job: scan_folder(engine, folder, root, job),
-                                      self._scanned, self._failed, progress=self._progress)
+                                      self._scanned, self._failed, progress=self._progress,
+                                      owner=self)
         self.ctx.jobs.add(f"Indexing {folder.name}", self.task)
         self.refresh()
         return self.task
@@ -223,7 +224,7 @@ class FoldersPanel(QWidget):
             run_in_background(lambda: forget_folder(engine, folder),
                               lambda n: (self.result.setText(
                                   f"No longer watching {folder}; forgot {n} items from it."),
-                                  self.refresh()))
+                                  self.refresh()), owner=self)
         else:
             self.result.setText(f"No longer watching {folder}; what was indexed stays "
                                 "searchable.")

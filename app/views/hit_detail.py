@@ -137,7 +137,7 @@ class HitDetail(QWidget):
             hit = event_hit(loaded.event, "", 0.0)
             self._present(hit, list(words), loaded)
 
-        run_in_background(lambda: load_details(engine, event_id, True), done)
+        run_in_background(lambda: load_details(engine, event_id, True), done, owner=self)
 
     def show_hit(self, hit: SearchHit, query: str = "") -> None:
         words = marked_words(hit.snippet) or list(query_terms(query).words)
@@ -153,7 +153,7 @@ class HitDetail(QWidget):
             if generation == self._generation:
                 self._present(hit, words, loaded)
 
-        run_in_background(lambda: load_details(engine, hit.id, wants_chat), done)
+        run_in_background(lambda: load_details(engine, hit.id, wants_chat), done, owner=self)
 
     # -- rendering -----------------------------------------------------------------------------
     def _present(self, hit: SearchHit, words: list[str], loaded: Loaded | None) -> None:
@@ -244,4 +244,4 @@ class HitDetail(QWidget):
             self.forgotten.emit(removed)
             self.ctx.nav.data_changed.emit(Changes(removed=tuple(removed)))
 
-        run_in_background(lambda: pipeline.forget([hit.id]), done)
+        run_in_background(lambda: pipeline.forget([hit.id]), done, owner=self)

@@ -181,7 +181,7 @@ class MemoriesView(QWidget):
             else:
                 self._show_details(None)
 
-        run_in_background(load, done)
+        run_in_background(load, done, owner=self)
 
     def on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         item = current.data(MemoryRole.Item) if current.isValid() else None
@@ -191,7 +191,8 @@ class MemoriesView(QWidget):
 
     def load_details(self, memory_id: int) -> None:
         engine = self.ctx.engine
-        run_in_background(lambda: adapter.details(engine, memory_id), self._show_details)
+        run_in_background(lambda: adapter.details(engine, memory_id), self._show_details,
+                          owner=self)
 
     def _show_details(self, details: adapter.MemoryDetails | None) -> None:
         self.details = details
@@ -255,7 +256,7 @@ class MemoriesView(QWidget):
         memory_id, text = self.details.item.id, self.editor.toPlainText()
         engine = self.ctx.engine
         run_in_background(lambda: adapter.edit(engine, memory_id, text),
-                          lambda _c: self._changed(memory_id))
+                          lambda _c: self._changed(memory_id), owner=self)
 
     def on_pin(self) -> None:
         if self.details is None:
@@ -263,7 +264,7 @@ class MemoriesView(QWidget):
         m = self.details.item.memory
         engine = self.ctx.engine
         run_in_background(lambda: adapter.pin(engine, m.id, not m.pinned),
-                          lambda _r: self._changed(m.id))
+                          lambda _r: self._changed(m.id), owner=self)
 
     def on_delete(self) -> None:
         if self.details is None:
@@ -274,7 +275,7 @@ class MemoriesView(QWidget):
             return
         engine = self.ctx.engine
         run_in_background(lambda: adapter.delete(engine, m.id),
-                          lambda _c: (self._show_details(None), self.reload()))
+                          lambda _c: (self._show_details(None), self.reload()), owner=self)
 
     def on_undo(self) -> None:
         item = self.history.currentItem()
@@ -283,7 +284,7 @@ class MemoriesView(QWidget):
         change_id, memory_id = item.data(Qt.ItemDataRole.UserRole), self.details.item.id
         engine = self.ctx.engine
         run_in_background(lambda: adapter.undo(engine, change_id),
-                          lambda _c: self._changed(memory_id))
+                          lambda _c: self._changed(memory_id), owner=self)
 
     def on_add(self) -> None:
         kind = self.memory_type()
@@ -291,7 +292,7 @@ class MemoriesView(QWidget):
             self, "Add a memory", f"What should Engram remember ({kind})?")
         if ok and text.strip():
             engine = self.ctx.engine
-            run_in_background(lambda: adapter.add(engine, text, kind), self._changed)
+            run_in_background(lambda: adapter.add(engine, text, kind), self._changed, owner=self)
 
     def on_source(self, item: QListWidgetItem) -> None:
         event_id = item.data(Qt.ItemDataRole.UserRole)

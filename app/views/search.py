@@ -130,7 +130,8 @@ class SearchView(QWidget):
 
                 present_error(exc, self)
 
-        run_in_background(lambda: retriever.search(query, filters, k=RESULTS), done, failed)
+        run_in_background(lambda: retriever.search(query, filters, k=RESULTS), done, failed,
+                          owner=self)
 
     def show_results(self, query: str, hits: list[SearchHit], filters: SearchFilters) -> None:
         self.last_query = query
@@ -179,11 +180,11 @@ class SearchView(QWidget):
                 for event_id, image in images:
                     self.model.set_thumbnail(event_id, image)
 
-        run_in_background(load, done)
+        run_in_background(load, done, owner=self)
 
     def _load_apps(self) -> None:
         store = self.ctx.engine.store
-        run_in_background(lambda: distinct_apps(store.reader()), self.filters.set_apps)
+        run_in_background(lambda: distinct_apps(store.reader()), self.filters.set_apps, owner=self)
 
     def _show_intro(self) -> None:
         self.empty.set_text(

@@ -88,7 +88,7 @@ class ModelsPanel(QWidget):
                         self.table.selectRow(n)
             self._buttons()
 
-        run_in_background(lambda: list_rows(engine), done)
+        run_in_background(lambda: list_rows(engine), done, owner=self)
 
     def selected(self) -> Any | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -123,7 +123,7 @@ class ModelsPanel(QWidget):
 
         self._busy(True, f"Downloading {row.title}…")
         self.task = run_in_background(pull, self._installed, self._failed,
-                                      progress=self._progress)
+                                      progress=self._progress, owner=self)
         self.ctx.jobs.add(f"Downloading {row.title}", self.task)
         self.model.set_downloading(name, None)
 
@@ -146,7 +146,7 @@ class ModelsPanel(QWidget):
 
         self._busy(True, f"Copying {path.name}…")
         self.task = run_in_background(add, self._installed, self._failed,
-                                      progress=self._progress)
+                                      progress=self._progress, owner=self)
         self.ctx.jobs.add(f"Importing {path.name}", self.task)
         return self.task
 
@@ -164,7 +164,7 @@ class ModelsPanel(QWidget):
 
         engine = self.ctx.engine
         run_in_background(lambda: install.use(engine.paths, engine.settings, row.name, row.role),
-                          lambda _m: self._roles_changed(row.role))
+                          lambda _m: self._roles_changed(row.role), owner=self)
 
     def on_remove(self) -> None:
         row = self.selected()
@@ -178,7 +178,7 @@ class ModelsPanel(QWidget):
             return
         engine = self.ctx.engine
         run_in_background(lambda: install.remove(engine.paths, engine.settings, row.name),
-                          lambda _r: self._roles_changed(row.role))
+                          lambda _r: self._roles_changed(row.role), owner=self)
 
     # -- results ---------------------------------------------------------------------------------
     def _progress(self, p: Progress) -> None:

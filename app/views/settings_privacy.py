@@ -85,7 +85,7 @@ class PrivacyPanel(QWidget):
                 self.app.addItem(name)
             self.forget_app.setEnabled(bool(apps))
 
-        run_in_background(lambda: distinct_apps(store.reader()), show)
+        run_in_background(lambda: distinct_apps(store.reader()), show, owner=self)
 
     def on_forget_range(self) -> None:
         since = to_utc(self.since.dateTime().toPython())
@@ -97,7 +97,7 @@ class PrivacyPanel(QWidget):
         engine = self.ctx.engine
         what = f"between {self.since.text()} and {self.until.text()}"
         run_in_background(lambda: ids_in_range(engine, since, until, source),
-                          lambda ids: self._confirm_and_forget(ids, what))
+                          lambda ids: self._confirm_and_forget(ids, what), owner=self)
 
     def on_forget_app(self) -> None:
         app = self.app.currentText()
@@ -105,7 +105,7 @@ class PrivacyPanel(QWidget):
             return
         engine = self.ctx.engine
         run_in_background(lambda: ids_of_app(engine, app),
-                          lambda ids: self._confirm_and_forget(ids, f"from {app}"))
+                          lambda ids: self._confirm_and_forget(ids, f"from {app}"), owner=self)
 
     def _confirm_and_forget(self, ids: list[int], what: str) -> None:
         if not ids:
@@ -122,4 +122,4 @@ class PrivacyPanel(QWidget):
             self.ctx.nav.data_changed.emit(Changes(removed=tuple(removed)))
             self.refresh()
 
-        run_in_background(lambda: pipeline.forget(ids), done)
+        run_in_background(lambda: pipeline.forget(ids), done, owner=self)

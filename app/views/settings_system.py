@@ -166,4 +166,4 @@ class DataPanel(QWidget):
             self.items.setText(f"{total:,} items" + (": " + ", ".join(
                 f"{n:,} {source}" for source, n in counts.items()) if counts else ""))
 
-        run_in_background(read, show)
+        run_in_background(read, show, owner=self)

@@ -230,7 +230,7 @@ class SourcesView(QWidget):
             menu.addAction("Type a name…", self._type_app)
             menu.popup(self.add_app.mapToGlobal(self.add_app.rect().bottomLeft()))
 
-        run_in_background(running_apps, show, lambda _e: show([]))
+        run_in_background(running_apps, show, lambda _e: show([]), owner=self)
 
     def _type_app(self) -> None:
         name, ok = QInputDialog.getText(self, "Exclude an app", "App name (e.g. Signal):")

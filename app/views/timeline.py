@@ -178,7 +178,7 @@ class TimelineView(QWidget):
             if generation == self._generation:
                 self.show_day(data)
 
-        run_in_background(lambda: load_day(engine, day), done)
+        run_in_background(lambda: load_day(engine, day), done, owner=self)
 
     def show_day(self, data: DayData) -> None:
         self.data = data
@@ -320,4 +320,4 @@ class TimelineView(QWidget):
             # The summary reaches every view, this one included (it reloads the day).
             self.ctx.nav.data_changed.emit(Changes(removed=tuple(removed)))
 
-        run_in_background(lambda: pipeline.forget(ids), done)
+        run_in_background(lambda: pipeline.forget(ids), done, owner=self)

@@ -80,7 +80,7 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
     config = config or rule_config(getattr(engine, "settings", None))
     counts: dict[str, TypeCounts] = {}
     rejected: Counter[str] = Counter()
-    failures = events_done = batches = 0
+    failures = events_done = batches = model_candidates = 0
     kill_after = int(os.environ.get(KILL_AFTER_ENV, "0") or 0)
     total = rows.pending_events(store.reader())
     cancelled = False
@@ -109,8 +109,10 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
             continue  # someone else consolidated this stretch meanwhile
         for memory_type, c in outcome.counts.items():
             counts[memory_type] = counts.get(memory_type, TypeCounts()) + c
-        rejected.update({k.split(":", 1)[-1]: v for k, v in extraction.rejected.items()})
+        for key, n in extraction.rejected.items():  # "type:reason" → reason
+            rejected[key.split(":", 1)[-1]] += n
         failures += extraction.failures
+        model_candidates += len(extraction.candidates)
         events_done += len(ids)
         batches += 1
         if progress:
@@ -118,7 +120,8 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
     fill_vectors(engine)
     return ConsolidationReport(
         events=events_done, batches=batches, counts=counts, rejected_reasons=dict(rejected),
-        model_used=extractor is not None, model_failures=failures, cancelled=cancelled,
+        model_used=extractor is not None, model_candidates=model_candidates,
+        model_failures=failures, cancelled=cancelled,
         pending=rows.pending_events(store.reader()))
 
 

@@ -70,21 +70,29 @@ def prompt_template() -> str:
         .read_text("utf-8")
 
 
-def schema_for(n_events: int) -> dict[str, Any]:
-    """The output schema; ``sources`` may only name this batch's references."""
+def schema_for(n_events: int, *, max_memories: int = 8, max_chars: int = 200) -> dict[str, Any]:
+    """The output schema; ``sources`` may only name this batch's references.
+
+    ``max_memories`` and ``max_chars`` bound the output so it fits a small
+    context (the grammar enforces them; a model that rambles must close).
+    """
     refs = [f"E{i}" for i in range(1, n_events + 1)]
+    short = max(8, max_chars // 4)
+
+    def string(limit: int, min_length: int = 0) -> dict[str, Any]:
+        return {"type": "string", "minLength": min_length, "maxLength": limit}
+
     return {
         "type": "object",
-        "properties": {"memories": {"type": "array", "maxItems": 8, "items": {
+        "properties": {"memories": {"type": "array", "maxItems": max_memories, "items": {
             "type": "object",
             "properties": {
                 "type": {"enum": list(TYPES)},
-                "text": {"type": "string", "minLength": 1, "maxLength": 200},
-                "subject": {"type": "string", "maxLength": 60},
-                "attribute": {"type": "string", "maxLength": 40},
-                "value": {"type": "string", "maxLength": 120},
-                "steps": {"type": "array", "maxItems": 12,
-                          "items": {"type": "string", "minLength": 1, "maxLength": 160}},
+                "text": string(max_chars, 1),
+                "subject": string(short),
+                "attribute": string(short),
+                "value": string(max(short, max_chars // 2)),
+                "steps": {"type": "array", "maxItems": 12, "items": string(max_chars, 1)},
                 "importance": {"type": "integer", "minimum": 1, "maximum": 5},
                 "sources": {"type": "array", "minItems": 1, "maxItems": 6,
                             "items": {"enum": refs}},
@@ -101,18 +109,22 @@ class ModelExtractor:
 
     def __init__(self, model: StructuredModel, *, owner_names: Sequence[str] = (),
                  max_events_per_call: int = MAX_EVENTS_PER_CALL, max_tokens: int = MAX_TOKENS,
-                 seed: int | None = None) -> None:
+                 max_memories: int = 8, max_chars: int = 200, seed: int | None = None,
+                 template: str | None = None) -> None:
+        """``template`` replaces the versioned prompt (a tiny test model's small context)."""
         self.model = model
         self.owner_names = tuple(owner_names)
         self.max_events = max(1, max_events_per_call)
         self.max_tokens = max_tokens
+        self.max_memories = max_memories
+        self.max_chars = max_chars
         self.seed = seed
-        self._template = prompt_template()
+        self._template = template if template is not None else prompt_template()
 
     def extract(self, events: Sequence[Event], cancel: Any = None) -> Extraction:
         """Candidates for ``events`` (in chunks that fit the context)."""
         from core.models.budget import ContextOverflow
-        from core.models.runtime import StructuredOutputError
+        from core.models.runtime import BACKGROUND, StructuredOutputError
 
         candidates: list[Candidate] = []
         rejected: Counter[str] = Counter()
@@ -124,8 +136,10 @@ class ModelExtractor:
             messages = self.messages(chunk)
             try:
                 calls += 1
-                result = self.model.generate_json(messages, schema_for(len(chunk)),
-                                                  self._options(), cancel=cancel)
+                schema = schema_for(len(chunk), max_memories=self.max_memories,
+                                    max_chars=self.max_chars)
+                result = self.model.generate_json(messages, schema, self._options(),
+                                                  priority=BACKGROUND, cancel=cancel)
             except ContextOverflow:
                 if len(chunk) > 1:  # too long together: try the halves
                     half = len(chunk) // 2

@@ -29,6 +29,7 @@ RRF_K = 60
 MARK_OPEN, MARK_CLOSE = "«", "»"  # the same marks as event snippets (core.retrieval)
 SNIPPET_CHARS = 220
 CORE_PROFILE_LIMIT = 40
+MIN_SIMILARITY = 0.3  # cosine below which a memory found only by meaning is not a hit
 
 
 class TermsLike(Protocol):
@@ -83,8 +84,11 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
             "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
             "ORDER BY bm25(memories_fts, 2.0, 1.0, 1.0) LIMIT ?", (terms.fts, pool))])
     if query_vector is not None and space is not None and rows.has_vector_table(db, space):
-        ranked_lists.append([i for i, _d in vectors.knn(db, space, rows.COLLECTION,
-                                                        query_vector, pool * 2)])
+        # KNN always returns k neighbours; with few memories most are unrelated,
+        # and fused with event hits they would push relevant events out.
+        ranked_lists.append([i for i, d in vectors.knn(db, space, rows.COLLECTION,
+                                                       query_vector, pool * 2)
+                             if 1.0 - d >= MIN_SIMILARITY])
     fused: dict[int, float] = {}
     for ranked in ranked_lists:
         for rank, mid in enumerate(ranked):

@@ -25,7 +25,7 @@ SINGLE_VALUED = frozenset({
 # Facts about the person that belong in their compact core profile.
 CORE_ATTRIBUTES = frozenset({
     "name", "lives_in", "works_at", "job", "from", "born_in", "birthday", "studies",
-    "partner", "working_on", "prefers", "allergy", "speaks",
+    "partner", "working_on", "prefers", "allergy", "speaks", "is",
 })
 
 RELATIONS = ("sister", "brother", "wife", "husband", "partner", "mother", "mom", "mum",
@@ -124,6 +124,12 @@ PATTERNS: tuple[Pattern, ...] = (
        "free", "You dislike {v}", "{s} dislikes {v}"),
     _p("likes", rf"{_I}\s+(?:really\s+|absolutely\s+|just\s+|also\s+)?(?P<verb>love|like|enjoy|"
        r"adore)\s+" + _V, "free", "You {verb} {v}", "{s} {verbs} {v}"),
+    _p("likes", rf"{_I}(?:'m|’m| am)\s+(?:really\s+|so\s+|super\s+|very\s+|quite\s+|also\s+)?"
+       r"(?P<verb>passionate about|into|interested in|a big fan of|a huge fan of|a fan of|"
+       r"fond of|keen on|obsessed with)\s+" + _V, "free", "You are {verb} {v}", "{s} is {verb} {v}"),
+    _p("is", rf"{_I}(?:'m|’m| am)\s+(?:now\s+|also\s+|proud to be\s+)?(?P<v>an?\s+(?!bit\b|little\b|"
+       r"lot\b|huge\b|big\b|fan\b|kind\b|sort\b|fan\b|part\b|total\b|mess\b|bit\b)"
+       r"[^,.;!?()\n\"“”]+)", "free", "You are {v}", "{s} is {v}"),
     _p("allergy", rf"{_I}{_AM}\s+allergic\s+to\s+{_V}", "free",
        "You are allergic to {v}", "{s} is allergic to {v}"),
     _p("speaks", rf"{_I}\s+(?:also\s+)?speak\s+(?P<v>[A-Z][a-z]+(?: and [A-Z][a-z]+)?)",
@@ -193,7 +199,8 @@ def _in_sentence(sentence: str) -> list[Statement]:
             if not _acceptable(value, pattern.kind, lowercase_only):
                 continue
             verb = (m.groupdict().get("verb") or "").lower()
-            fill = {"v": value, "verb": verb, "verbs": verb + "s" if verb else ""}
+            fill = {"v": value, "verb": verb,
+                    "verbs": verb + "s" if verb in ("love", "like", "enjoy", "adore") else verb}
             found.append(Statement(pattern.attribute, value,
                                    pattern.self_text.format(**fill),
                                    pattern.other_text.format(s="{s}", **fill)))

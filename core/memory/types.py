@@ -152,9 +152,10 @@ class ConsolidationReport:
 
     ``counts`` per memory type; ``rejected_reasons`` counts why model output was
     refused (no source, a source outside the batch, content not in the
-    sources); ``model_failures`` counts chunks where the model produced no
-    valid structured output at all. ``cancelled`` is True when the run stopped
-    early on request; everything committed before that stays.
+    sources) and ``model_candidates`` how many passed; ``model_failures``
+    counts chunks where the model produced no valid structured output at all.
+    ``cancelled`` is True when the run stopped early on request; everything
+    committed before that stays.
     """
 
     events: int = 0
@@ -162,6 +163,7 @@ class ConsolidationReport:
     counts: Mapping[str, TypeCounts] = field(default_factory=dict)
     rejected_reasons: Mapping[str, int] = field(default_factory=dict)
     model_used: bool = False
+    model_candidates: int = 0
     model_failures: int = 0
     cancelled: bool = False
     pending: int = 0
@@ -178,6 +180,7 @@ class ConsolidationReport:
             "counts": {t: {a: getattr(self.count(t), a) for a in ACTIONS} for t in MEMORY_TYPES},
             "totals": {a: self.total(a) for a in ACTIONS},
             "rejected_reasons": dict(self.rejected_reasons),
-            "model_used": self.model_used, "model_failures": self.model_failures,
+            "model_used": self.model_used, "model_candidates": self.model_candidates,
+            "model_failures": self.model_failures,
             "cancelled": self.cancelled, "pending": self.pending,
         }

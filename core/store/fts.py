@@ -10,10 +10,12 @@ best ``LIMIT``, at ≈1.5 µs a row here: a word in 75% of a million items costs
 * Otherwise, leave out words with more than ``window`` matches when rarer ones
   remain. bm25's IDF makes such words worth little (none at all above 50%,
   where FTS5 clamps IDF to ~0), and the rare words still find the items.
-* If every word is that common, require all of them (AND).
-* If the chosen expression still matches more than ``window`` items, rank only
-  the ``window`` most recent of them (a rowid floor, which FTS5 seeks to
-  directly): recent items are the likelier target of a vague query.
+* If the rare words together still match more than ``window`` items, rank
+  only the ``window`` most recent of those (a rowid floor FTS5 seeks to).
+* If every word is that common, list the most recent items holding all of
+  them (bm25 would rank by near-zero IDFs, at the highest cost).
+* A time filter comes with the span of ids it can admit (from the in-memory
+  index): FTS5 seeks to that span rather than walking every match.
 * A deadline stops anything that still runs away (a narrow filter over a very
   common word walks many rows); the keyword list is then empty, not wrong.
 """
@@ -28,7 +30,7 @@ import apsw
 
 log = logging.getLogger(__name__)
 
-WINDOW = 12_000
+WINDOW = 8_000
 DEADLINE_S = 0.3
 _BM25 = "bm25(events_fts, 2.0, 1.0, 0.5)"  # title counts double, people half
 
@@ -43,72 +45,93 @@ def _phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def count_upto(db: apsw.Connection, expr: str, cap: int) -> int:
-    """How many rows match ``expr``, counting no further than ``cap``."""
+def count_upto(db: apsw.Connection, expr: str, cap: int,
+               ids: tuple[int, int] | None = None) -> int:
+    """How many rows match ``expr`` (within the id span ``ids``), counting no further than ``cap``."""
+    span, args = _span("rowid", ids)
     return db.execute("SELECT count(*) FROM (SELECT rowid FROM events_fts "
-                      "WHERE events_fts MATCH ? LIMIT ?)", (expr, cap)).fetchall()[0][0]
+                      f"WHERE events_fts MATCH ?{span} LIMIT ?)",
+                      (expr, *args, cap)).fetchall()[0][0]
 
 
 def rank(db: apsw.Connection, words: Sequence[str], where: str, params: Sequence,
-         limit: int, *, window: int = WINDOW, deadline_s: float = DEADLINE_S) -> list[int]:
-    """Ids of events matching ``words`` (and ``where`` on alias ``e``), best first."""
-    full = match_expression(words)
-    if full is None:
+         limit: int, *, ids: tuple[int, int] | None = None, window: int | None = None,
+         deadline_s: float | None = None) -> list[int]:
+    """Ids of events matching ``words`` (and ``where`` on alias ``e``), best first.
+
+    ``ids`` is an optional (lowest, highest) id span known to hold every event
+    ``where`` admits: FTS5 then seeks straight to it instead of walking matches
+    outside a time filter.
+    """
+    if not words:
         return []
+    window = WINDOW if window is None else window
+    deadline_s = DEADLINE_S if deadline_s is None else deadline_s
     try:
         with _deadline(db, deadline_s):
-            expr, floor = _plan(db, words, full, where, params, window)
-            found = _ranked(db, expr, floor, where, params, limit)
-            if not found and expr != full:  # no item holds every common word
-                floor = _floor(db, full, where, params, window)
-                found = _ranked(db, full, floor, where, params, limit)
-            return found
+            counts = {w: count_upto(db, _phrase(w), window + 1, ids) for w in words}
+            rare = [w for w in words if counts[w] <= window]
+            if sum(counts.values()) <= window:
+                return _by_bm25(db, str(match_expression(words)), None, ids, where, params,
+                                limit)
+            if rare:
+                expr = str(match_expression(rare))
+                floor = None
+                if sum(counts[w] for w in rare) > window:
+                    floor = _floor(db, expr, ids, window)
+                return _by_bm25(db, expr, floor, ids, where, params, limit)
+            # Every word is in more than ``window`` items: bm25 would rank by
+            # near-zero IDFs at a high cost; recency is cheaper and more useful.
+            return (_by_recency(db, str(match_expression(words, "AND")), ids, where, params,
+                                limit)
+                    or _by_recency(db, str(match_expression(words)), ids, where, params,
+                                   limit))
     except apsw.InterruptError:
         log.warning("keyword search passed its %.0f ms deadline; meaning results only",
                     deadline_s * 1000)
         return []
 
 
-def _plan(db: apsw.Connection, words: Sequence[str], full: str, where: str,
-          params: Sequence, window: int) -> tuple[str, int | None]:
-    """The expression to rank and the lowest rowid to consider (None: all)."""
-    if count_upto(db, full, window + 1) <= window:
-        return full, None
-    counts = {w: count_upto(db, _phrase(w), window + 1) for w in words}
-    rare = [w for w in words if counts[w] <= window]
-    if rare and sum(counts[w] for w in rare) <= window:
-        return str(match_expression(rare)), None
-    expr = match_expression(rare) if rare else match_expression(words, "AND")
-    return str(expr), _floor(db, str(expr), where, params, window)
+def _span(column: str, ids: tuple[int, int] | None) -> tuple[str, tuple]:
+    if ids is None:
+        return "", ()
+    return f" AND {column} BETWEEN ? AND ?", (int(ids[0]), int(ids[1]))
 
 
-def _floor(db: apsw.Connection, expr: str, where: str, params: Sequence,
+def _floor(db: apsw.Connection, expr: str, ids: tuple[int, int] | None,
            window: int) -> int | None:
     """The rowid of the ``window``-th most recent match (None if there are fewer)."""
-    if where == "1":
-        sql = ("SELECT rowid FROM events_fts WHERE events_fts MATCH ? "
-               "ORDER BY rowid DESC LIMIT 1 OFFSET ?")
-        rows = db.execute(sql, (expr, window)).fetchall()
-    else:
-        sql = ("SELECT f.rowid FROM events_fts f JOIN events e ON e.id = f.rowid "
-               f"WHERE events_fts MATCH ? AND {where} ORDER BY f.rowid DESC LIMIT 1 OFFSET ?")
-        rows = db.execute(sql, (expr, *params, window)).fetchall()
+    span, args = _span("rowid", ids)
+    rows = db.execute(f"SELECT rowid FROM events_fts WHERE events_fts MATCH ?{span} "
+                      "ORDER BY rowid DESC LIMIT 1 OFFSET ?", (expr, *args, window)).fetchall()
     return int(rows[0][0]) if rows else None
 
 
-def _ranked(db: apsw.Connection, expr: str, floor: int | None, where: str,
-            params: Sequence, limit: int) -> list[int]:
-    floor_sql = "" if floor is None else " AND f.rowid >= ?"
-    floor_arg = () if floor is None else (floor,)
-    if where == "1":  # no filter: skip the per-row join with events
-        sql = (f"SELECT f.rowid FROM events_fts f WHERE events_fts MATCH ?{floor_sql} "
-               f"ORDER BY {_BM25} LIMIT ?")
-        args: tuple = (expr, *floor_arg, limit)
-    else:
-        sql = ("SELECT f.rowid FROM events_fts f JOIN events e ON e.id = f.rowid "
-               f"WHERE events_fts MATCH ?{floor_sql} AND {where} ORDER BY {_BM25} LIMIT ?")
-        args = (expr, *floor_arg, *params, limit)
-    return [r[0] for r in db.execute(sql, args)]
+def _select(expr: str, ids: tuple[int, int] | None, where: str, params: Sequence,
+            floor: int | None = None) -> tuple[str, tuple]:
+    """FROM/WHERE of a ranking query; joins events only when a filter needs it."""
+    span, args = _span("f.rowid", ids)
+    if floor is not None:
+        span += " AND f.rowid >= ?"
+        args += (floor,)
+    if where == "1":
+        return f"FROM events_fts f WHERE events_fts MATCH ?{span}", (expr, *args)
+    return (f"FROM events_fts f JOIN events e ON e.id = f.rowid "
+            f"WHERE events_fts MATCH ?{span} AND {where}", (expr, *args, *params))
+
+
+def _by_bm25(db: apsw.Connection, expr: str, floor: int | None, ids: tuple[int, int] | None,
+             where: str, params: Sequence, limit: int) -> list[int]:
+    body, args = _select(expr, ids, where, params, floor)
+    return [r[0] for r in db.execute(f"SELECT f.rowid {body} ORDER BY {_BM25} LIMIT ?",
+                                     (*args, limit))]
+
+
+def _by_recency(db: apsw.Connection, expr: str, ids: tuple[int, int] | None, where: str,
+                params: Sequence, limit: int) -> list[int]:
+    body, args = _select(expr, ids, where, params)
+    return [r[0] for r in db.execute(f"SELECT f.rowid {body} ORDER BY f.rowid DESC LIMIT ?",
+                                     (*args, limit))]
 
 
 @contextmanager

@@ -114,10 +114,11 @@ class ReadStats:
 class ScreenReader:
     """Keeps what was read of recently active windows; reads only what changed."""
 
-    def __init__(self, redact: Redact, *, ocr: Ocr | None = None, band_margin: int = 32,
+    def __init__(self, redact: Redact, *, ocr: Ocr | None = None, band_margin: int = 8,
                  remember_windows: int = 16) -> None:
         self.redact = redact
-        self.detector = ChangeDetector()
+        # Exact rows: a changed line is read alone, not with the 64-px tile rows around it.
+        self.detector = ChangeDetector(exact_rows=True)
         self.cache = OcrCache(max_entries=64)
         self.band_margin = band_margin
         self._ocr: Ocr = ocr or (lambda f, r: ocr_region(f, r, psm=3))
@@ -157,7 +158,7 @@ class ScreenReader:
                                                digest)
         else:
             assert state is not None
-            changed_bands = bands(change.rects, area)
+            changed_bands = bands(change.rects, area, state.words)
             for band in changed_bands:
                 rect = read_rect(band, area, self.band_margin)
                 state = state.replace_band(band, self._run_ocr(frame, rect, key, spent))

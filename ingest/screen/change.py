@@ -84,10 +84,20 @@ class TileHasher:
 
     def hashes(self, bgra: bytes | bytearray | memoryview) -> np.ndarray:
         """Return a (rows, cols) array of tile hashes for one BGRA buffer."""
+        return self.tiles_from_rows(self.row_hashes(bgra))
+
+    def row_hashes(self, bgra: bytes | bytearray | memoryview) -> np.ndarray:
+        """A (height, cols) array: the hash of each pixel row within each tile column.
+
+        Summing these per tile gives exactly the tile hashes (addition commutes),
+        so finding which rows of a changed tile changed costs nothing extra.
+        """
         pixels = np.frombuffer(bgra, dtype=self._dtype).reshape(self._scratch.shape)
         np.multiply(pixels, self._weights, out=self._scratch)  # wraps mod 2**64 by design
-        bands = np.add.reduceat(self._scratch, self._row_starts, axis=0)
-        return np.add.reduceat(bands, self._col_starts, axis=1)
+        return np.add.reduceat(self._scratch, self._col_starts, axis=1)
+
+    def tiles_from_rows(self, rows: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(rows, self._row_starts, axis=0)
 
 
 def tile_rect(row: int, col: int, tile: int, width: int, height: int) -> Rect:
@@ -175,26 +185,49 @@ class ChangeDetector:
     """
 
     def __init__(self, tile: int = DEFAULT_TILE, merge_gap: int = 1, max_rects: int = 8,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, exact_rows: bool = False) -> None:
         self.tile, self.merge_gap, self.max_rects = tile, merge_gap, max_rects
+        self.exact_rows = exact_rows
         self._seed = seed
         self._hasher: TileHasher | None = None
         self._previous: np.ndarray | None = None
+        self._previous_rows: np.ndarray | None = None
 
     def reset(self) -> None:
         self._previous = None
+        self._previous_rows = None
 
     def update(self, frame: Frame) -> FrameChange:
-        """Hash ``frame``'s tiles, compare with the previous frame, remember this one."""
+        """Hash ``frame``'s tiles, compare with the previous frame, remember this one.
+
+        With ``exact_rows`` the rectangles' top and bottom are the first and last
+        pixel rows that changed (left and right stay on tile edges): OCR of a
+        changed line then reads that line, not the 64-px tile rows around it.
+        """
         h = self._hasher
         if h is None or (h.width, h.height) != (frame.width, frame.height):
             h = self._hasher = TileHasher(frame.width, frame.height, self.tile, self._seed)
-            self._previous = None
-        current = h.hashes(frame.bgra)
+            self.reset()
+        rows = h.row_hashes(frame.bgra)
+        current = h.tiles_from_rows(rows)
         previous, self._previous = self._previous, current
+        previous_rows, self._previous_rows = self._previous_rows, rows if self.exact_rows else None
         total = current.size
         if previous is None:
             return FrameChange((frame.rect,), total, total, first=True)
         rects, count = changed_rects(previous, current, frame.width, frame.height,
                                      self.tile, self.merge_gap, self.max_rects)
+        if previous_rows is not None and rects:
+            rects = tuple(_tighten(r, previous_rows, rows, self.tile) for r in rects)
         return FrameChange(rects, count, total)
+
+
+def _tighten(rect: Rect, before: np.ndarray, after: np.ndarray, tile: int) -> Rect:
+    """``rect`` cut down to its first and last changed pixel rows."""
+    c0, c1 = rect.left // tile, (rect.right - 1) // tile + 1
+    diff = (before[rect.top:rect.bottom, c0:c1] != after[rect.top:rect.bottom, c0:c1]).any(axis=1)
+    changed = np.flatnonzero(diff)
+    if not changed.size:  # cannot happen for a rect of changed tiles; keep it whole
+        return rect
+    return Rect(rect.left, rect.top + int(changed[0]), rect.width,
+                int(changed[-1]) - int(changed[0]) + 1)

@@ -4,8 +4,10 @@ A window is read whole once (when it comes to the front, moves or resizes);
 after that only the bands that changed are read again, and their words replace
 the words that were there (``WindowText.replace_band``). A band spans the
 window's full width — cutting a line of text sideways would cut words in half —
-and is read with a margin above and below, so lines crossing its edge are seen
-whole; only words whose centre lies inside the band are taken from that read.
+covers the pixel rows that changed and the whole height of the known lines it
+touches, and is read with a small margin; only words whose centre lies inside
+the band are taken from that read, so a neighbouring line cut by the margin
+never adds half-read words.
 
 Also here: aligning redacted text with the words' boxes (so the secrets'
 pixels can be painted over and the stored boxes match the stored text), and a
@@ -105,13 +107,24 @@ def read_rect(band: Rect, area: Rect, margin: int) -> Rect:
     return grown.intersection(area) or band
 
 
-def bands(changed: Sequence[Rect], area: Rect) -> list[Rect]:
-    """Full-width bands of ``area`` covering the changed rectangles, overlaps merged."""
+def bands(changed: Sequence[Rect], area: Rect,
+          known: Sequence[OcrWord] = ()) -> list[Rect]:
+    """Full-width bands of ``area`` covering the changed rectangles, overlaps merged.
+
+    Each band grows to the whole height of the lines already ``known`` that it
+    touches: pixels of a changed line that happen to be the same as before
+    (the ascender of "tall" → "tell") are still part of the new word.
+    """
     spans: list[tuple[int, int]] = []
     for rect in changed:
         hit = rect.intersection(area)
-        if hit is not None:
-            spans.append((hit.top, hit.bottom))
+        if hit is None:
+            continue
+        top, bottom = hit.top, hit.bottom
+        for word in known:
+            if word.top < bottom and top < word.top + word.height:
+                top, bottom = min(top, word.top), max(bottom, word.top + word.height)
+        spans.append((max(top, area.top), min(bottom, area.bottom)))
     spans.sort()
     merged: list[list[int]] = []
     for top, bottom in spans:

@@ -5,9 +5,10 @@ database through the observation and nowhere else. Before anything is encoded
 the secrets' pixels (redacted words) are painted over, so an image never shows
 what the text had removed.
 
-WebP at quality 50 and ≤ 720 px wide: a 1080p desktop of UI text comes out at
-≈15–35 kB (JPEG at similar quality is about twice that), enough to recognise
-the screen, not to read small print — the text is in the event. Full frames,
+WebP at quality 50 and ≤ 640 px wide (a third of 1080p): a desktop full of UI
+text comes out at ≈20 kB — ≈26 kB at 720 px, ≈30 kB as JPEG — enough to
+recognise the screen, not to read small print: the text is in the event. The
+width keeps a busy hour (one new event every 10 s) under 12 MB. Full frames,
 when the person turns them on, are WebP at quality 80 at native resolution.
 """
 from __future__ import annotations
@@ -17,11 +18,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ingest.screen.frame import Frame, Rect
 
-THUMB_MAX_WIDTH = 720
+THUMB_MAX_WIDTH = 640
 THUMB_QUALITY = 50
 FULL_QUALITY = 80
 _PAD = 2  # pixels around a hidden box: anti-aliased glyph edges reach past it
@@ -58,6 +59,35 @@ def _rgb(pixels: np.ndarray) -> Image.Image:
     return Image.frombuffer("RGB", (w, h), pixels, "raw", "BGRX", 0, 1)
 
 
+def _thumbnail(frame: Frame, shot: Rect, hide: Sequence[Rect], max_width: int) -> Image.Image:
+    """Downscale first, then paint the hidden boxes on the small image.
+
+    An integer box reduction in C is ≈6× cheaper than resampling the full
+    frame; painting after it (boxes scaled, padded past the filter's reach)
+    hides the same pixels as painting before would.
+    """
+    image = Image.frombuffer("RGB", (frame.width, frame.height), frame.bgra, "raw", "BGRX",
+                             0, 1)
+    if shot != frame.rect:
+        image = image.crop((shot.left, shot.top, shot.right, shot.bottom))
+    factor = image.width // max_width
+    if factor > 1:
+        image = image.reduce(factor)
+    if image.width > max_width:
+        height = max(1, round(image.height * max_width / image.width))
+        image = image.resize((max_width, height), Image.Resampling.BILINEAR)
+    elif factor <= 1 and shot == frame.rect:
+        image = image.copy()  # detach from the frame's buffer
+    sx, sy = image.width / shot.width, image.height / shot.height
+    draw = ImageDraw.Draw(image)
+    for box in hide:
+        left, top = (box.left - shot.left) * sx - _PAD, (box.top - shot.top) * sy - _PAD
+        right, bottom = (box.right - shot.left) * sx + _PAD, (box.bottom - shot.top) * sy + _PAD
+        if right > 0 and bottom > 0 and left < image.width and top < image.height:
+            draw.rectangle((left, top, right, bottom), fill=(0, 0, 0))
+    return image
+
+
 def take_picture(frame: Frame, shot: Rect, hide: Sequence[Rect] = (), *,
                  max_width: int = THUMB_MAX_WIDTH, full_shot: Rect | None = None) -> Picture:
     """A downscaled, masked copy of ``shot``; with ``full_shot``, that area at full size.
@@ -67,13 +97,7 @@ def take_picture(frame: Frame, shot: Rect, hide: Sequence[Rect] = (), *,
     thumbnail's downscaling makes that unreadable, a full-size copy would not.
     """
     shot = frame.rect.intersection(shot) or frame.rect
-    image = _rgb(_masked_copy(frame, shot, hide))
-    if image.width > max_width:
-        height = max(1, round(image.height * max_width / image.width))
-        # reducing_gap: a cheap box reduction first, then a proper resample.
-        image = image.resize((max_width, height), Image.Resampling.BICUBIC, reducing_gap=2.0)
-    else:
-        image = image.copy()  # detach from the pixel buffer it was made from
+    image = _thumbnail(frame, shot, hide, max_width)
     full = None
     if full_shot is not None:
         full_shot = frame.rect.intersection(full_shot) or frame.rect

@@ -1,0 +1,128 @@
+"""The desktop app's entry point: `engram` with no command, or `engram-gui`.
+
+Order matters for a fast, single window: claim the single-instance channel
+(a second launch only forwards its request and exits), show the window at
+once, then open the engine off the UI thread. Nothing here loads a model:
+the embedding model loads on the first search, a chat model on the first
+question.
+
+Environment:
+  ENGRAM_HOME              data folder (``--data-dir`` sets it)
+  ENGRAM_START_HIDDEN=1    start in the tray without a window (autostart)
+  ENGRAM_GUI_COMMAND       what a second launch asks the running app (default
+                           ``show``; also view:NAME, search:TEXT, day:DATE, quick-ask)
+  ENGRAM_GUI_REPORT=1      print "window-shown" / "ready" with timings on stderr
+  ENGRAM_NO_CAPTURE=1      open without starting capture sources (tests, demos)
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+_STARTED = time.monotonic()
+
+
+def _report(what: str) -> None:
+    if os.environ.get("ENGRAM_GUI_REPORT") == "1":
+        print(f"engram-gui: {what} {time.monotonic() - _STARTED:.3f}", file=sys.stderr,
+              flush=True)
+
+
+def apply_theme(app) -> None:
+    """Fusion, following the system's light/dark choice (and its later changes)."""
+    from importlib import resources
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+
+    def follow() -> None:
+        scheme = app.styleHints().colorScheme()
+        palette = app.style().standardPalette()
+        if scheme == Qt.ColorScheme.Dark:
+            for role, color in ((QPalette.ColorRole.Window, "#202124"),
+                                (QPalette.ColorRole.WindowText, "#e8eaed"),
+                                (QPalette.ColorRole.Base, "#17181a"),
+                                (QPalette.ColorRole.AlternateBase, "#2a2b2e"),
+                                (QPalette.ColorRole.Text, "#e8eaed"),
+                                (QPalette.ColorRole.Button, "#2d2e31"),
+                                (QPalette.ColorRole.ButtonText, "#e8eaed"),
+                                (QPalette.ColorRole.ToolTipBase, "#2d2e31"),
+                                (QPalette.ColorRole.ToolTipText, "#e8eaed"),
+                                (QPalette.ColorRole.PlaceholderText, "#9aa0a6"),
+                                (QPalette.ColorRole.Highlight, "#4c6ef5"),
+                                (QPalette.ColorRole.HighlightedText, "#ffffff"),
+                                (QPalette.ColorRole.Link, "#8ab4f8")):
+                palette.setColor(role, QColor(color))
+        app.setPalette(palette)
+
+    follow()
+    app.styleHints().colorSchemeChanged.connect(lambda _s: follow())
+    try:
+        qss = resources.files("resources").joinpath("style", "app.qss").read_text("utf-8")
+    except (FileNotFoundError, OSError):
+        qss = ""
+    app.setStyleSheet(qss)
+
+
+def main() -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from core.config import resolve_paths
+
+    paths = resolve_paths()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Engram")
+    app.setOrganizationName("Engram")
+    app.setDesktopFileName("engram")
+    app.setQuitOnLastWindowClosed(False)  # the tray keeps it alive
+
+    from app.windows.single_instance import SingleInstance, send
+
+    single = SingleInstance(paths.data_dir)
+    if not single.claim():
+        command = os.environ.get("ENGRAM_GUI_COMMAND", "show")
+        reply = send(single.name, command)
+        if reply != "ok":
+            print(f"engram: the running app did not take the request ({reply}).",
+                  file=sys.stderr)
+            return 1
+        return 0
+
+    from app.dialogs.errors import install_excepthook
+    from app.tray import Tray, available, draw_icon
+    from app.windows.controller import Controller
+    from app.windows.main_window import MainWindow
+
+    install_excepthook()
+    apply_theme(app)
+    app.setWindowIcon(draw_icon())
+    window = MainWindow()
+    tray = None
+    if available():
+        tray = Tray(None)
+        tray.show()
+    controller = Controller(paths, window, tray=tray,
+                            capture=os.environ.get("ENGRAM_NO_CAPTURE") != "1")
+    single.requested.connect(controller.on_request)
+    if tray is not None:
+        tray.open_requested.connect(window.bring_forward)
+        tray.quick_ask_requested.connect(controller.quick_ask)
+        tray.quit_requested.connect(controller.quit)
+    controller.ready.connect(lambda: _report("ready"))
+    hidden = os.environ.get("ENGRAM_START_HIDDEN") == "1" and tray is not None
+    if not hidden:
+        window.show()
+        # After the first paint has been queued: the window is on screen.
+        QTimer.singleShot(0, lambda: _report("window-shown"))
+    controller.start()
+    code = app.exec()
+    single.close()
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

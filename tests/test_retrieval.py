@@ -1,0 +1,192 @@
+"""Hybrid search: fusion, very common words, filters, snippets, the index path, the real model.
+
+Logic tests register a deterministic fake embedder through ``open_engine``'s
+``embedder`` parameter (the same path the real model takes); the last tests
+use the real all-MiniLM-L6-v2 through the ``engine`` fixture.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.bootstrap import open_engine
+from core import retrieval
+from core.config import Settings, resolve_paths
+from core.records import Observation, SearchFilters, utcnow
+from core.retrieval import make_snippet, query_terms
+from core.store import fts
+
+T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+
+
+class WordEmbedder:
+    """Bag of words in a fixed random space; a few synonyms share a vector."""
+
+    identity = "test-words-384"
+    dims = 384
+    SYNONYMS = {"pulsar": "quasar", "stargazing": "observation", "novel": "book"}
+
+    def embed(self, texts, *, interactive: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dims), np.float32)
+        for n, text in enumerate(texts):
+            for word in query_terms(text).words:
+                word = self.SYNONYMS.get(word, word)
+                seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+                out[n] += np.random.default_rng(seed).standard_normal(self.dims)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+FILLER = ("invoice dentist harbour kettle ledger mango orbit pencil quiet rocket saddle "
+          "tulip umbrella velvet walnut yacht zinc anchor bridge candle").split()
+
+
+def filler(i: int, words: int = 6) -> str:
+    rng = np.random.default_rng(i)
+    return " ".join(rng.choice(FILLER, size=words))
+
+
+@pytest.fixture
+def fake_engine(data_dir: Path):
+    paths = resolve_paths(data_dir)
+    eng = open_engine(paths, settings=Settings(paths.settings_path), ask=None,
+                      embedder=WordEmbedder())
+    yield eng
+    eng.retriever.close()
+    eng.close()
+
+
+def note(text: str, hours: float = 0, source: str = "note", **kw) -> Observation:
+    return Observation(source, T0 + timedelta(hours=hours), text, **kw)
+
+
+def use_index(engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Load the in-memory index (and let keyword search use its id spans even when small)."""
+    monkeypatch.setattr(retrieval, "SPAN_MIN_ITEMS", 0)
+    loader = engine.retriever.start_index()
+    assert loader is not None
+    loader.join()
+    assert engine.retriever.vector_index() is not None
+
+
+@pytest.mark.parametrize("indexed", [False, True], ids=["exact-knn", "in-memory-index"])
+def test_an_item_in_both_lists_ranks_first(fake_engine, indexed: bool,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    both = "quasar observation log from the roof"
+    keyword_only = f"quasar {filler(1, 12)}"
+    meaning_only = "pulsar stargazing log from the roof"
+    fake_engine.pipeline.submit([note(t, i) for i, t in enumerate(
+        [keyword_only, meaning_only, both] + [filler(i) for i in range(40)])])
+    if indexed:
+        use_index(fake_engine, monkeypatch)
+    hits = fake_engine.retriever.search("quasar observation", k=5)
+    texts = [h.text for h in hits]
+    assert texts[0] == both
+    assert keyword_only in texts and meaning_only in texts
+    assert "«quasar»" in hits[0].snippet and "«observation»" in hits[0].snippet
+
+
+def test_very_common_words_do_not_break_results(fake_engine,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # A small window makes 200 items behave like a million: "meeting" is in all.
+    monkeypatch.setattr(fts, "WINDOW", 20)
+    fake_engine.pipeline.embedder = None  # keywords alone, so the ranking is fts.rank's
+    fake_engine.pipeline.submit(
+        [note(f"meeting about {filler(i)}", i) for i in range(200)]
+        + [note(f"meeting with zephyr team {i}", 300 + i) for i in range(3)])
+    zephyr = {f"meeting with zephyr team {i}" for i in range(3)}
+    hits = fake_engine.retriever.search("meeting zephyr", k=5)
+    assert {h.text for h in hits[:3]} == zephyr
+    assert all("«zephyr»" in h.snippet and "«meeting»" in h.snippet for h in hits[:3])
+    # Only a very common word: the most recent items holding it.
+    hits = fake_engine.retriever.search("meeting", k=5)
+    assert len(hits) == 5 and all("«meeting»" in h.snippet for h in hits)
+    assert [h.time for h in hits] == sorted((h.time for h in hits), reverse=True)
+    # Unbounded ranking agrees on the best items.
+    monkeypatch.setattr(fts, "WINDOW", 10**6)
+    assert {h.text for h in fake_engine.retriever.search("meeting zephyr", k=3)} == zephyr
+
+
+def test_keyword_search_past_its_deadline_returns_nothing(fake_engine) -> None:
+    fake_engine.pipeline.submit([note(f"alpha {filler(i)}", i) for i in range(300)])
+    db = fake_engine.store.reader()
+    assert fts.rank(db, ["alpha"], "1", [], 10)
+    assert fts.rank(db, ["alpha"], "1", [], 10, deadline_s=-1) == []
+    # The connection is left without the deadline's handler.
+    assert fts.rank(db, ["alpha"], "1", [], 10)
+
+
+@pytest.mark.parametrize("indexed", [False, True], ids=["exact-knn", "in-memory-index"])
+def test_filters_apply_to_both_lists(fake_engine, indexed: bool,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    obs = [note(f"quasar {filler(i)}", hours=i * 24, source="note" if i % 2 else "chat")
+           for i in range(60)]
+    fake_engine.pipeline.submit(obs)
+    if indexed:
+        use_index(fake_engine, monkeypatch)
+    since, until = T0 + timedelta(days=10), T0 + timedelta(days=20)
+    flt = SearchFilters(since=since, until=until, sources=("note",))
+    hits = fake_engine.retriever.search("quasar harbour", flt, k=20)
+    assert hits and len(hits) == 5  # odd days 11..19
+    assert all(since <= h.time < until and h.source == "note" for h in hits)
+    # Meaning-only queries (no word in the store) honour filters too.
+    hits = fake_engine.retriever.search("pulsar", SearchFilters(since=since, until=until), k=20)
+    assert len(hits) == 10 and all(since <= h.time < until for h in hits)
+
+
+def test_index_follows_new_and_forgotten_items(fake_engine,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_engine.pipeline.submit([note(filler(i), i) for i in range(30)])
+    use_index(fake_engine, monkeypatch)
+    added = fake_engine.pipeline.submit([note("pulsar stargazing from the hill", 50)]).added
+    # Found by meaning alone ("quasar observation" shares no word with it).
+    assert fake_engine.retriever.search("quasar observation", k=1)[0].id == added[0]
+    fake_engine.pipeline.forget(added)
+    assert added[0] not in {h.id for h in fake_engine.retriever.search("quasar observation")}
+    assert len(fake_engine.retriever.vector_index() or []) == 30
+
+
+def test_snippet_marks_the_matched_words() -> None:
+    text = "Before. " + "padding words here " * 20 + "Ana recommended Snow Crash, a novel. After."
+    snippet = make_snippet(text, ("recommended", "novel"))
+    assert "«recommended»" in snippet and "«novel»" in snippet
+    assert snippet.startswith("…")
+    assert make_snippet("short text", ()) == "short text"
+
+
+def test_query_terms_quote_words_and_drop_stopwords() -> None:
+    terms = query_terms('What did Ana say about "NEAR" AND title:x?')
+    assert terms.words == ("ana", "say", "near", "title", "x")
+    assert terms.fts == '"ana" OR "say" OR "near" OR "title" OR "x"'
+    assert query_terms("the of").words == ("the", "of")
+    assert query_terms("  ").fts is None
+
+
+# -- the real embedding model ----------------------------------------------------------
+NOTES = [
+    "Ana suggested I read a wonderful book about a lighthouse keeper",
+    "Dentist appointment moved to Thursday afternoon",
+    "The build server runs out of disk every Monday",
+    "Marco fixed the VPN by renewing the expired certificate",
+]
+
+
+@pytest.mark.parametrize("indexed", [False, True], ids=["exact-knn", "in-memory-index"])
+def test_real_model_finds_meaning_without_shared_words(engine, indexed: bool) -> None:
+    engine.pipeline.submit([Observation("note", utcnow(), t) for t in NOTES])
+    if indexed:
+        loader = engine.retriever.start_index()
+        assert loader is not None
+        loader.join()
+        assert len(engine.retriever.vector_index() or []) == len(NOTES)
+    try:
+        assert engine.retriever.search("novel Ana recommended", k=1)[0].text == NOTES[0]
+        assert engine.retriever.search("how did we repair the vpn", k=1)[0].text == NOTES[3]
+        hit = engine.retriever.search("dentist", k=1)[0]
+        assert hit.text == NOTES[1] and "«Dentist»" in hit.snippet
+    finally:
+        engine.retriever.close()
