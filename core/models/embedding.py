@@ -64,7 +64,7 @@ class Embedder:
     """
 
     def __init__(self, gguf_path: Path, *, n_threads: int | None = None,
-                 idle_unload_seconds: float | None = None) -> None:
+                 idle_unload_seconds: float | None = None, workers: int | None = None) -> None:
         self.path = Path(gguf_path)
         if not self.path.is_file():
             raise ModelError(f"The embedding model {self.path} does not exist.")
@@ -83,10 +83,17 @@ class Embedder:
         dtype = _FILE_TYPES.get(head.get("general.file_type", -1), f"type{head.get('general.file_type')}")
         # The vector table is keyed by this: it changes exactly when the file does.
         self.identity: str = f"{name}:{dtype}:{file_sha256(self.path)[:12]}"
-        self.n_threads = n_threads or default_threads()
-        self._thread: ModelThread[_LoadedModel] = ModelThread(
-            f"embed-{name}", self._load, unload=_LoadedModel.free,
-            idle_unload_seconds=idle_unload_seconds)
+        # Independent single-threaded contexts scale across cores for bulk work
+        # (imports, rebuilds) without ggml's threads spinning against each other;
+        # a query goes to whichever context has the shortest queue.
+        self.workers = workers or _default_workers()
+        self.n_threads = n_threads or (1 if self.workers > 1 else default_threads())
+        self._threads: list[ModelThread[_LoadedModel]] = [
+            ModelThread(f"embed-{name}-{i}", self._load, unload=_LoadedModel.free,
+                        idle_unload_seconds=idle_unload_seconds)
+            for i in range(self.workers)]
+        self._thread = self._threads[0]
+        self._next = 0
 
     def embed(self, texts: Sequence[str], *, interactive: bool = False) -> np.ndarray:
         """Embed ``texts``: an ``(n, dims)`` float32 array of unit vectors, in order.
@@ -105,10 +112,15 @@ class Embedder:
             result.set_result(np.zeros((0, self.dims), dtype=np.float32))
             return result
         if interactive:
-            return self._thread.submit(_embed_job(texts), priority=INTERACTIVE)
+            least_busy = min(self._threads, key=lambda t: t.queued())
+            return least_busy.submit(_embed_job(texts), priority=INTERACTIVE)
         # Background work goes in small jobs so an interactive job can run between them.
-        parts = [self._thread.submit(_embed_job(texts[i:i + BACKGROUND_JOB_TEXTS]), priority=BACKGROUND)
-                 for i in range(0, len(texts), BACKGROUND_JOB_TEXTS)]
+        parts = []
+        for i in range(0, len(texts), BACKGROUND_JOB_TEXTS):
+            worker = self._threads[self._next % len(self._threads)]
+            self._next += 1
+            parts.append(worker.submit(_embed_job(texts[i:i + BACKGROUND_JOB_TEXTS]),
+                                       priority=BACKGROUND))
         _gather(parts, result)
         return result
 
@@ -122,14 +134,24 @@ class Embedder:
     @property
     def loaded(self) -> bool:
         """True while the model is in memory."""
-        return self._thread.loaded
+        return any(t.loaded for t in self._threads)
 
     def close(self) -> None:
-        """Unload the model and stop its thread; queued work still completes first."""
-        self._thread.close()
+        """Unload the model and stop its threads; queued work still completes first."""
+        for thread in self._threads:
+            thread.close()
 
     def _load(self) -> "_LoadedModel":
         return _LoadedModel.load(self.path, self.n_threads)
+
+
+def _default_workers() -> int:
+    """One context per core, at most two: more only adds memory on a laptop."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
 
 
 def _embed_job(texts: list[str]) -> Callable[["_LoadedModel"], np.ndarray]:

@@ -75,6 +75,10 @@ class ModelThread(Generic[M]):
             return job(self._ensure_loaded())
         return self.submit(job, priority=priority).result(timeout)
 
+    def queued(self) -> int:
+        """Jobs waiting (not counting the one running)."""
+        return self._queue.qsize()
+
     def interactive_waiting(self) -> bool:
         """True while an interactive job is queued (background work should yield)."""
         return self._interactive_pending > 0
