@@ -10,7 +10,8 @@ Environment:
   ENGRAM_HOME              data folder (``--data-dir`` sets it)
   ENGRAM_START_HIDDEN=1    start in the tray without a window (autostart)
   ENGRAM_GUI_COMMAND       what a second launch asks the running app (default
-                           ``show``; also view:NAME, search:TEXT, day:DATE, quick-ask)
+                           ``show``; also view:NAME, search:TEXT, day:DATE, ask:TEXT,
+                           quick-ask)
   ENGRAM_GUI_REPORT=1      print "window-shown" / "ready" with timings on stderr
   ENGRAM_NO_CAPTURE=1      open without starting capture sources (tests, demos)
 """
@@ -67,6 +68,26 @@ def apply_theme(app) -> None:
     app.setStyleSheet(qss)
 
 
+def _quit_on_signals(controller) -> None:
+    """SIGTERM / SIGINT (logout, `kill`, Ctrl-C) quit cleanly: capture flushed, store closed.
+
+    Python only runs its signal handlers between bytecodes, so a timer wakes the
+    interpreter regularly while Qt's loop sleeps in C++.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, controller.quit)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    waker = QTimer(controller)
+    waker.start(500)
+    waker.timeout.connect(lambda: None)
+
+
 def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -113,8 +134,11 @@ def main() -> int:
         tray.quick_ask_requested.connect(controller.quick_ask)
         tray.quit_requested.connect(controller.quit)
     controller.ready.connect(lambda: _report("ready"))
+    _report("tray available" if tray is not None else "no tray")
+    _quit_on_signals(controller)
     hidden = os.environ.get("ENGRAM_START_HIDDEN") == "1" and tray is not None
     if not hidden:
+        window.center_on_screen()
         window.show()
         # After the first paint has been queued: the window is on screen.
         QTimer.singleShot(0, lambda: _report("window-shown"))

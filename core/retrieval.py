@@ -121,8 +121,8 @@ class Retriever:
             return self._loader
 
     def _load(self, space: vectors.Space) -> None:
+        db = self.store.reader()
         try:
-            db = self.store.reader()
             index = VectorIndex.load(db, space, cancelled=self._stop.is_set)
             index.catch_up(db, wait=True)
         except Cancelled:
@@ -130,6 +130,10 @@ class Retriever:
         except Exception:
             log.exception("loading the vector index failed; meaning search stays exact")
             return
+        finally:
+            # This thread's connection stays open until the store closes: give
+            # back the page cache the scan filled (up to 128 MB).
+            db.execute("PRAGMA shrink_memory")
         log.info("vector index ready: %d items, %.0f MB", len(index), index.nbytes() / 1e6)
         self._index, self._stale = index, None
 

@@ -184,6 +184,35 @@ def test_one_bad_file_never_stops_the_scan_and_transient_problems_are_retried(
     assert file_rows.summary(engine.store.reader()).skipped == 0
 
 
+def test_a_folder_that_cannot_be_listed_keeps_its_files_and_is_reported(
+        engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = tmp_path / "docs"
+    (docs / "private").mkdir(parents=True)
+    (docs / "private" / "diary.txt").write_text("Dear diary, the lighthouse keeper waved.\n")
+    (docs / "open.txt").write_text("Shopping: lighthouse-shaped cookies.\n")
+    indexer = FileIndexer(engine.pipeline)
+    assert indexer.scan(docs).indexed == 2
+    real_walk = os.walk
+
+    def walk(top, onerror=None, **kwargs):
+        for dirpath, dirnames, filenames in real_walk(top, onerror=onerror, **kwargs):
+            if "private" in dirnames:
+                dirnames.remove("private")
+                onerror(PermissionError(13, "Permission denied", str(Path(dirpath) / "private")))
+            yield dirpath, dirnames, filenames
+
+    monkeypatch.setattr(os, "walk", walk)
+    report = indexer.scan(docs)
+    assert report.removed == 0  # its files may still be there: not forgotten
+    assert paths_found(engine, "diary") == {str(docs / "private" / "diary.txt")}
+    summary = file_rows.summary(engine.store.reader())
+    assert summary.reasons == {"permission denied": 1}
+    assert summary.problems == ((str(docs / "private"), "permission denied (folder)"),)
+    monkeypatch.setattr(os, "walk", real_walk)
+    assert indexer.scan(docs).removed == 0
+    assert file_rows.summary(engine.store.reader()).skipped == 0
+
+
 def test_size_limit_and_ignore_patterns_from_options(engine, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     (docs / "drafts").mkdir(parents=True)
@@ -195,6 +224,31 @@ def test_size_limit_and_ignore_patterns_from_options(engine, tmp_path: Path) -> 
     report = FileIndexer(engine.pipeline, options).scan(docs)
     assert report.indexed == 1 and report.problems == [(str(docs / "big.txt"),
                                                         "larger than 1 KB")]
+
+
+def test_a_renamed_file_keeps_its_events_and_is_found_by_its_new_name(
+        engine, tmp_path: Path) -> None:
+    old = tmp_path / "docs" / "draft.md"
+    old.parent.mkdir()
+    old.write_text("# Plan\n\nPaint the fence before the rainy season.\n")
+    indexer = FileIndexer(engine.pipeline)
+    indexer.scan(old.parent)
+    (before,) = file_events(engine, old).values()
+    space = engine.pipeline.space()
+    vector = lambda: engine.store.reader().execute(  # noqa: E731
+        f"SELECT embedding FROM {space.table('events')} WHERE rowid = ?", (before,)
+    ).fetchall()[0][0]
+    old_vector = vector()
+    new = old.with_name("garden-chores.md")
+    old.rename(new)
+    report = indexer.move(str(old), str(new))
+    assert report.relocated == 1 and report.chunks_added == 0
+    assert list(file_events(engine, new).values()) == [before]
+    hit = engine.retriever.search("garden chores")[0]
+    assert hit.id == before and hit.provenance.title == "garden-chores.md › Plan"
+    assert vector() != old_vector  # the name is part of what was embedded
+    assert file_rows.get(engine.store.reader(), str(new)) is not None
+    assert file_rows.get(engine.store.reader(), str(old)) is None
 
 
 def test_rebased_id_matches_chunk_identity(tmp_path: Path) -> None:

@@ -323,3 +323,62 @@ def test_background_runner_consolidates_when_capture_is_idle(engine) -> None:
         runner.stop()
     assert rows.pending_events(engine.store.reader()) == 0 and len(seen) == 3
     assert current_fact(engine, "self|lives_in").fields["value"] == "Porto"
+
+
+# -- a person's corrections ---------------------------------------------------------------------
+def test_undo_a_supersede_pin_and_an_edit(engine) -> None:
+    from core.errors import UsageError
+    from core.memory.edits import edit_memory, pin_memory, undo_change
+
+    engine.pipeline.submit(moving_chat())
+    consolidate(engine, now=JULY)
+    porto = current_fact(engine, "self|lives_in")
+    db = engine.store.reader()
+    supersede = next(c for c in history.of_memory(db, porto.id) if c.action == "add").change_id
+    edited = edit_memory(engine, porto.id, "You live in Porto, by the river.")
+    refused = None
+    try:
+        undo_change(engine, supersede)
+    except UsageError as exc:
+        refused = str(exc)
+    assert refused and f"undo change {edited.change_id} first" in refused
+    undo_change(engine, edited.change_id)
+    undo_change(engine, supersede)  # Porto was never learned; Lisbon is current again
+    assert rows.get(engine.store.reader(), porto.id) is None
+    lisbon = current_fact(engine, "self|lives_in")
+    assert lisbon.fields["value"] == "Lisbon" and lisbon.valid_until is None
+
+    episode = next(m for m in all_memories(engine) if m.type == "episodic")
+    faded = T0 + timedelta(days=400)
+    pinned = pin_memory(engine, episode.id, True)
+    assert strength_of(rows.get(engine.store.reader(), episode.id), faded) == 1.0
+    undo_change(engine, pinned.change_id)
+    assert strength_of(rows.get(engine.store.reader(), episode.id), faded) < 0.5
+    day = list_memories(engine.store.reader(), types=("episodic",), include_all=True,
+                        since=MARCH, until=MARCH + timedelta(days=1))
+    assert [m.id for m in day] == [m.id for m in all_memories(engine)
+                                   if m.type == "episodic" and m.started_at < MARCH + timedelta(days=1)]
+
+
+def test_a_store_from_before_memories_gets_their_tables_for_its_vector_space(tmp_path) -> None:
+    from core.store import Store
+    from core.store.db import connect
+    from core.store.migrations import MIGRATIONS, migrate
+
+    path, key = tmp_path / "old.db", "ab" * 32
+    db = connect(path, key, writer=True)
+    older = tuple(m for m in MIGRATIONS if m.__name__ != "m006_memories")
+    migrate(db, hexkey=key, db_path=path, backups_dir=tmp_path / "backups", migrations=older)
+    db.execute("INSERT INTO vector_spaces(model, dims, state, created_at) "
+               "VALUES ('old-model', 4, 'ready', 0)")
+    db.execute("CREATE VIRTUAL TABLE vec_events_1 USING vec0(embedding float[4] "
+               "distance_metric=cosine)")
+    db.close()
+    store = Store(path, key, backups_dir=tmp_path / "backups")
+    try:
+        assert "m006_memories" in store.applied_migrations
+        tables = {r[0] for r in store.reader().execute("SELECT name FROM sqlite_schema")}
+        assert {"memories", "memory_sources", "memory_history", "memories_fts",
+                "vec_memories_1"} <= tables
+    finally:
+        store.close()

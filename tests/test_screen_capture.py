@@ -258,27 +258,28 @@ def test_daemon_pause_resume_and_sigterm_flush_with_nothing_in_clear_on_disk(
     write_settings(data_dir, screen_capture=True, screen_interval_seconds=0.5,
                    screen_idle_seconds=0)
     title = "Journal - Notetaker"
-    window = TkWindow(xvfb, title, ["Lisbon offsite agenda", "Pelican harbour invoice"])
+    # One line: each change is a new screen (not an edit kept in the same event).
+    window = TkWindow(xvfb, title, ["Pelican harbour invoice"])
     canaries = ["Pelican", "Walrus", "Quokka", "marmalade", "Heron", "Otter", "velvet"]
     proc: subprocess.Popen[str] | None = None
     try:
         focus(xvfb, title)
         proc = start_daemon(screen_env)
         wait_for(lambda: screen_detail(cli) == "running: capturing Notetaker", timeout=60)
-        window.set_line(1, "Walrus lighthouse ticket")  # the Pelican event ends
+        window.set_line(0, "Walrus lighthouse ticket")  # the Pelican event ends
         wait_for(lambda: any("Pelican" in t for t in screen_texts(data_dir)), timeout=30)
         assert "«Pelican»" in search_snippets(cli, "pelican harbour")[0]
 
         assert json.loads(cli("pause", "--json").stdout)["paused"] is True
         wait_for(lambda: screen_detail(cli) == "paused: paused", timeout=10)
-        window.set_line(1, "Quokka marmalade recipe")  # shown only while paused
+        window.set_line(0, "Quokka marmalade recipe")  # shown only while paused
         time.sleep(2.0)
-        window.set_line(1, "Heron compass bakery")
+        window.set_line(0, "Heron compass bakery")
         assert "Capture: capturing" in cli("resume").stdout
         wait_for(lambda: any("Heron" in t for t in screen_texts(data_dir)) or
                  screen_detail(cli) == "running: capturing Notetaker", timeout=10)
         time.sleep(1.5)
-        window.set_line(1, "Otter velvet meadow")  # on screen when SIGTERM arrives
+        window.set_line(0, "Otter velvet meadow")  # on screen when SIGTERM arrives
         time.sleep(1.5)
     finally:
         if proc is not None:

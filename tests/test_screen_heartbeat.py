@@ -37,9 +37,45 @@ def test_relation_same_grew_and_new() -> None:
     assert hb.relation(reading("notes about retr"), reading("notes about retries")) == "grew"
     # A real edit (3pm → 4pm) is a new event: the old text must stay findable.
     assert hb.relation(reading("meeting at 3pm"), reading("meeting at 4pm")) == "new"
-    assert hb.relation(old, reading("Lisbon offsite agenda")) == "new"
+    # Most lines still there: an edit of the same screen.
+    assert hb.relation(old, reading("Lisbon offsite agenda\nAna said no")) == "edited"
+    assert hb.relation(reading("a b\nc d\ne f"), reading("x y\nz w\ne f")) == "new"
     other = hb.WindowIdentity(7, "Notetaker", "Other - Notetaker")
     assert hb.relation(old, reading(old.text, window=other)) == "new"
+
+
+def test_edits_keep_lines_that_left_the_screen_but_not_drafts() -> None:
+    screen = ["Release notes", "Fixed the retry budget", "Meeting at 3pm with Ana",
+              "Deploy on Friday"]
+    step = hb.advance(None, reading("\n".join(screen)), max_seconds=900)
+    edited = screen[:2] + ["Meeting at 4pm with Ana", "Deploy on Fri"]
+    step = hb.advance(step.held, reading("\n".join(edited), 10), max_seconds=900)
+    assert step.relation == "edited" and step.finished is None and step.needs_picture
+    # "3pm" stays findable; so do the words deleted from "Deploy on Friday".
+    assert step.held.gone == ("Meeting at 3pm with Ana", "Deploy on Friday")
+    typed = edited[:3] + ["Deploy on Friday morn"]
+    step = hb.advance(step.held, reading("\n".join(typed), 20), max_seconds=900)
+    # Drafts of the line now being typed are not kept; the edited value still is.
+    assert step.held.gone == ("Meeting at 3pm with Ana",)
+    assert step.held.text.splitlines()[:4] == typed
+    assert step.held.started_at == T0 and step.held.ticks == 3
+    meta = hb.meta_for(step.held)
+    assert meta["earlier_lines"] == len(step.held.gone)
+
+
+def test_an_event_keeps_at_most_about_a_screen_of_earlier_lines() -> None:
+    lines = [f"line {i} of the editor" for i in range(10)]
+    held = hb.advance(None, reading("\n".join(lines)), max_seconds=900).held
+    finished = None
+    for n in range(1, 40):
+        lines[n % 10] = f"changed {n} text"
+        step = hb.advance(held, reading("\n".join(lines), n), max_seconds=900, gone_chars=100)
+        held = step.held
+        if step.finished is not None:
+            finished = step.finished
+            break
+    assert finished is not None and 0 < sum(len(g) + 1 for g in finished.gone) <= 230
+    assert held.gone == () and held.started_at == finished.last_seen
 
 
 def test_advance_extends_then_finishes_with_a_span() -> None:
@@ -51,6 +87,7 @@ def test_advance_extends_then_finishes_with_a_span() -> None:
     assert step.relation == "same" and not step.needs_picture and step.finished is None
     assert step.held.ticks == 3 and step.held.last_seen == T0 + timedelta(seconds=6)
     step = hb.advance(step.held, reading("gamma delta", 9), max_seconds=900)
+    assert step.relation == "new"
     done = step.finished
     assert done is not None and done.reading.text == "alpha beta"
     assert (done.started_at, done.last_seen) == (T0, T0 + timedelta(seconds=9))

@@ -186,9 +186,13 @@ def test_real_screen_unchanged_adds_nothing_changes_read_by_band(xvfb_display: s
         window.set_line(1, "Walrus lighthouse ticket")
         wait_for(lambda: source.stats().reads >= 2, timeout=30)
         wait_for(lambda: source.stats().unchanged >= first.unchanged + 3, timeout=30)
-        changed = source.stats()
-        assert changed.full_reads == 1  # only the changed band was read again
-        assert changed.ocr_calls == 2 and changed.events == 1
+        edited = source.stats()
+        assert edited.full_reads == 1  # only the changed band was read again
+        assert edited.ocr_calls == 2
+        assert edited.events == 0  # one line of three changed: the same event, grown
+        window.set_title("Other notes - Notetaker")  # same pixels, another document
+        wait_for(lambda: source.stats().events == 1, timeout=30)
+        assert source.stats().ocr_calls == 2  # nothing on screen changed: nothing read
     finally:
         control.stop()
         thread.join(30)
@@ -197,12 +201,16 @@ def test_real_screen_unchanged_adds_nothing_changes_read_by_band(xvfb_display: s
     rows = db.execute("SELECT text, app, title, started_at, ended_at FROM events "
                       "WHERE source='screen' ORDER BY started_at").fetchall()
     assert len(rows) == 2
-    assert "Pelican harbour invoice" in rows[0][0] and "Walrus" not in rows[0][0]
-    assert "Walrus lighthouse ticket" in rows[1][0]
-    assert "Lisbon offsite agenda" in rows[1][0]  # kept from the first read, not re-read
+    first_text, second_text = rows[0][0], rows[1][0]
     assert rows[0][1:3] == ("Notetaker", title)
+    assert rows[1][1:3] == ("Notetaker", "Other notes - Notetaker")
+    # The first event: the screen as last seen (the unchanged lines were not re-read
+    # but are there), then the line that left the screen.
+    assert first_text.splitlines() == ["Lisbon offsite agenda", "Walrus lighthouse ticket",
+                                       "Quokka marmalade recipe", "Pelican harbour invoice"]
+    assert "Pelican" not in second_text and "Walrus lighthouse ticket" in second_text
     assert rows[0][4] - rows[0][3] >= 1.0  # one event that grew longer
-    hits = engine.retriever.search("walrus lighthouse")
+    hits = engine.retriever.search("pelican harbour")
     assert hits and hits[0].source == "screen"
 
 

@@ -207,7 +207,7 @@ def print_file_status(ctx: Context, info: dict[str, Any]) -> None:
         examples.setdefault(group, []).append(problem["path"])
     for reason, count in info["skipped_reasons"].items():
         shown = examples.get(reason, [])[:3]
-        more = f" …" if count > len(shown) else ""
+        more = " …" if count > len(shown) else ""
         ctx.out(f"  {reason:<24} {count:>5}  {', '.join(shown)}{more}")
 
 

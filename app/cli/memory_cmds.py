@@ -1,4 +1,4 @@
-"""Memory commands: `engram memories list|show|add|edit|delete|history|undo`, `engram consolidate`."""
+"""Memory commands: `engram memories list|show|add|edit|pin|delete|history|undo`, `engram consolidate`."""
 from __future__ import annotations
 
 import argparse
@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     json_option=True)
     p.add_argument("id", type=int, help="the memory's id")
     p.add_argument("text", help="the corrected text")
+    p = add_command(actions, "pin", cmd_pin, "pin a memory: it never fades (undoable)",
+                    json_option=True)
+    p.add_argument("id", type=int, help="the memory's id")
+    p.add_argument("--off", action="store_true", help="unpin it instead")
     p = add_command(actions, "delete", cmd_delete, "delete a memory (undoable)", json_option=True)
     p.add_argument("id", type=int, help="the memory's id")
     p.add_argument("--purge", action="store_true",
@@ -187,6 +191,14 @@ def cmd_edit(ctx: Context) -> int:
 
     result = edit_memory(ctx.engine(create=False), ctx.args.id, ctx.args.text)
     return _done(ctx, result, f"Updated memory #{result.memory_id}")
+
+
+def cmd_pin(ctx: Context) -> int:
+    from core.memory.edits import pin_memory
+
+    result = pin_memory(ctx.engine(create=False), ctx.args.id, not ctx.args.off)
+    return _done(ctx, result, f"{'Unpinned' if ctx.args.off else 'Pinned'} memory "
+                              f"#{result.memory_id}")
 
 
 def cmd_delete(ctx: Context) -> int:

@@ -92,7 +92,9 @@ class ErrorPresenter(QObject):
     def present(self, exc: BaseException, parent: QWidget | None = None) -> None:
         if isinstance(exc, Cancelled):
             return
-        parent = parent or QApplication.activeWindow()
+        # The top-level window, not the view: a view may go away (lock) while it shows.
+        parent = (parent.window() if parent is not None else None) or \
+            QApplication.activeWindow()
         if isinstance(exc, EngramError):
             box = QMessageBox(QMessageBox.Icon.Warning, "Engram", exc.message,
                               QMessageBox.StandardButton.Ok, parent)
@@ -109,6 +111,7 @@ class ErrorPresenter(QObject):
         # blocking dialogs, and tests are never stuck on one.
         self.open_dialogs.append(dialog)
         dialog.finished.connect(lambda _=0, d=dialog: self._forget(d))
+        dialog.destroyed.connect(lambda _=None, d=dialog: self._forget(d))
         dialog.open()
         self.presented.emit(kind, message)
 
@@ -117,8 +120,11 @@ class ErrorPresenter(QObject):
             self.open_dialogs.remove(dialog)
 
     def close_all(self) -> None:
+        from shiboken6 import isValid
+
         for dialog in list(self.open_dialogs):
-            dialog.close()
+            if isValid(dialog):
+                dialog.close()
         self.open_dialogs.clear()
 
 

@@ -45,6 +45,10 @@ class CaptureSnapshot:
         return "idle"
 
     def summary(self) -> str:
+        text = self._summary()
+        return f"{text} — run by engram daemon" if self.mode == "daemon" else text
+
+    def _summary(self) -> str:
         if self.mode == "off":
             return self.note or "Capture is off."
         if self.failed:
@@ -57,8 +61,7 @@ class CaptureSnapshot:
         if not self.sources:
             return "No capture source is switched on (see Sources)"
         running = [s.name for s in self.sources if s.state in ("running", "starting")]
-        suffix = " (by engram daemon)" if self.mode == "daemon" else ""
-        return f"Capturing: {', '.join(running) or 'nothing'}{suffix}"
+        return f"Capturing: {', '.join(running) or 'nothing'}"
 
 
 def _remote_snapshot(reply: dict[str, Any]) -> CaptureSnapshot:

@@ -67,8 +67,11 @@ class JobList(QAbstractListModel):
         self.beginInsertRows(QModelIndex(), row, row)
         self._rows.append(_Row(title, task))
         self.endInsertRows()
-        task.progressed.connect(lambda p, t=task: self._progress(t, p))
-        task.ended.connect(lambda t=task: self._remove(t))
+        # By number, not by closing over the task: a task → connection → task cycle
+        # would leave its freeing to the garbage collector, on whatever thread.
+        number = task.number
+        task.progressed.connect(lambda p, n=number: self._progress(n, p))
+        task.ended.connect(lambda n=number: self._remove(n))
         self.job_added.emit(task)
         return task
 
@@ -79,18 +82,18 @@ class JobList(QAbstractListModel):
         for row in self._rows:
             row.task.cancel()
 
-    def _progress(self, task: Task, progress: Progress) -> None:
+    def _progress(self, number: int, progress: Progress) -> None:
         for n, row in enumerate(self._rows):
-            if row.task is task:
+            if row.task.number == number:
                 row.progress = progress
                 index = self.index(n, 0)
                 self.dataChanged.emit(index, index, [JobRole.Fraction, JobRole.Label])
 
-    def _remove(self, task: Task) -> None:
+    def _remove(self, number: int) -> None:
         for n, row in enumerate(self._rows):
-            if row.task is task:
+            if row.task.number == number:
                 self.beginRemoveRows(QModelIndex(), n, n)
-                del self._rows[n]
+                task = self._rows.pop(n).task
                 self.endRemoveRows()
                 self.job_ended.emit(task)
                 return

@@ -74,7 +74,7 @@ class ModelsTableModel(QAbstractTableModel):
                 star = " ★" if row.recommended and not row.installed else ""
                 return f"{row.title}{star}"
             if col == 1:
-                return "answers & memories" if row.role == "chat" else "search"
+                return "chat" if row.role == "chat" else "search"
             if col == 2:
                 return _size(row.size_bytes)
             if col == 3:
@@ -82,7 +82,9 @@ class ModelsTableModel(QAbstractTableModel):
             if col == 4:
                 return row.license or "–"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.path or row.name
+            use = ("writes answers and memories" if row.role == "chat"
+                   else "turns text into vectors for search")
+            return f"{row.name}: {use}" + (f"\n{row.path}" if row.path else "")
         if role == Qt.ItemDataRole.FontRole and row.in_use:
             from PySide6.QtGui import QFont
 

@@ -22,11 +22,36 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 24
 LEGEND_H = 22
 
 
-def label_color(label: str) -> QColor:
-    if label == OTHER_LABEL:
-        return QColor(OTHER_COLOR)
+def preferred_index(label: str) -> int:
     digest = hashlib.blake2b(label.lower().encode(), digest_size=2).digest()
-    return QColor(PALETTE[int.from_bytes(digest, "big") % len(PALETTE)])
+    return int.from_bytes(digest, "big") % len(PALETTE)
+
+
+def label_colors(labels: tuple[str, ...]) -> dict[str, QColor]:
+    """A distinct colour per label of one day, each label's own colour when free.
+
+    Hashing alone gives "Firefox" the same colour every day but lets two labels
+    collide; so a label takes its hashed colour, or the next one not yet taken
+    (labels are in legend order, busiest first, so the busiest keep theirs).
+    """
+    taken: set[int] = set()
+    out: dict[str, QColor] = {}
+    for label in labels:
+        if label == OTHER_LABEL:
+            out[label] = QColor(OTHER_COLOR)
+            continue
+        n = preferred_index(label)
+        for step in range(len(PALETTE)):
+            if (n + step) % len(PALETTE) not in taken:
+                n = (n + step) % len(PALETTE)
+                break
+        taken.add(n)
+        out[label] = QColor(PALETTE[n])
+    return out
+
+
+# Nice y-axis steps, in minutes: the smallest that fits the busiest hour in ≤ 4 steps.
+STEPS_MINUTES = (5, 10, 15, 20, 30)
 
 
 class ActivityChart(QWidget):
@@ -35,6 +60,7 @@ class ActivityChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.activity: DayActivity | None = None
+        self.colors: dict[str, QColor] = {}
         self.selected_hour: int | None = None
         self.setMouseTracking(True)
         self.setMinimumHeight(170)
@@ -46,8 +72,12 @@ class ActivityChart(QWidget):
 
     def set_activity(self, activity: DayActivity | None) -> None:
         self.activity = activity
+        self.colors = label_colors(activity.labels) if activity else {}
         self.selected_hour = None
         self.update()
+
+    def color(self, label: str) -> QColor:
+        return self.colors.get(label, QColor(OTHER_COLOR))
 
     def select_hour(self, hour: int | None) -> None:
         self.selected_hour = hour
@@ -58,13 +88,20 @@ class ActivityChart(QWidget):
         return QRectF(LEFT, TOP, max(10, self.width() - LEFT - RIGHT),
                       max(10, self.height() - TOP - BOTTOM - LEGEND_H))
 
+    def axis(self) -> tuple[float, int]:
+        """(step in seconds, number of steps) of the y axis."""
+        peak = max((self.activity.total(h) for h in range(24)), default=0.0) \
+            if self.activity else 0.0
+        for minutes in STEPS_MINUTES:
+            steps = max(1, -(-int(peak) // (minutes * 60)))
+            if steps <= 4:
+                return minutes * 60.0, steps
+        return 900.0, 4  # an hour holds at most 60 minutes
+
     def scale_max(self) -> float:
-        """Top of the y axis, in seconds: 15-minute steps, at least 15 minutes."""
-        if self.activity is None:
-            return 3600.0
-        peak = max((self.activity.total(h) for h in range(24)), default=0.0)
-        step = 900.0
-        return max(step, -(-peak // step) * step)
+        """Top of the y axis, in seconds."""
+        step, steps = self.axis()
+        return step * steps
 
     def bar_rect(self, hour: int) -> QRectF:
         """The full-height slot of ``hour`` (the bar fills it from the bottom)."""
@@ -106,9 +143,9 @@ class ActivityChart(QWidget):
         grid.setAlphaF(0.12)
         plot = self.plot_rect()
         fm = QFontMetrics(self.font())
-        top = self.scale_max()
+        step, steps = self.axis()
+        top = step * steps
         # Grid lines with minute labels.
-        steps = 4
         for i in range(steps + 1):
             y = plot.bottom() - plot.height() * i / steps
             painter.setPen(QPen(grid, 1))
@@ -134,7 +171,7 @@ class ActivityChart(QWidget):
         painter.setPen(Qt.PenStyle.NoPen)
         for hour in range(24):
             for label, rect in self.segments(hour):
-                painter.setBrush(label_color(label))
+                painter.setBrush(self.color(label))
                 painter.drawRect(rect)
         self._paint_legend(painter, fm, text)
 
@@ -144,7 +181,7 @@ class ActivityChart(QWidget):
         y = self.height() - LEGEND_H + 4
         for label in self.activity.labels:
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(label_color(label))
+            painter.setBrush(self.color(label))
             painter.drawRoundedRect(QRectF(x, y + 3, 10, 10), 2, 2)
             painter.setPen(text)
             shown = fm.elidedText(label, Qt.TextElideMode.ElideRight, 140)

@@ -60,6 +60,8 @@ class AskView(QWidget):
         self.new_thread = QPushButton("New conversation")
         self.threads = QListWidget()
         self.threads.setAccessibleName("Conversations")
+        self.threads.setWordWrap(True)
+        self.threads.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.delete_thread = QPushButton("Delete conversation")
         lcol.addWidget(self.new_thread)
         lcol.addWidget(self.threads, 1)

@@ -61,9 +61,11 @@ class HitDetail(QWidget):
 
     forgotten = Signal(object)
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *,
+                 allow_forget: bool = True) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.allow_forget = allow_forget  # the timeline has its own delete buttons
         self.hit: SearchHit | None = None
         self.words: list[str] = []
         self.loaded: Loaded | None = None
@@ -169,7 +171,7 @@ class HitDetail(QWidget):
         self.open_file.setVisible(is_file)
         self.open_folder.setVisible(is_file)
         self.open_link.setVisible(bool(p.url))
-        self.forget.setVisible(hit.kind == "event")
+        self.forget.setVisible(hit.kind == "event" and self.allow_forget)
         event = loaded.event if loaded else None
         show_shot = hit.source == "screen" or bool(loaded and loaded.image)
         self.screenshot.setVisible(show_shot)

@@ -26,6 +26,19 @@ def list_rows(engine: Any) -> tuple[list[Any], str]:
     return rows, status
 
 
+def gui_status(status: str, rows: list[Any]) -> str:
+    """The catalog's sentence speaks CLI; here the same facts, in this window's terms."""
+    in_use = [r for r in rows if r.role == "chat" and r.in_use]
+    if in_use:
+        return f"Chat model in use: {in_use[0].title}. It writes answers and memories."
+    if any(r.role == "chat" and r.installed for r in rows):
+        return ("No chat model is selected: pick an installed one below and click Use. "
+                "Until then answers quote your best matching sources.")
+    return ("No chat model yet — Engram works without one: memories are built by rules and "
+            "answers quote your best matching sources. For written answers, pick a model "
+            "below (★ recommended) and click Download, or import a .gguf file.")
+
+
 class ModelsPanel(QWidget):
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,7 +57,9 @@ class ModelsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(160)
         col.addWidget(self.table)
         row = QHBoxLayout()
@@ -81,7 +96,8 @@ class ModelsPanel(QWidget):
             rows, status = result
             selected = self.selected()
             self.model.set_rows(rows)
-            self.status.setText(status)
+            self.status.setText(gui_status(status, rows))
+            self.status.setToolTip(status)
             if selected is not None:
                 for n, r in enumerate(rows):
                     if r.name == selected.name:

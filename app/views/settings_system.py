@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 from app.dialogs.passphrase import PassphraseDialog
 from app.tasks import run_in_background
 from app.views.common import hint, human_size
-from core.config import default_data_dir
+import platformdirs
+
+from core.config import APP_NAME
 
 AUTOSTART_NAME = "engram.desktop"
 
@@ -37,7 +39,9 @@ def launch_command(data_dir: Path) -> str:
     here = Path(sys.executable).parent / "engram"
     exe = str(here) if here.exists() else shutil.which("engram")
     parts = [exe] if exe else [sys.executable, "-m", "app"]
-    if data_dir.resolve() != default_data_dir().resolve():
+    # The login session has no ENGRAM_HOME: name the folder unless it is the default.
+    session_default = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    if data_dir.resolve() != session_default.resolve():
         parts += ["--data-dir", str(data_dir)]
     # Started by the session: straight to the tray, no window in the person's face.
     return "env ENGRAM_START_HIDDEN=1 " + " ".join(shlex.quote(p) for p in parts)

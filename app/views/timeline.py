@@ -71,12 +71,14 @@ class TimelineView(QWidget):
         top = QHBoxLayout()
         self.prev_day = QPushButton("◀")
         self.prev_day.setToolTip("Previous day")
+        self.prev_day.setFixedWidth(36)
         self.day_edit = QDateEdit(QDate.currentDate())
         self.day_edit.setCalendarPopup(True)
         self.day_edit.setDisplayFormat("dddd d MMMM yyyy")
         self.day_edit.setMaximumDate(QDate.currentDate().addDays(1))
         self.next_day = QPushButton("▶")
         self.next_day.setToolTip("Next day")
+        self.next_day.setFixedWidth(36)
         self.today = QPushButton("Today")
         self.summary = QLabel()
         self.summary.setObjectName("hint")
@@ -105,6 +107,11 @@ class TimelineView(QWidget):
         self.items_title = QLabel("Sources")
         self.items_title.setObjectName("heading")
         lcol.addWidget(self.items_title)
+        self.items_hint = QLabel("Click a bar of the chart or a session to list what was "
+                                 "captured then.")
+        self.items_hint.setObjectName("hint")
+        self.items_hint.setWordWrap(True)
+        lcol.addWidget(self.items_hint)
         self.items = QListWidget()
         lcol.addWidget(self.items, 2)
         right = QWidget()
@@ -119,7 +126,7 @@ class TimelineView(QWidget):
         actions.addWidget(self.delete_moment)
         actions.addWidget(self.delete_hour)
         rcol.addLayout(actions)
-        self.detail = HitDetail(ctx)
+        self.detail = HitDetail(ctx, allow_forget=False)
         rcol.addWidget(self.detail, 1)
         split.addWidget(left)
         split.addWidget(right)
@@ -250,6 +257,7 @@ class TimelineView(QWidget):
 
     def _fill_items(self, events: list[Event], caption: str) -> None:
         self.items.clear()
+        self.items_hint.setVisible(False)
         self.items_title.setText(f"Sources · {caption} · {len(events)}")
         for e in events:
             text = f"{e.started_at.astimezone():%H:%M:%S}  {activity_label(e)} — " \

@@ -24,7 +24,6 @@ from app.models.jobs import JobList
 from app.tasks import run_in_background, wait_for_pool
 from app.windows.context import AppContext, Navigator
 from app.windows.main_window import MainWindow
-from app.windows.shell import JobsBar, Shell
 from app.windows.welcome import FirstRunChoices, WelcomePage
 from core.config import Paths, Settings
 from core.errors import Cancelled, EngramError, WrongPassphrase
@@ -173,6 +172,7 @@ class Controller(QObject):
         if self.quitting:
             run_in_background(lambda: close_everything(opened))
             return
+        from app.windows.shell import JobsBar, Shell
         self.opened = opened
         engine = opened.engine
         capture = CaptureState(opened.instance, engine, note=opened.note)
@@ -279,6 +279,8 @@ class Controller(QObject):
 
             shell.show_view("timeline")
             shell.views["timeline"].set_day(date.fromisoformat(arg))
+        elif verb == "ask":
+            self._ask_now(arg)
         elif verb == "quick-ask":
             self.quick_ask()
 

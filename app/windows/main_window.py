@@ -9,11 +9,16 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout,
+    QApplication, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout,
     QWidget,
 )
 
-from app.windows.shell import VIEW_ORDER, JobsBar, Shell
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the views (and the engine's modules) load after the window shows
+    from app.windows.shell import JobsBar, Shell
+
+VIEW_ORDER = ("ask", "search", "timeline", "memories", "sources", "settings")
 
 DEFAULT_SIZE = (1200, 780)
 
@@ -90,8 +95,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.locked = LockedPage()
         self.pages.addWidget(self.locked)
-        self.shell: Shell | None = None
-        self.jobs_bar: JobsBar | None = None
+        self.shell: "Shell | None" = None
+        self.jobs_bar: "JobsBar | None" = None
         self.allow_close = False
         self._shortcuts()
 
@@ -119,7 +124,7 @@ class MainWindow(QMainWindow):
             self.pages.addWidget(page)
         self.pages.setCurrentWidget(page)
 
-    def install_shell(self, shell: Shell, jobs_bar: JobsBar) -> None:
+    def install_shell(self, shell: "Shell", jobs_bar: "JobsBar") -> None:
         self.remove_shell()
         self.shell, self.jobs_bar = shell, jobs_bar
         self.pages.addWidget(shell)
@@ -156,6 +161,14 @@ class MainWindow(QMainWindow):
     def close_requested_quit(self) -> None:
         self.allow_close = True
         self.close_requested.emit()
+
+    def center_on_screen(self) -> None:
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            frame = self.frameGeometry()
+            frame.moveCenter(area.center())
+            self.move(frame.topLeft())
 
     def bring_forward(self) -> None:
         self.show()

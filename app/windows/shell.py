@@ -6,6 +6,7 @@ lazily: ``activate()`` runs when a view is shown, ``clear()`` on Esc.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
     QStackedWidget, QVBoxLayout, QWidget,
@@ -19,10 +20,8 @@ from app.views.settings import SettingsView
 from app.views.sources import SourcesView
 from app.views.timeline import TimelineView
 from app.windows.context import AppContext
-
-VIEW_ORDER = ("ask", "search", "timeline", "memories", "sources", "settings")
-VIEW_GLYPHS = {"ask": "💬", "search": "🔍", "timeline": "🕘", "memories": "🧠",
-               "sources": "📥", "settings": "⚙"}
+from app.windows.icons import nav_icon
+from app.windows.main_window import VIEW_ORDER
 
 
 class JobsBar(QWidget):
@@ -102,10 +101,12 @@ class Shell(QWidget):
             "memories": MemoriesView(ctx), "sources": SourcesView(ctx),
             "settings": SettingsView(ctx),
         }
+        text_color = self.palette().color(QPalette.ColorRole.WindowText)
+        selected_color = self.palette().color(QPalette.ColorRole.HighlightedText)
         for n, name in enumerate(VIEW_ORDER):
             view = self.views[name]
             self.stack.addWidget(view)
-            item = QListWidgetItem(f"{VIEW_GLYPHS[name]}  {view.title}")
+            item = QListWidgetItem(nav_icon(name, text_color, selected_color), view.title)
             item.setToolTip(f"{view.title} (Ctrl+{n + 1})")
             item.setData(Qt.ItemDataRole.UserRole, name)
             self.nav.addItem(item)
@@ -148,10 +149,16 @@ class Shell(QWidget):
         self.views["search"].set_query(text)
 
     def show_capture(self) -> None:
+        from html import escape
+
+        from app.tray import STATE_COLORS
+
         snap = self.ctx.capture.snapshot()
-        text = snap.summary()
+        color = STATE_COLORS.get(snap.state, STATE_COLORS["idle"])
+        text = f"<span style='color: {color}'>●</span> {escape(snap.summary())}"
         if not self.ctx.tray_available and snap.mode == "local":
-            text += " · No system tray here: capture runs while this window is open, " \
-                    "or run `engram daemon`."
+            text += " <span style='color: gray'>· No system tray on this desktop: capture " \
+                    "runs while this window is open, or without a window with " \
+                    "<code>engram daemon</code>.</span>"
         self.capture_label.setText(text)
         self.resume.setVisible(snap.paused)

@@ -4,7 +4,7 @@ The first instance listens on a QLocalServer named after the data folder (and
 the user, so two people on one machine never meet); a second launch connects,
 sends one line — by default ``show`` — waits for ``ok`` and exits. The
 requests are tiny and fixed: show, view:NAME, search:TEXT, day:YYYY-MM-DD,
-quick-ask, ping. They are also how the Xvfb test drives the real app.
+ask:TEXT, quick-ask, ping. They are also how the Xvfb test drives the real app.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-COMMANDS = ("show", "view", "search", "day", "quick-ask", "ping")
+COMMANDS = ("show", "view", "search", "day", "ask", "quick-ask", "ping")
 MAX_LINE = 4096
 
 
@@ -37,9 +37,14 @@ def send(name: str, command: str, timeout_ms: int = 5000) -> str | None:
     socket.write(command.encode("utf-8")[:MAX_LINE] + b"\n")
     socket.flush()
     reply = b""
-    if socket.waitForBytesWritten(timeout_ms):
-        while b"\n" not in reply and socket.waitForReadyRead(timeout_ms):
+    socket.waitForBytesWritten(timeout_ms)
+    while b"\n" not in reply:
+        if socket.bytesAvailable():
             reply += bytes(socket.readAll())
+            continue
+        if not socket.waitForReadyRead(timeout_ms):
+            reply += bytes(socket.readAll())  # the answer may come with the close
+            break
     socket.disconnectFromServer()
     return reply.decode("utf-8", "replace").strip() or "no reply"
 

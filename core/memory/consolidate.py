@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable, Protocol, Sequence
 
@@ -53,12 +53,6 @@ class EngineLike(Protocol):
     pipeline: Any
 
 
-@dataclass(frozen=True)
-class _Totals:
-    events: int = 0
-    batches: int = 0
-
-
 def rule_config(settings: Any) -> RuleConfig:
     """Owner names from settings (``owner_names``: the names the person chats under)."""
     names = settings.get("owner_names") if settings is not None else None
@@ -76,7 +70,7 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
     attribute (``CancelToken``), checked between batches and passed to the
     model; ``max_batches`` bounds one call (the background runner does one).
     """
-    store, pipeline = engine.store, engine.pipeline
+    store = engine.store
     config = config or rule_config(getattr(engine, "settings", None))
     counts: dict[str, TypeCounts] = {}
     rejected: Counter[str] = Counter()
@@ -117,7 +111,8 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
         batches += 1
         if progress:
             progress(events_done, total, "")
-    fill_vectors(engine)
+    if not cancelled:
+        fill_vectors(engine)  # memories written while embedding failed, or after a model change
     return ConsolidationReport(
         events=events_done, batches=batches, counts=counts, rejected_reasons=dict(rejected),
         model_used=extractor is not None, model_candidates=model_candidates,

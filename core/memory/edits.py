@@ -1,4 +1,4 @@
-"""A person's corrections: add, edit, delete, and undo any recorded change.
+"""A person's corrections: add, edit, pin, delete, and undo any recorded change.
 
 Each is one write transaction with its history rows; embedding happens before
 it. A person's wording is marked (``fields["edited"]``) so builders never
@@ -21,7 +21,7 @@ from core.errors import NotFound, UsageError
 from core.memory import forgetting, history, rows
 from core.memory.history import ChangeLog
 from core.memory.types import MEMORY_TYPES, Candidate
-from core.records import from_epoch, utcnow
+from core.records import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,26 @@ def edit_memory(engine: Any, memory_id: int, text: str, *, now: datetime | None 
             rows.put_vectors(db, space, [memory_id], vecs)
         else:
             rows.drop_vectors(db, [memory_id])
+        assert change.change_id is not None
+        return EditResult(memory_id, change.change_id)
+
+    return engine.store.write(write)
+
+
+def pin_memory(engine: Any, memory_id: int, pinned: bool = True, *,
+               now: datetime | None = None) -> EditResult:
+    """Pin a memory (it never fades and leads the core profile) or unpin it."""
+    now = now or utcnow()
+
+    def write(db: apsw.Connection) -> EditResult:
+        before = rows.snapshot(db, memory_id)
+        if before is None:
+            raise NotFound(f"No memory with id {memory_id}.")
+        rows.update(db, memory_id, pinned=bool(pinned), updated_at=now)
+        change = ChangeLog(db, actor="person", now=now)
+        change.record(memory_id, "pin" if pinned else "unpin", before=before,
+                      after=rows.snapshot(db, memory_id),
+                      note="pinned by you" if pinned else "unpinned by you")
         assert change.change_id is not None
         return EditResult(memory_id, change.change_id)
 
@@ -203,5 +223,5 @@ def _checked(db: apsw.Connection, change_id: int) -> list[history.Change]:
     return changes
 
 
-__all__ = ["EditResult", "add_memory", "edit_memory", "delete_memory", "undo_change",
-           "from_epoch"]
+__all__ = ["EditResult", "add_memory", "edit_memory", "pin_memory", "delete_memory",
+           "undo_change"]

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import apsw
 
 from core.memory import history, rows
-from core.memory.episodes import describe, kind_of
+from core.memory.episodes import describe
 from core.memory.grounding import grounded
 from core.memory.history import ChangeLog
 from core.memory.procedures import procedures, steps_signature
@@ -141,4 +141,4 @@ def _fix_cursor(db: apsw.Connection) -> None:
         rows.set_cursor(db, newest, utcnow())
 
 
-__all__ = ["ForgetOutcome", "on_events_forgotten", "kind_of"]
+__all__ = ["ForgetOutcome", "on_events_forgotten"]

@@ -24,7 +24,7 @@ from core.memory.episodes import EpisodeDraft
 from core.memory.history import ChangeLog
 from core.memory.policy import Decision, Neighbour, decide
 from core.memory.rules import RuleConfig, episode_candidate
-from core.memory.types import Candidate, Memory, TypeCounts
+from core.memory.types import Candidate, TypeCounts
 from core.records import to_epoch
 from core.store import events as event_rows
 from core.store import vectors
@@ -70,6 +70,7 @@ def apply_batch(db: apsw.Connection, plan: BatchPlan, *, now: datetime,
         counts[memory_type] = counts.get(memory_type, TypeCounts()).plus("rejected", n)
     alive = _alive(db, {s for c in plan.candidates for s in c.sources})
     touched: list[int] = []
+    facts: list[int] = []  # non-episodic memories written: linked to their episodes below
     for i, cand in enumerate(plan.candidates):
         vec = plan.vectors[i] if plan.vectors is not None else None
         kept = tuple(s for s in cand.sources if s in alive)
@@ -87,7 +88,9 @@ def apply_batch(db: apsw.Connection, plan: BatchPlan, *, now: datetime,
         counts[cand.type] = counts.get(cand.type, TypeCounts()).plus(action)
         if memory_id is not None:
             touched.append(memory_id)
-    _link_episodes(db, touched)
+            if cand.type != "episodic":
+                facts.append(memory_id)
+    _link_episodes(db, facts)
     rows.set_cursor(db, plan.last_event_id, now)
     db.execute("INSERT INTO memory_batches(first_event_id, last_event_id, events, counts, at) "
                "VALUES (?, ?, ?, ?, ?)",
@@ -240,4 +243,4 @@ def _link_episodes(db: apsw.Connection, touched: Sequence[int]) -> None:
             rows.link(db, mid, episode, "episode")
 
 
-__all__ = ["BatchPlan", "BatchOutcome", "StaleBatch", "apply_batch", "neighbours", "Memory"]
+__all__ = ["BatchPlan", "BatchOutcome", "StaleBatch", "apply_batch", "neighbours"]

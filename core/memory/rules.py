@@ -16,7 +16,7 @@ from typing import Sequence
 
 from core.memory.episodes import EpisodeDraft, describe, group_events, worth_keeping
 from core.memory.procedures import procedures
-from core.memory.statements import Statement, normalize_value, statements
+from core.memory.statements import Statement, statements
 from core.memory.types import SELF, Candidate
 from core.records import Event
 
@@ -128,4 +128,4 @@ def build(events: Sequence[Event], config: RuleConfig) -> tuple[list[Candidate],
 
 
 __all__ = ["RuleConfig", "build", "episode_candidate", "fact_candidate", "fact_key",
-           "fact_candidates", "procedure_candidates", "speaker_subject", "normalize_value"]
+           "fact_candidates", "procedure_candidates", "speaker_subject"]

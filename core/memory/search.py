@@ -30,6 +30,7 @@ MARK_OPEN, MARK_CLOSE = "«", "»"  # the same marks as event snippets (core.ret
 SNIPPET_CHARS = 220
 CORE_PROFILE_LIMIT = 40
 MIN_SIMILARITY = 0.3  # cosine below which a memory found only by meaning is not a hit
+KEYWORD_MIN_SIMILARITY = 0.15  # … and below which a keyword match is not one either
 
 
 class TermsLike(Protocol):
@@ -78,17 +79,21 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
     if isinstance(terms, str):
         terms = memory_terms(terms)
     pool = max(50, k * 5)
-    ranked_lists: list[list[int]] = []
+    keyword: list[int] = []
     if terms.fts:
-        ranked_lists.append([r[0] for r in db.execute(
+        keyword = [r[0] for r in db.execute(
             "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
-            "ORDER BY bm25(memories_fts, 2.0, 1.0, 1.0) LIMIT ?", (terms.fts, pool))])
+            "ORDER BY bm25(memories_fts, 2.0, 1.0, 1.0) LIMIT ?", (terms.fts, pool))]
+    ranked_lists = [keyword]
     if query_vector is not None and space is not None and rows.has_vector_table(db, space):
+        near = vectors.knn(db, space, rows.COLLECTION, query_vector, pool * 2)
+        similarity = {i: 1.0 - d for i, d in near}
         # KNN always returns k neighbours; with few memories most are unrelated,
-        # and fused with event hits they would push relevant events out.
-        ranked_lists.append([i for i, d in vectors.knn(db, space, rows.COLLECTION,
-                                                       query_vector, pool * 2)
-                             if 1.0 - d >= MIN_SIMILARITY])
+        # and fused with event hits they would push relevant events out. A
+        # keyword match must also be somewhat near in meaning: sharing only a
+        # person's name with the query ("Caroline") does not make a fact relevant.
+        ranked_lists = [[i for i in keyword if similarity.get(i, 0.0) >= KEYWORD_MIN_SIMILARITY],
+                        [i for i, _d in near if similarity[i] >= MIN_SIMILARITY]]
     fused: dict[int, float] = {}
     for ranked in ranked_lists:
         for rank, mid in enumerate(ranked):
@@ -200,13 +205,24 @@ def related(db: apsw.Connection, memory_id: int, *, current_only: bool = True
 
 
 def list_memories(db: apsw.Connection, *, types: Sequence[str] = (), include_all: bool = False,
-                  now: datetime | None = None, limit: int | None = None) -> list[Memory]:
-    """Memories for "what Engram knows": current and not weak, unless ``include_all``."""
+                  now: datetime | None = None, limit: int | None = None,
+                  since: datetime | None = None, until: datetime | None = None) -> list[Memory]:
+    """Memories for "what Engram knows": current and not weak, unless ``include_all``.
+
+    ``since``/``until`` keep memories whose time span overlaps [since, until)
+    (the timeline's episodes of a day).
+    """
     now = now or utcnow()
     where, params = "1", []
     if types:
         where = f"type IN ({','.join('?' * len(types))})"
         params = list(types)
+    if since is not None:
+        where += " AND ended_at >= ?"
+        params.append(to_epoch(since))
+    if until is not None:
+        where += " AND started_at < ?"
+        params.append(to_epoch(until))
     if not include_all:
         where += " AND superseded_by IS NULL AND valid_until IS NULL"
     order = ("CASE type " + " ".join(f"WHEN '{t}' THEN {n}" for n, t in enumerate(MEMORY_TYPES))
@@ -244,4 +260,4 @@ def search_text(pipeline: Any, db: apsw.Connection, query: str, *,
 
 __all__ = ["search_memories", "search_text", "hits_for", "mark_recalled", "related",
            "list_memories", "core_profile", "core_profile_text", "memory_terms",
-           "strength_of", "is_weak", "to_epoch"]
+           "strength_of", "is_weak"]

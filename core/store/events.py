@@ -160,12 +160,14 @@ def relocate(db: apsw.Connection, relocations: Iterable[Relocation]) -> list[int
     """Give events a new path, external id, title and meta (writer connection).
 
     Text, times and vectors stay; the keyword index follows by trigger when the
-    title changes. Returns the ids that still existed and were updated.
+    title changes. Returns the ids that still existed and were updated. An
+    event whose new identity is already taken (another process stored that
+    chunk a moment ago) is left as it was: the next scan of its file forgets it.
     """
     updated: list[int] = []
     for r in relocations:
         rows = db.execute(
-            "UPDATE events SET path = ?, external_id = ?, title = ?, meta = ? "
+            "UPDATE OR IGNORE events SET path = ?, external_id = ?, title = ?, meta = ? "
             "WHERE id = ? RETURNING id",
             (r.path, r.external_id, r.title,
              json.dumps(dict(r.meta), ensure_ascii=False, default=str), r.event_id),

@@ -135,6 +135,9 @@ class FileIndexer:
         db = self.store.reader()
         known = file_rows.under(db, str(folder))
         present = file_rows.event_counts_under(db, str(folder))
+        # Chunks stored without a file state (a crash between the two writes)
+        # still belong to a file that may be gone.
+        orphans = set(present) - set(known)
         batch = _Batch()
         total = len(paths)
         for n, path in enumerate(paths):
@@ -144,13 +147,22 @@ class FileIndexer:
             if progress is not None:
                 progress(n, total, str(path))
             key = str(path)
+            orphans.discard(key)
             self._check(path, known.pop(key, None), present.get(key, 0), batch, report)
             if len(batch.observations) >= _FLUSH_CHUNKS or len(batch) >= _FLUSH_FILES:
                 self._apply(batch, report)
                 batch = _Batch()
         if not report.cancelled:
-            gone = [p for p in known if not any(p.startswith(u) for u in unlisted)]
-            self._forget_files(gone, batch, report)
+            # Not found this time, unless inside a folder that could not be listed
+            # (it may hold them still) or being such a folder (its problem row).
+            gone = [p for p in sorted(set(known) | orphans) if p not in unlisted
+                    and not any(p.startswith(u + os.sep) for u in unlisted)]
+            folders = {p for p in gone if p in known and (known[p].problem or "").endswith(
+                "(folder)")}  # a folder's old problem: it can be listed again
+            batch.gone += folders
+            self._forget_files([p for p in gone if p not in folders], batch, report)
+            batch.states += [file_rows.FileState(u, 0, 0, "skipped", f"{why} (folder)")
+                             for u, why in unlisted.items()]
         self._apply(batch, report)
         if progress is not None and not report.cancelled:
             progress(total, total, "")
@@ -158,17 +170,18 @@ class FileIndexer:
         return report
 
     def _walk(self, folder: Path, root: Path,
-              report: ScanReport) -> tuple[list[Path], list[str]]:
-        """Every file to consider, sorted; and the sub-folders that could not be listed."""
+              report: ScanReport) -> tuple[list[Path], dict[str, str]]:
+        """Every file to consider, sorted; and the sub-folders that could not be
+        listed, with why."""
         found: list[Path] = []
-        unlisted: list[str] = []
+        unlisted: dict[str, str] = {}
 
         def on_error(exc: OSError) -> None:
-            where = exc.filename or str(folder)
-            unlisted.append(str(where).rstrip(os.sep) + os.sep)
+            where = str(exc.filename or folder).rstrip(os.sep)
             reason = "permission denied" if isinstance(exc, PermissionError) else \
-                f"cannot list folder ({exc.strerror or exc})"
-            report.problems.append((str(where), reason))
+                f"cannot list folder: {exc.strerror or exc}"
+            unlisted[where] = reason
+            report.problems.append((where, f"{reason} (folder)"))
 
         for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error):
             here = Path(dirpath)
@@ -230,6 +243,7 @@ class FileIndexer:
         if not moved and not states:
             return self._reindex(Path(dest), root, report)
         pairs = prefix_moves or [(src, dest)]
+        pairs += sorted({(e.path, dest + e.path[len(src):]) for e in moved} - set(pairs))
         taken = {new for _, new in pairs if file_rows.events_of(db, new)
                  or file_rows.get(db, new)}
         relocations: list[Relocation] = []

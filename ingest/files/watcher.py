@@ -210,10 +210,14 @@ class _Run:
         self.w._unwatchable.pop(root, None)
         return watch
 
+    def cancelled(self) -> bool:
+        """Polled between files: stop when asked; while paused, wait here."""
+        self.control.wait_while_paused()
+        return self.control.stopping
+
     def catch_up(self, root: Path) -> None:
         self.w._set_state(f"scanning {root}")
-        report = self.indexer.scan(root, cancelled=lambda: self.control.stopping)
-        self.w._record(report)
+        self.w._record(self.indexer.scan(root, cancelled=self.cancelled))
 
     def rescan_unwatched(self) -> None:
         now = time.monotonic()
@@ -294,11 +298,10 @@ class _Run:
                 report.merge(self.indexer.forget_files(ops["delete"], folder=str(root)))
             if ops.get("index"):
                 report.merge(self.indexer.index_files(
-                    [Path(p) for p in ops["index"]], folder=str(root),
-                    cancelled=lambda: self.control.stopping))
+                    [Path(p) for p in ops["index"]], folder=str(root), cancelled=self.cancelled))
             for folder in ops.get("scan", []):
                 report.merge(self.indexer.scan(Path(folder), root=root,
-                                               cancelled=lambda: self.control.stopping))
+                                               cancelled=self.cancelled))
             self.w._record(report)
 
     def pair_moves(self, due: list[tuple[str, tuple[Op, float, Path]]]

@@ -7,7 +7,8 @@ frame into a ``Reading`` of the active window:
 - the window's area is read whole when it comes to the front, moves or resizes
   (unless its pixels are exactly those read last time it was in front);
 - otherwise only the full-width bands of it that changed are read again
-  (``screentext``), through an ``OcrCache`` keyed by window;
+  (``screentext``), through an ``OcrCache`` keyed by window, by tesseract kept
+  loaded in a helper process (``ocr_worker``);
 - visible windows that must not be captured (password managers, private
   browsing, Engram itself, the person's exclusions) are painted black in the
   frame first, so neither OCR nor a picture can see them, even at the edge
@@ -30,7 +31,8 @@ import numpy as np
 from ingest.screen.change import ChangeDetector, FrameChange
 from ingest.screen.frame import Frame, Rect
 from ingest.screen.heartbeat import Reading, WindowIdentity
-from ingest.screen.ocr import OcrCache, OcrResult, ocr_region, region_digest
+from ingest.screen.ocr import OcrCache, OcrResult
+from ingest.screen.ocr_worker import SharedOcr
 from ingest.screen.privacy import PrivacySettings, should_capture
 from ingest.screen.screentext import (Redact, WindowText, bands, encode_boxes, read_rect,
                                       redact_words)
@@ -121,7 +123,8 @@ class ScreenReader:
         self.detector = ChangeDetector(exact_rows=True)
         self.cache = OcrCache(max_entries=64)
         self.band_margin = band_margin
-        self._ocr: Ocr = ocr or (lambda f, r: ocr_region(f, r, psm=3))
+        self.engine = SharedOcr() if ocr is None else None
+        self._ocr: Ocr = ocr or self.engine  # type: ignore[assignment]
         self._texts: OrderedDict[Hashable, WindowText] = OrderedDict()
         self._remember = remember_windows
         self._front: Hashable = object()
@@ -132,6 +135,12 @@ class ScreenReader:
         self.cache.clear()
         self._texts.clear()
         self._front = object()
+
+    def close(self) -> None:
+        """Forget everything and stop the OCR helper process."""
+        self.forget()
+        if self.engine is not None:
+            self.engine.close()
 
     def _run_ocr(self, frame: Frame, rect: Rect, key: Hashable,
                  spent: list[float]) -> OcrResult:
@@ -152,7 +161,7 @@ class ScreenReader:
         whole = change.first or state is None or state.area != area or key != self._front
         self._front = key
         if whole:
-            digest = region_digest(frame, area)
+            digest = self.detector.digest(area)
             if state is None or state.area != area or state.digest != digest:
                 state = WindowText.from_result(area, self._run_ocr(frame, area, key, spent),
                                                digest)
@@ -163,7 +172,7 @@ class ScreenReader:
                 rect = read_rect(band, area, self.band_margin)
                 state = state.replace_band(band, self._run_ocr(frame, rect, key, spent))
             if changed_bands:
-                state = state.with_digest(region_digest(frame, area))
+                state = state.with_digest(self.detector.digest(area))
         self._texts[key] = state
         self._texts.move_to_end(key)
         while len(self._texts) > self._remember:

@@ -19,6 +19,7 @@ most ``max_rects`` remain: OCR gets a few regions, not hundreds of tiles.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -220,6 +221,25 @@ class ChangeDetector:
         if previous_rows is not None and rects:
             rects = tuple(_tighten(r, previous_rows, rows, self.tile) for r in rects)
         return FrameChange(rects, count, total)
+
+
+    def digest(self, rect: Rect) -> bytes:
+        """A 16-byte identity of what the last frame showed in the tiles covering ``rect``.
+
+        Built from the tile hashes already computed, so it costs microseconds
+        where hashing the pixels again would cost milliseconds; tiles that stick
+        out of ``rect`` make it change a little more often, never less.
+        """
+        if self._previous is None:
+            return b""
+        t = self.tile
+        r0, c0 = rect.top // t, rect.left // t
+        r1 = (max(rect.bottom, rect.top + 1) - 1) // t + 1
+        c1 = (max(rect.right, rect.left + 1) - 1) // t + 1
+        h = hashlib.blake2b(digest_size=16)
+        h.update(b"%d,%d,%d,%d;" % (rect.left, rect.top, rect.width, rect.height))
+        h.update(np.ascontiguousarray(self._previous[r0:r1, c0:c1]).data)
+        return h.digest()
 
 
 def _tighten(rect: Rect, before: np.ndarray, after: np.ndarray, tile: int) -> Rect:

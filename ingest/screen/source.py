@@ -169,7 +169,7 @@ class ScreenSource:
 
     # -- events -----------------------------------------------------------------------
     def _submit(self, held: hb.Held[Picture]) -> int | None:
-        if self._sink is None or not held.reading.text.strip():
+        if self._sink is None or not held.text.strip():
             return None  # nothing readable on screen: no event
         thumb, full = encode(held.picture) if held.picture else (None, None)
         r = held.reading
@@ -182,7 +182,7 @@ class ScreenSource:
                 extra["full_shot"] = [f.left, f.top, f.width, f.height]
         obs = Observation(
             source="screen", captured_at=held.started_at, ended_at=held.last_seen,
-            text=r.text, app=r.window.app, title=r.window.title, url=r.window.url,
+            text=held.text, app=r.window.app, title=r.window.title, url=r.window.url,
             external_id=f"{held.started_at.isoformat()}#{r.window.window_id or 0}",
             image=thumb, full_image=full, meta=hb.meta_for(held, extra))
         changes = self._sink([obs])
@@ -277,7 +277,7 @@ class ScreenSource:
             while not control.stopping:
                 if control.paused:
                     self._finish(utcnow())
-                    self.reader.forget()
+                    self.reader.close()  # also ends the OCR helper: a pause may be long
                     self._state = "paused"
                     control.wait_while_paused()
                     continue
@@ -309,7 +309,7 @@ class ScreenSource:
                     raise
                 log.exception("could not store the last screen event")
             finally:
-                self.reader.forget()
+                self.reader.close()
                 if rig is not None:
                     rig.close()
                 self._state = "stopped"
@@ -343,5 +343,5 @@ class ScreenSource:
             return Outcome("stored", "", event_id=event_id,
                            image_bytes=self.stats().image_bytes - before, **base)
         finally:
-            self.reader.forget()
+            self.reader.close()
             rig.close()

@@ -6,7 +6,7 @@ the secrets' pixels (redacted words) are painted over, so an image never shows
 what the text had removed.
 
 WebP at quality 50 and ≤ 640 px wide (a third of 1080p): a desktop full of UI
-text comes out at ≈20 kB — ≈26 kB at 720 px, ≈30 kB as JPEG — enough to
+text comes out at ≈18 kB — ≈26 kB at 720 px, ≈30 kB as JPEG — enough to
 recognise the screen, not to read small print: the text is in the event. The
 width keeps a busy hour (one new event every 10 s) under 12 MB. Full frames,
 when the person turns them on, are WebP at quality 80 at native resolution.
@@ -62,21 +62,21 @@ def _rgb(pixels: np.ndarray) -> Image.Image:
 def _thumbnail(frame: Frame, shot: Rect, hide: Sequence[Rect], max_width: int) -> Image.Image:
     """Downscale first, then paint the hidden boxes on the small image.
 
-    An integer box reduction in C is ≈6× cheaper than resampling the full
-    frame; painting after it (boxes scaled, padded past the filter's reach)
-    hides the same pixels as painting before would.
+    Painting after downscaling (boxes scaled, padded past the filter's reach)
+    hides the same pixels as painting before would, without copying the frame.
     """
     image = Image.frombuffer("RGB", (frame.width, frame.height), frame.bgra, "raw", "BGRX",
                              0, 1)
     if shot != frame.rect:
         image = image.crop((shot.left, shot.top, shot.right, shot.bottom))
-    factor = image.width // max_width
-    if factor > 1:
-        image = image.reduce(factor)
     if image.width > max_width:
         height = max(1, round(image.height * max_width / image.width))
-        image = image.resize((max_width, height), Image.Resampling.BILINEAR)
-    elif factor <= 1 and shot == frame.rect:
+        # reducing_gap 1.5: an integer box reduction (1920 → 960) then bilinear to
+        # 640 — softer than a box reduction alone, which WebP repays with ≈20 %
+        # fewer bytes, and ≈3× cheaper than resampling the full frame.
+        image = image.resize((max_width, height), Image.Resampling.BILINEAR,
+                             reducing_gap=1.5)
+    elif shot == frame.rect:
         image = image.copy()  # detach from the frame's buffer
     sx, sy = image.width / shot.width, image.height / shot.height
     draw = ImageDraw.Draw(image)
@@ -105,10 +105,13 @@ def take_picture(frame: Frame, shot: Rect, hide: Sequence[Rect] = (), *,
     return Picture(thumb=image, shot=shot, full=full, full_shot=full_shot)
 
 
-def encode_webp(image: Image.Image, quality: int) -> bytes:
-    """WebP bytes of ``image``, built in memory."""
+def encode_webp(image: Image.Image, quality: int, method: int = 2) -> bytes:
+    """WebP bytes of ``image``, built in memory.
+
+    Method 2: half the encoder time of the default 4 for ≈3 % more bytes.
+    """
     out = io.BytesIO()
-    image.save(out, format="WEBP", quality=quality, method=4)
+    image.save(out, format="WEBP", quality=quality, method=method)
     return out.getvalue()
 
 

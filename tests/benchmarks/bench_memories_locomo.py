@@ -7,10 +7,12 @@ parser and pipeline as ``engram import``), consolidated by the rule-based
 builder, and each of its questions is searched two ways:
 
 - **events**: ``Retriever.search`` top 10 (what search returns today);
-- **events + memories**: the event ranking and ``search_memories``'s ranking
+- **events + memories**: ``Retriever.search``'s ranking and ``search_memories``'s
   fused by reciprocal rank, top 10 items; a memory hit counts for the
   messages it came from (its source events), and a hit whose messages are all
   already in the list takes no slot (a fact is shown with its source message).
+  Also shown: the same without episodic memories, and merged by the hits'
+  scores instead of their ranks.
 
 recall@10 = share of a question's evidence messages found in the top 10,
 averaged over questions. Because an episode covers a whole session, a memory
@@ -73,19 +75,23 @@ def evidence_of_memories(db: Any, memory_ids: Iterable[int]) -> dict[int, set[st
 
 
 def fused_messages(event_hits: list[Any], memory_hits: list[Any], covers: dict[int, set[str]],
-                   *, skip_episodic: bool = False) -> list[set[str]]:
-    """Top-K items of the two rankings fused by reciprocal rank, as message-id sets."""
+                   *, skip_episodic: bool = False, by: str = "rank") -> list[set[str]]:
+    """Top-K items of events and memories merged, as message-id sets.
+
+    ``by="rank"``: reciprocal rank of each hit in its own list, so the best
+    memory ranks with the best event. ``by="score"``: by the hits' own scores
+    (both reciprocal-rank sums of a keyword and a vector ranking) — which
+    favours memories: there are few of them, so they rank high in their lists.
+    """
     scored: dict[tuple[str, int], float] = {}
     items: dict[tuple[str, int], set[str]] = {}
-    for rank, hit in enumerate(event_hits):
-        key = ("event", hit.id)
-        scored[key] = scored.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
-        items[key] = {message_id(hit.provenance.external_id)} - {None}
     memory_hits = [h for h in memory_hits if not (skip_episodic and h.memory_type == "episodic")]
-    for rank, hit in enumerate(memory_hits):
-        key = ("memory", hit.id)
-        scored[key] = scored.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
-        items[key] = covers.get(hit.id, set())
+    for kind, hits in (("event", event_hits), ("memory", memory_hits)):
+        for rank, hit in enumerate(hits):
+            key = (kind, hit.id)
+            scored[key] = hit.score if by == "score" else 1.0 / (RRF_K + rank + 1)
+            items[key] = (covers.get(hit.id, set()) if kind == "memory"
+                          else {message_id(hit.provenance.external_id)} - {None})
     # A hit whose messages are all already shown (a fact next to the message it
     # came from) takes no slot: the product shows such a memory with its sources.
     chosen: list[set[str]] = []
@@ -123,7 +129,7 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
     by_category: dict[tuple[str, str], list[float]] = defaultdict(list)
     print()
     print(f"{'conversation':<12} {'msgs':>5} {'core':>5} {'epis':>5} {'sem':>5} {'proc':>5} "
-          f"{'superseded':>10} {'cons s':>7} {'R@10 ev':>8} {'+mem':>6} {'+mem-ep':>8} "
+          f"{'superseded':>10} {'cons s':>7} {'R@10 ev':>8} {'+mem':>6} {'+mem-ep':>8} {'score':>6} "
           f"{'cover ev':>8} {'cover+mem':>9}")
     for path in sorted((DATA / "messages").glob("*.jsonl")):
         conv = path.stem
@@ -154,10 +160,11 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
                     events_only = [{message_id(h.provenance.external_id)} - {None}
                                    for h in event_hits[:K]]
                     with_mem = fused_messages(event_hits, memory_hits, covers)
+                    by_score = fused_messages(event_hits, memory_hits, covers, by="score")
                     no_episodes = fused_messages(event_hits, memory_hits, covers,
                                                  skip_episodic=True)
                     for name, found in (("events", events_only), ("memories", with_mem),
-                                        ("no_episodic", no_episodes)):
+                                        ("by_score", by_score), ("no_episodic", no_episodes)):
                         r = recall(found, evidence)
                         per[name].append(r)
                         totals[name].append(r)
@@ -171,12 +178,14 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
         print(f"{conv:<12} {n:>5} {types['core']:>5} {types['episodic']:>5} "
               f"{types['semantic']:>5} {types['procedural']:>5} {superseded:>10} "
               f"{seconds:>7.1f} {mean['events']:>8.3f} {mean['memories']:>6.3f} "
-              f"{mean['no_episodic']:>8.3f} {mean['cover_events']:>8.1f} {mean['cover_mem']:>9.1f}"
+              f"{mean['no_episodic']:>8.3f} {mean['by_score']:>6.3f} {mean['cover_events']:>8.1f} "
+              f"{mean['cover_mem']:>9.1f}"
               f"   (report: {report.total('added')} added, {report.total('merged')} merged)")
     mean = {k: sum(v) / len(v) for k, v in totals.items() if v}
     print(f"{'all':<12} questions={len(totals['events'])}  recall@10 events only "
           f"{mean['events']:.3f}  with memory hits {mean['memories']:.3f}  "
           f"with memory hits except episodes {mean['no_episodic']:.3f}  "
+          f"merged by score instead of rank {mean['by_score']:.3f}  "
           f"(messages covered by the top 10: {mean['cover_events']:.1f} vs {mean['cover_mem']:.1f})")
     for category in sorted({c for _n, c in by_category}):
         cells = "  ".join(f"{name} {sum(v) / len(v):.3f}" for (name, c), v in by_category.items()

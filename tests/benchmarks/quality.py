@@ -164,10 +164,11 @@ def _keyword_agreement(db, queries: list) -> None:
 def _bm25_sum(db, expr: str, ids: list[int]) -> float:
     if not ids:
         return 0.0
-    rows = db.execute("SELECT sum(bm25(events_fts, 2.0, 1.0, 0.5)) FROM events_fts WHERE "
+    # bm25() cannot sit inside an aggregate: sum in Python.
+    rows = db.execute("SELECT bm25(events_fts, 2.0, 1.0, 0.5) FROM events_fts WHERE "
                       f"events_fts MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
                       (expr, *ids)).fetchall()
-    return float(rows[0][0] or 0.0)
+    return float(sum(r[0] for r in rows))
 
 
 # -- real embeddings: is the synthetic distribution a fair stand-in? -----------------------

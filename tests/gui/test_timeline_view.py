@@ -6,7 +6,6 @@ from datetime import date
 from PySide6.QtGui import QColor
 
 from app.models.queries import day_activity, events_between, local_day_bounds
-from app.views.activity_chart import label_color
 from app.views.timeline import TimelineView
 
 
@@ -41,11 +40,14 @@ def test_the_chart_reflects_the_seeded_day(qtbot, ctx, seeded):
     (label, rect), = view.chart.segments(10)
     assert label == "Firefox"
     centre = rect.center().toPoint()
-    assert QColor(image.pixel(centre)).name() == label_color("Firefox").name()
+    firefox = view.chart.color("Firefox").name()
+    assert QColor(image.pixel(centre)).name() == firefox
+    assert len({view.chart.color(label).name() for label in activity.labels}) == \
+        len(activity.labels)  # every app its own colour
     empty_slot = view.chart.bar_rect(3)
     probe = empty_slot.center().toPoint()
     probe.setY(int(empty_slot.bottom() - 3))
-    assert QColor(image.pixel(probe)).name() != label_color("Firefox").name()
+    assert QColor(image.pixel(probe)).name() != firefox
     # Stacked: Terminal sits on top of Firefox in hour 9.
     seg9 = dict(view.chart.segments(9))
     assert seg9["Terminal"].bottom() <= seg9["Firefox"].top() + 0.01

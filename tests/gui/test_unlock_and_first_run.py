@@ -151,3 +151,46 @@ def test_change_passphrase_rekeys_and_reopens(qtbot, passphrase_store, monkeypat
     engine = open_engine(passphrase_store, settings=settings,
                          ask=lambda _p, _c: "a brand new one", create=False)
     engine.close()
+
+
+def test_quick_ask_opens_the_answer_in_ask(qtbot, passphrase_store):
+    controller, window, quits = make_controller(qtbot, passphrase_store)
+    answer_with(controller, [RIGHT])
+    with qtbot.waitSignal(controller.ready, timeout=60000):
+        controller.start()
+    controller.quick_ask()
+    dialog = controller._quick
+    dialog.field.setText("Which library did Ana recommend?")
+    dialog.field.returnPressed.emit()
+    ask = window.shell.views["ask"]
+    assert window.shell.current() == "ask"
+    qtbot.waitUntil(lambda: "done" in ask.events_seen, timeout=60000)
+    assert "Which library did Ana recommend?" in ask.transcript.toPlainText()
+    controller.quit()
+
+
+def test_when_a_daemon_captures_the_app_steers_it_instead(qtbot, passphrase_store, monkeypatch):
+    from app.bootstrap import open_engine
+    from app.instance import Instance
+
+    monkeypatch.setenv("ENGRAM_PASSPHRASE", RIGHT)
+    daemon_engine = open_engine(passphrase_store, settings=Settings(
+        passphrase_store.settings_path), ask=None)
+    daemon = Instance(daemon_engine, [])
+    daemon.start(control=True)  # what `engram daemon` runs
+    try:
+        controller, window, quits = make_controller(qtbot, passphrase_store)
+        with qtbot.waitSignal(controller.ready, timeout=60000):
+            controller.start()
+        capture = controller.ctx.capture
+        assert controller.opened.instance is None
+        qtbot.waitUntil(lambda: capture.mode == "daemon", timeout=15000)
+        capture.pause(15)
+        qtbot.waitUntil(lambda: daemon.supervisor.paused, timeout=15000)
+        capture.resume()
+        qtbot.waitUntil(lambda: not daemon.supervisor.paused, timeout=15000)
+        assert "engram daemon" in capture.snapshot().summary()
+        controller.quit()
+    finally:
+        daemon.stop()
+        daemon_engine.close()

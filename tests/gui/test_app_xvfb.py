@@ -1,0 +1,166 @@
+"""The real app (`python -m app`) on a private Xvfb with a real tray host (trayer).
+
+It opens a seeded store, is driven view by view through its single-instance
+channel (each request is answered only after the event loop ran it, so a reply
+also proves the window is responsive), and every view is photographed with mss
+into ``tests/artifacts/screens/`` for a person to look at. It ends with SIGTERM,
+which must quit cleanly.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.gui.seed import seed_day
+from tests.xvfb import require_tools, running_xvfb, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENS = REPO / "tests" / "artifacts" / "screens"
+SIZE = (1600, 1000)
+
+pytestmark = pytest.mark.xvfb
+
+
+class AppProcess:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=REPO, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip())
+
+    def reported(self, what: str) -> bool:
+        return any(line.startswith(f"engram-gui: {what}") for line in self.lines)
+
+    def request(self, command: str, timeout: float = 20.0) -> float:
+        """Send a request like a second launch does; returns how long the answer took."""
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "app"], cwd=REPO, timeout=timeout,
+                              env={**self.env, "ENGRAM_GUI_COMMAND": command},
+                              capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stderr)
+        return time.monotonic() - started
+
+
+def shoot(display: str, name: str) -> Path:
+    import mss
+    import mss.tools
+
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    path = SCREENS / f"{name}.png"
+    with mss.MSS(display=display) as sct:
+        shot = sct.grab(sct.monitors[1])
+        mss.tools.to_png(shot.rgb, shot.size, output=str(path))
+    return path
+
+
+def non_blank(path: Path) -> bool:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        colors = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    return colors is None or len(colors) > 50
+
+
+@pytest.fixture
+def seeded_home(data_dir: Path, tmp_path: Path) -> Path:
+    from app.bootstrap import open_engine
+    from core.config import Settings, resolve_paths
+
+    folder = tmp_path / "Documents"
+    folder.mkdir()
+    (folder / "printer.md").write_text("# Printer\nRestart cups to fix the office printer.\n")
+    paths = resolve_paths(data_dir)
+    settings = Settings(paths.settings_path)
+    # Screen capture off: the shots must show the seeded day, not OCR of themselves.
+    settings.set("screen_capture", False)
+    settings.set("watched_folders", [str(folder)])
+    engine = open_engine(paths, settings=settings, ask=None)
+    try:
+        seed_day(engine)
+    finally:
+        engine.close()
+    return data_dir
+
+
+def test_the_real_app_under_xvfb_with_a_tray(seeded_home: Path, tmp_path: Path) -> None:
+    require_tools()
+    if shutil.which("trayer") is None:
+        pytest.skip("trayer is not installed (installers/install.sh --test)")
+    with running_xvfb(f"{SIZE[0]}x{SIZE[1]}x24") as display:
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
+               "ENGRAM_GUI_REPORT": "1", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+               "XDG_RUNTIME_DIR": str(tmp_path / "runtime")}
+        (tmp_path / "runtime").mkdir(mode=0o700)
+        env.pop("WAYLAND_DISPLAY", None)
+        tray = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
+                                 "pixel", "--width", "96", "--heighttype", "pixel", "--height",
+                                 "28", "--SetDockType", "true", "--transparent", "false",
+                                 "--tint", "0x303030"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        app = None
+        try:
+            time.sleep(1.0)  # trayer takes the _NET_SYSTEM_TRAY selection
+            # Before: the passphrase prompt (no ENGRAM_PASSPHRASE), and a first run.
+            asking = {k: v for k, v in env.items() if k != "ENGRAM_PASSPHRASE"}
+            fresh = {**env, "ENGRAM_HOME": str(tmp_path / "fresh-home")}
+            for name, first_env in (("0-unlock", asking), ("0-welcome", fresh)):
+                first = AppProcess(first_env)
+                wait_for(lambda: first.reported("window-shown") or first.proc.poll() is not None,
+                         timeout=60)
+                time.sleep(2.5)
+                shoot(display, name)
+                first.proc.send_signal(signal.SIGTERM)
+                assert first.proc.wait(timeout=60) == 0, "\n".join(first.lines)
+            app = AppProcess(env)
+            wait_for(lambda: app.reported("ready") or app.proc.poll() is not None, timeout=90)
+            assert app.proc.poll() is None, "\n".join(app.lines)
+            assert app.reported("tray available"), "\n".join(app.lines)
+            shown = float(next(l for l in app.lines if "window-shown" in l).split()[-1])
+            assert shown < 10
+
+            def tour(step: str, command: str, settle: float = 2.0) -> Path:
+                took = app.request(command)
+                assert took < 15, f"{command} took {took:.1f} s: the window is not responsive"
+                time.sleep(settle)
+                return shoot(display, step)
+
+            paths = [
+                tour("1-search", "search:tenacity retries", 4.0),
+                tour("2-timeline", f"day:{date.today().isoformat()}", 3.0),
+                tour("3-ask", "ask:Which library did Ana recommend for retries?", 6.0),
+                tour("4-memories", "view:memories"),
+                tour("5-sources", "view:sources"),
+                tour("6-settings", "view:settings"),
+            ]
+            for path in paths:
+                assert path.stat().st_size > 10_000 and non_blank(path), path
+            # The window is a real top-level window on this display.
+            found = subprocess.run(["xdotool", "search", "--name", "^Engram"], env=env,
+                                   capture_output=True, text=True, timeout=10)
+            assert found.stdout.strip(), "no Engram window on the display"
+            assert app.proc.poll() is None
+            app.proc.send_signal(signal.SIGTERM)
+            assert app.proc.wait(timeout=60) == 0, "\n".join(app.lines)
+        finally:
+            if app is not None and app.proc.poll() is None:
+                app.proc.kill()
+                app.proc.wait()
+            tray.terminate()
+            tray.wait(timeout=10)
+    assert not (seeded_home / "run" / "control.sock").exists()
