@@ -41,8 +41,11 @@ def apply_theme(app) -> None:
 
     def follow() -> None:
         scheme = app.styleHints().colorScheme()
-        palette = app.style().standardPalette()
-        if scheme == Qt.ColorScheme.Dark:
+        app.setPalette(QPalette())  # back to the platform theme's own colours (accent…)
+        system = app.palette()
+        palette = QPalette(system)
+        already_dark = system.color(QPalette.ColorRole.Window).lightness() < 128
+        if scheme == Qt.ColorScheme.Dark and not already_dark:
             for role, color in ((QPalette.ColorRole.Window, "#202124"),
                                 (QPalette.ColorRole.WindowText, "#e8eaed"),
                                 (QPalette.ColorRole.Base, "#17181a"),

@@ -89,7 +89,7 @@ class Retriever:
         """Load the in-memory vector index in the background, and keep it loaded.
 
         For long-running processes (desktop app, daemon): seconds at a million
-        items, ≈470 B of RAM per item. Searches meanwhile use exact KNN.
+        items, ≈500 B of RAM per item. Searches meanwhile use exact KNN.
         Returns the loading thread (None if there is nothing to load yet).
         """
         self._index_wanted = True

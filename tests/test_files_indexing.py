@@ -306,8 +306,9 @@ def test_watcher_follows_create_modify_move_and_delete(engine, tmp_path: Path) -
         assert time.monotonic() - started < 5
 
         note.write_text("# Todo\n\nReturn the hammock to Marta.\n")
-        assert wait_for(lambda: paths_found(engine, "hammock") == {str(note)}, 10)
-        assert not paths_found(engine, "kettlebell")
+        # The new chunk is stored first, then the old one forgotten: wait for both.
+        assert wait_for(lambda: paths_found(engine, "hammock") == {str(note)}
+                        and not paths_found(engine, "kettlebell"), 10)
         ids = set(file_events(engine, note).values())
 
         renamed = root / "projects" / "todo-home.md"

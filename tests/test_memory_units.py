@@ -202,3 +202,21 @@ def test_events_are_quoted_as_data_under_a_nonce() -> None:
     nonce = user["content"].split("⟦", 1)[1].split("⟧", 1)[0]
     assert f"⟦{nonce}⟧" in system["content"] and user["content"].count(f"⟦/{nonce}⟧") == 1
     assert "[E1]" in user["content"]
+
+
+def test_merge_hits_interleaves_by_rank_and_drops_memories_that_repeat_events() -> None:
+    from core.memory.search import merge_hits
+    from core.records import Provenance, SearchHit
+
+    def hit(i: int, kind: str, score: float) -> SearchHit:
+        return SearchHit(id=i, kind=kind, source="chat", time=T0, title=str(i), snippet="",
+                         score=score, provenance=Provenance(),
+                         memory_type="semantic" if kind == "memory" else None)
+
+    events = [hit(1, "event", 0.03), hit(2, "event", 0.02), hit(3, "event", 0.01)]
+    memories = [hit(10, "memory", 0.9), hit(11, "memory", 0.8), hit(12, "memory", 0.7)]
+    merged = merge_hits(events, memories, 4, sources={10: (1,), 11: (7,), 12: (2, 9)})
+    # Memory 10 only repeats event 1, ranked above it; the rest alternate, events first.
+    assert [(h.kind, h.id) for h in merged] == [("event", 1), ("event", 2), ("memory", 11),
+                                                ("event", 3)]
+    assert [h.id for h in merge_hits(events, memories, 6)] == [1, 10, 2, 11, 3, 12]

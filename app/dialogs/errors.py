@@ -151,7 +151,8 @@ def install_excepthook() -> None:
         if issubclass(kind, KeyboardInterrupt):
             previous(kind, exc, tb)
             return
-        exc.__traceback_text__ = "".join(traceback.format_exception(kind, exc, tb))  # type: ignore[attr-defined]
+        text = "".join(traceback.format_exception(kind, exc, tb))
+        exc.__traceback_text__ = text  # type: ignore[attr-defined]
         if threading.current_thread() is threading.main_thread():
             # Deferred: Qt may be in the middle of a virtual call that raised.
             QTimer.singleShot(0, lambda: presenter().present(exc))

@@ -154,7 +154,7 @@ class CaptureState(QObject):
             self._remote = snapshot
             self.changed.emit()
 
-        run_in_background(ask, done)
+        run_in_background(ask, done, owner=self)
 
     def stop(self) -> None:
         poll = getattr(self, "_poll", None)

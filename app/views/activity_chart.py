@@ -83,7 +83,7 @@ class ActivityChart(QWidget):
         self.selected_hour = hour
         self.update()
 
-    # -- geometry -------------------------------------------------------------------------------
+    # -- geometry -----------------------------------------------------------------------------
     def plot_rect(self) -> QRectF:
         return QRectF(LEFT, TOP, max(10, self.width() - LEFT - RIGHT),
                       max(10, self.height() - TOP - BOTTOM - LEGEND_H))
@@ -132,7 +132,7 @@ class ActivityChart(QWidget):
             return None
         return int((x - plot.x()) / (plot.width() / 24))
 
-    # -- painting ---------------------------------------------------------------------------------
+    # -- painting -----------------------------------------------------------------------------
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt name
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -192,7 +192,7 @@ class ActivityChart(QWidget):
             if x > self.width() - 60:
                 break
 
-    # -- interaction -------------------------------------------------------------------------------
+    # -- interaction --------------------------------------------------------------------------
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt name
         hour = self.hour_at(event.position().x())
         if hour is None or self.activity is None or not self.activity.hours[hour]:

@@ -116,7 +116,7 @@ class AskView(QWidget):
         self.pages.setCurrentIndex(1 if self.available.ok else 0)
         self._loaded = False
 
-    # -- view protocol -------------------------------------------------------------------------
+    # -- view protocol ------------------------------------------------------------------------
     def activate(self) -> None:
         if not self.available.ok:
             return
@@ -138,7 +138,7 @@ class AskView(QWidget):
         self.question.setText(text)
         self.ask()
 
-    # -- model status ------------------------------------------------------------------------------
+    # -- model status -------------------------------------------------------------------------
     def refresh_model_status(self) -> None:
         engine = self.ctx.engine
 
@@ -153,7 +153,7 @@ class AskView(QWidget):
 
         run_in_background(lambda: adapter.model_status(engine), done, owner=self)
 
-    # -- threads -----------------------------------------------------------------------------------
+    # -- threads ------------------------------------------------------------------------------
     def load_threads(self, select: int | None = None) -> None:
         engine = self.ctx.engine
 
@@ -209,7 +209,7 @@ class AskView(QWidget):
         run_in_background(lambda: adapter.delete_thread(engine, thread_id),
                           lambda _r: (self.start_new_thread(), self.load_threads()), owner=self)
 
-    # -- asking ------------------------------------------------------------------------------------
+    # -- asking -------------------------------------------------------------------------------
     def ask(self) -> None:
         question = self.question.text().strip()
         if not question or self.task is not None:
@@ -290,14 +290,15 @@ class AskView(QWidget):
         self.question.setEnabled(not busy)
         self.new_thread.setEnabled(not busy)
 
-    # -- rendering ------------------------------------------------------------------------------------
+    # -- rendering ----------------------------------------------------------------------------
     def render(self) -> None:
         parts = list(self.blocks)
         if self.live is not None:
             parts.append(self._live_html(self.live))
         if not parts:
             parts = ["<p style='color: gray'>Ask a question — “what was the library Ana "
-                     "recommended?”, “when did I last renew the car insurance?”. Answers come "
+                     "recommended?”, “when did I last renew the car insurance?”. "
+                     "Answers come "
                      "only from what Engram captured on this computer, with the sources "
                      "they come from.</p>"]
         self.transcript.setHtml("".join(parts))
@@ -347,7 +348,7 @@ class AskView(QWidget):
         return _CITE.sub(lambda m: f"<a href='ev:{no}-{m.group(1)}'>{m.group(0)}</a>"
                          if int(m.group(1)) in valid else m.group(0), escaped)
 
-    # -- citations ---------------------------------------------------------------------------------------
+    # -- citations ----------------------------------------------------------------------------
     def on_anchor(self, url: QUrl) -> None:
         scheme, _, value = url.toString().partition(":")
         if scheme == "ev":

@@ -144,7 +144,7 @@ class FoldersPanel(QWidget):
             return self.folders()[0]
         return folder
 
-    # -- actions ---------------------------------------------------------------------------------
+    # -- actions ------------------------------------------------------------------------------
     def on_add(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Watch a folder", str(Path.home()))
         if path:

@@ -157,7 +157,7 @@ class HitDetail(QWidget):
 
         run_in_background(lambda: load_details(engine, hit.id, wants_chat), done, owner=self)
 
-    # -- rendering -----------------------------------------------------------------------------
+    # -- rendering ----------------------------------------------------------------------------
     def _present(self, hit: SearchHit, words: list[str], loaded: Loaded | None) -> None:
         self.hit, self.words, self.loaded = hit, words, loaded
         self.pages.setCurrentIndex(1)
@@ -214,7 +214,7 @@ class HitDetail(QWidget):
     def _scroll_to_anchor(self) -> None:
         self.text.scrollToAnchor("focus")
 
-    # -- actions ---------------------------------------------------------------------------------
+    # -- actions ------------------------------------------------------------------------------
     def on_open_file(self) -> None:
         if self.hit and self.hit.provenance.path:
             QDesktopServices.openUrl(QUrl.fromLocalFile(self.hit.provenance.path))

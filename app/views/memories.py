@@ -11,7 +11,8 @@ import html
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
     QCheckBox, QHBoxLayout, QInputDialog, QLabel, QListView, QListWidget, QListWidgetItem,
-    QPlainTextEdit, QPushButton, QSplitter, QStackedWidget, QTabBar, QVBoxLayout, QWidget,
+    QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QStackedWidget, QTabBar, QVBoxLayout,
+    QWidget,
 )
 
 from app.models.memories import MemoryListModel, MemoryRole
@@ -19,7 +20,7 @@ from app.tasks import run_in_background
 from app.views import memory_adapter as adapter
 from app.views.common import EmptyState, confirm, heading
 from app.windows.context import AppContext
-from core.records import MEMORY_TYPES, Changes
+from core.records import MEMORY_TYPES
 
 TYPE_HELP = {
     "core": "Stable facts about you — your name, the people in your life, your projects "
@@ -57,11 +58,29 @@ class MemoriesView(QWidget):
             self.tabs.addTab(kind.capitalize())
         self.show_all = QCheckBox("Show faded and replaced")
         self.add_button = QPushButton("Add a memory…")
+        self.build = QPushButton("Build memories now")
+        self.build.setToolTip("Turn what was captured since last time into memories "
+                              "(it also happens by itself in the background).")
         top.addWidget(self.tabs)
         top.addStretch(1)
         top.addWidget(self.show_all)
+        top.addWidget(self.build)
         top.addWidget(self.add_button)
         col.addLayout(top)
+        build_row = QHBoxLayout()
+        self.build_status = QLabel()
+        self.build_status.setObjectName("hint")
+        self.build_progress = QProgressBar()
+        self.build_progress.setVisible(False)
+        self.build_progress.setMaximumWidth(260)
+        self.build_cancel = QPushButton("Cancel")
+        self.build_cancel.setVisible(False)
+        build_row.addWidget(self.build_status, 1)
+        build_row.addWidget(self.build_progress)
+        build_row.addWidget(self.build_cancel)
+        col.addLayout(build_row)
+        self.build_task = None
+        self._last_build = ""  # what the last "Build memories now" did
         self.help = QLabel()
         self.help.setObjectName("hint")
         self.help.setWordWrap(True)
@@ -83,6 +102,9 @@ class MemoriesView(QWidget):
         self.tabs.currentChanged.connect(lambda _i: self.reload())
         self.show_all.toggled.connect(lambda _on: self.reload())
         self.add_button.clicked.connect(self.on_add)
+        self.build.clicked.connect(self.on_build)
+        self.build_cancel.clicked.connect(
+            lambda: self.build_task.cancel() if self.build_task else None)
         self.list.selectionModel().currentChanged.connect(self.on_current)
         ctx.nav.data_changed.connect(lambda _c: self.reload() if self._loaded else None)
         self.pages.setCurrentIndex(1 if self.available.ok else 0)
@@ -128,7 +150,7 @@ class MemoriesView(QWidget):
         self._show_details(None)
         return pane
 
-    # -- view protocol -----------------------------------------------------------------------------
+    # -- view protocol ------------------------------------------------------------------------
     def activate(self) -> None:
         if self.available.ok and not self._loaded:
             self._loaded = True
@@ -141,7 +163,7 @@ class MemoriesView(QWidget):
     def memory_type(self) -> str:
         return MEMORY_TYPES[max(0, self.tabs.currentIndex())]
 
-    # -- loading ------------------------------------------------------------------------------------
+    # -- loading ------------------------------------------------------------------------------
     def reload(self, select: int | None = None) -> None:
         if not self.available.ok:
             return
@@ -153,14 +175,18 @@ class MemoriesView(QWidget):
         current = select if select is not None else (
             self.details.item.id if self.details else None)
 
-        def load() -> tuple[list[adapter.MemoryItem], dict[str, int]]:
+        def load() -> tuple[list[adapter.MemoryItem], dict[str, int], int]:
             return adapter.list_memories(engine, kind, include_all=everything), \
-                adapter.counts(engine)
+                adapter.counts(engine), adapter.pending(engine)
 
-        def done(result: tuple[list[adapter.MemoryItem], dict[str, int]]) -> None:
+        def done(result: tuple[list[adapter.MemoryItem], dict[str, int], int]) -> None:
             if generation != self._generation:
                 return
-            items, counts = result
+            items, counts, waiting = result
+            if self.build_task is None:
+                left = (f"{waiting:,} captured item(s) not yet turned into memories."
+                        if waiting else "Memories are up to date with what was captured.")
+                self.build_status.setText(f"{self._last_build} {left}".strip())
             for n, t in enumerate(MEMORY_TYPES):
                 self.tabs.setTabText(n, f"{t.capitalize()} ({counts.get(t, 0)})")
             self.model.set_items(items)
@@ -244,7 +270,7 @@ class MemoriesView(QWidget):
         item = self.history.currentItem()
         self.undo.setEnabled(item is not None and not item.data(Qt.ItemDataRole.UserRole + 1))
 
-    # -- changes -------------------------------------------------------------------------------------
+    # -- changes ------------------------------------------------------------------------------
     def _changed(self, memory_id: int | None = None) -> None:
         self.reload(select=memory_id)
         if memory_id is not None:
@@ -293,6 +319,49 @@ class MemoriesView(QWidget):
         if ok and text.strip():
             engine = self.ctx.engine
             run_in_background(lambda: adapter.add(engine, text, kind), self._changed, owner=self)
+
+    def on_build(self) -> None:
+        """Consolidate now, with progress and Cancel (a long job like any other)."""
+        if self.build_task is not None:
+            return
+        engine = self.ctx.engine
+        self.build.setEnabled(False)
+        self.build_progress.setRange(0, 0)
+        self.build_progress.setVisible(True)
+        self.build_cancel.setVisible(True)
+        self.build_status.setText("Building memories…")
+
+        def progress(p) -> None:
+            if p.total:
+                self.build_progress.setRange(0, p.total)
+                self.build_progress.setValue(p.done)
+
+        def finished(report) -> None:
+            self._built()
+            added = sum(report.count(t).added for t in MEMORY_TYPES)
+            verb = "Stopped after" if report.cancelled else "Read"
+            self._last_build = (f"{verb} {report.events:,} item(s): {added} new memories, "
+                                f"{report.total('merged')} merged, "
+                                f"{report.total('superseded')} superseded.")
+            self.build_status.setText(self._last_build)
+            self.reload()
+
+        def failed(exc: BaseException) -> None:
+            self._built()
+            self.build_status.setText("Building memories failed.")
+            from app.dialogs.errors import present_error
+
+            present_error(exc, self)
+
+        self.build_task = run_in_background(lambda job: adapter.consolidate(engine, job),
+                                            finished, failed, progress=progress, owner=self)
+        self.ctx.jobs.add("Building memories", self.build_task)
+
+    def _built(self) -> None:
+        self.build_task = None
+        self.build.setEnabled(True)
+        self.build_progress.setVisible(False)
+        self.build_cancel.setVisible(False)
 
     def on_source(self, item: QListWidgetItem) -> None:
         event_id = item.data(Qt.ItemDataRole.UserRole)

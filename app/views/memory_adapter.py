@@ -101,7 +101,8 @@ def details(engine: Any, memory_id: int) -> MemoryDetails | None:
 
 
 def edit(engine: Any, memory_id: int, text: str) -> int:
-    return importlib.import_module("core.memory.edits").edit_memory(engine, memory_id, text).change_id
+    edits = importlib.import_module("core.memory.edits")
+    return edits.edit_memory(engine, memory_id, text).change_id
 
 
 def delete(engine: Any, memory_id: int) -> int:
@@ -150,3 +151,35 @@ def episodes_between(engine: Any, since: datetime, until: datetime) -> list[Epis
 def episodes_from_sessions(sessions: Sequence[Any]) -> list[Episode]:
     return [Episode(title=s.title, label=s.label, start=s.start, end=s.end,
                     event_ids=s.event_ids) for s in sessions]
+
+
+def pending(engine: Any) -> int:
+    """Captured items not yet turned into memories."""
+    rows = importlib.import_module("core.memory.rows")
+    try:
+        return int(rows.pending_events(engine.store.reader()))
+    except Exception:  # a store without the memories tables yet
+        return 0
+
+
+def consolidate(engine: Any, job: Any) -> Any:
+    """Build memories from new items now (what `engram consolidate` does), cancellable.
+
+    Uses the chat model's extractor when one is set up, like the CLI; ``job``
+    reports progress and its ``cancelled`` stops between batches.
+    """
+    consolidate_mod = importlib.import_module("core.memory.consolidate")
+    extractor = runtime = None
+    try:
+        from app.cli.memory_cmds import model_extractor
+    except ImportError:
+        model_extractor = None
+    if model_extractor is not None:
+        extractor, runtime = model_extractor(engine)
+    try:
+        return consolidate_mod.consolidate(
+            engine, extractor=extractor, cancel=job,
+            progress=lambda done, total, _label: job.report(done, total, "items"))
+    finally:
+        if runtime is not None and runtime is not getattr(engine, "_chat_model", None):
+            runtime.close()

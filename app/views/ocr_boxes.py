@@ -7,8 +7,9 @@ full-frame pixels: ``meta["boxes"]`` as base64 of little-endian uint16
 thumbnail shows as ``meta["shot"]``. Key names belong to the screen source, so
 this reader is deliberately tolerant: the packed form, lists of word dicts or
 tuples, and several spellings of the frame size are understood, and anything
-it can't read yields no highlight rather than an error. Boxes come back normalised to the image (0…1), so the
-painter doesn't care how large the stored thumbnail is.
+it can't read yields no highlight rather than an error. Boxes come back
+normalised to the image (0…1), so the painter doesn't care how large the
+stored thumbnail is.
 """
 from __future__ import annotations
 

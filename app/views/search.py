@@ -77,7 +77,7 @@ class SearchView(QWidget):
         ctx.nav.data_changed.connect(lambda _c: self.refresh_after_change())
         self._show_intro()
 
-    # -- view protocol ---------------------------------------------------------------------------
+    # -- view protocol ------------------------------------------------------------------------
     def activate(self) -> None:
         self._load_apps()
         if not self.model.rowCount() and not self.box.text():
@@ -101,7 +101,7 @@ class SearchView(QWidget):
         self.box.setText(text)
         self.debounce.flush()
 
-    # -- searching ---------------------------------------------------------------------------------
+    # -- searching ----------------------------------------------------------------------------
     def run_search(self) -> None:
         query = self.box.text().strip()
         self.generation += 1
@@ -135,6 +135,9 @@ class SearchView(QWidget):
 
     def show_results(self, query: str, hits: list[SearchHit], filters: SearchFilters) -> None:
         self.last_query = query
+        if any(h.kind == "memory" for h in hits):
+            # Search returns memories now: filtering by their type means something.
+            self.filters.set_memories_available(True)
         self.model.set_hits(hits, query)
         if not hits:
             self.empty.set_text(f"Nothing found for “{query}”",
@@ -170,9 +173,9 @@ class SearchView(QWidget):
                 found = event_rows.image(db, event_id)
                 image = image_from_bytes(found[1]) if found else None
                 if image is not None:
-                    out.append((event_id, image.scaled(192, 120,
-                                                       Qt.AspectRatioMode.KeepAspectRatio,
-                                                       Qt.TransformationMode.SmoothTransformation)))
+                    small = image.scaled(192, 120, Qt.AspectRatioMode.KeepAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation)
+                    out.append((event_id, small))
             return out
 
         def done(images: list[tuple[int, object]]) -> None:
@@ -195,7 +198,7 @@ class SearchView(QWidget):
         self.stack.setCurrentWidget(self.empty)
         self.status.setText("")
 
-    # -- results ---------------------------------------------------------------------------------
+    # -- results ------------------------------------------------------------------------------
     def on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         hit = self.model.hit(current.row()) if current.isValid() else None
         if hit is not None:

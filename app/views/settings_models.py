@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QTableView, QVBoxLayout, QWidget,
 )
 
-from app.models.models_table import ModelRole, ModelsTableModel
+from app.models.models_table import ModelsTableModel
 from app.tasks import Progress, Task, run_in_background
 from app.views import ask_adapter
 
@@ -120,7 +120,7 @@ class ModelsPanel(QWidget):
                                and row.source != "builtin")
         self.import_button.setEnabled(not busy)
 
-    # -- actions ---------------------------------------------------------------------------------
+    # -- actions ------------------------------------------------------------------------------
     def on_download(self) -> None:
         row = self.selected()
         if row is None:
@@ -196,7 +196,7 @@ class ModelsPanel(QWidget):
         run_in_background(lambda: install.remove(engine.paths, engine.settings, row.name),
                           lambda _r: self._roles_changed(row.role), owner=self)
 
-    # -- results ---------------------------------------------------------------------------------
+    # -- results ------------------------------------------------------------------------------
     def _progress(self, p: Progress) -> None:
         if p.total:
             self.progress.setRange(0, 1000)

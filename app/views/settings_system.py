@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
@@ -138,8 +138,7 @@ class DataPanel(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         folder_row = QHBoxLayout()
         self.folder = QLabel(str(paths.data_dir))
-        self.folder.setTextInteractionFlags(self.folder.textInteractionFlags()
-                                            | self.folder.textInteractionFlags().TextSelectableByMouse)
+        self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         open_folder = QPushButton("Open")
         open_folder.clicked.connect(lambda: QDesktopServices.openUrl(
             QUrl.fromLocalFile(str(paths.data_dir))))

@@ -6,7 +6,7 @@ its settings when it starts. Folders are re-read by the running watcher.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
     QListWidget, QListWidgetItem, QMenu, QPushButton, QScrollArea, QVBoxLayout, QWidget,
@@ -139,7 +139,7 @@ class SourcesView(QWidget):
         ctx.capture.changed.connect(self.show_capture)
         self.show_capture()
 
-    # -- view protocol --------------------------------------------------------------------------
+    # -- view protocol ------------------------------------------------------------------------
     def activate(self) -> None:
         self.show_capture()
         self.folders.refresh()
@@ -147,7 +147,7 @@ class SourcesView(QWidget):
     def clear(self) -> None:
         pass
 
-    # -- capture status -------------------------------------------------------------------------
+    # -- capture status -----------------------------------------------------------------------
     def show_capture(self) -> None:
         snap = self.ctx.capture.snapshot()
         self.summary.setText(snap.summary())
@@ -168,7 +168,7 @@ class SourcesView(QWidget):
         for w in (self.pause15, self.pause60, self.pause_any):
             w.setEnabled(snap.mode != "off")
 
-    # -- settings ---------------------------------------------------------------------------------
+    # -- settings -----------------------------------------------------------------------------
     def _set(self, key: str, value: object) -> None:
         self.ctx.engine.settings.set(key, value)
         self.schedule_restart()

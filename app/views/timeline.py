@@ -147,7 +147,7 @@ class TimelineView(QWidget):
         ctx.nav.data_changed.connect(self.on_data_changed)
         self._loaded_once = False
 
-    # -- view protocol ---------------------------------------------------------------------------
+    # -- view protocol ------------------------------------------------------------------------
     def activate(self) -> None:
         if not self._loaded_once:
             self._loaded_once = True
@@ -172,7 +172,7 @@ class TimelineView(QWidget):
     def shift_day(self, days: int) -> None:
         self.day_edit.setDate(self.day_edit.date().addDays(days))
 
-    # -- loading ---------------------------------------------------------------------------------
+    # -- loading ------------------------------------------------------------------------------
     def reload(self) -> None:
         self._generation += 1
         generation = self._generation
@@ -228,7 +228,7 @@ class TimelineView(QWidget):
         if self._loaded_once:
             self.reload()
 
-    # -- interaction -----------------------------------------------------------------------------
+    # -- interaction --------------------------------------------------------------------------
     def on_hour_clicked(self, hour: int) -> None:
         self.selected_hour = hour
         if self.data is None:
@@ -293,7 +293,7 @@ class TimelineView(QWidget):
         moment = self.scrubber.current()
         return moment.time.astimezone().hour if moment else None
 
-    # -- deleting --------------------------------------------------------------------------------
+    # -- deleting -----------------------------------------------------------------------------
     def on_delete_moment(self) -> None:
         event_id = self.current_event_id()
         if event_id is None:

@@ -64,6 +64,9 @@ def open_everything(paths: Paths, settings: Settings, ask, first: FirstRunChoice
             ask = lambda _p, _c: given  # noqa: E731 - the one just chosen opens it
     engine = open_engine(paths, settings=settings, ask=ask, create=True, background=True)
     try:
+        start_index = getattr(engine.retriever, "start_index", None)
+        if start_index is not None:
+            start_index()  # a long-running process: keep the vector index in memory
         instance, note = start_capture(engine) if capture else (None, "Capture is off.")
     except BaseException:
         engine.close()
@@ -102,7 +105,7 @@ class Controller(QObject):
         window.locked.quit_requested.connect(self.quit)
         window.close_requested.connect(self.on_close_requested)
 
-    # -- start -------------------------------------------------------------------------------------
+    # -- start --------------------------------------------------------------------------------
     def start(self) -> None:
         from app.bootstrap import store_exists
 
@@ -195,7 +198,7 @@ class Controller(QObject):
             shell.views["sources"].chats.start(Path(first.chat_export))
         self.ready.emit()
 
-    # -- running -------------------------------------------------------------------------------------
+    # -- running ------------------------------------------------------------------------------
     def restart_capture(self) -> None:
         """Rebuild capture from the settings (a source switched on or off, new exclusions)."""
         if self.opened is None or self.ctx is None:
@@ -263,7 +266,7 @@ class Controller(QObject):
         self.opened, self.ctx = None, None
         return opened
 
-    # -- requests from outside -------------------------------------------------------------------------
+    # -- requests from outside ----------------------------------------------------------------
     def on_request(self, command: str) -> None:
         verb, _, arg = command.partition(":")
         self.window.bring_forward()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout,
-    QWidget,
+    QApplication, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton, QStackedWidget,
+    QVBoxLayout, QWidget,
 )
 
 from typing import TYPE_CHECKING
@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         add("Escape", self.on_escape)
         add("Ctrl+Q", self.close_requested_quit)
 
-    # -- pages -------------------------------------------------------------------------------------
+    # -- pages --------------------------------------------------------------------------------
     def show_locked(self) -> LockedPage:
         self.pages.setCurrentWidget(self.locked)
         self.setWindowTitle("Engram")
@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
             self.jobs_bar.deleteLater()
             self.jobs_bar = None
 
-    # -- keyboard ------------------------------------------------------------------------------------
+    # -- keyboard -----------------------------------------------------------------------------
     def show_view(self, name: str) -> None:
         if self.shell is not None and self.pages.currentWidget() is self.shell:
             self.shell.show_view(name)

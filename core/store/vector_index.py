@@ -1,24 +1,26 @@
 """An in-memory vector index for fast semantic search at a million items.
 
-Why (measured on a 2-core laptop-class machine, 1M MiniLM-like vectors, see
-``tests/benchmarks/bench_search.py``): sqlite-vec's exact float KNN takes
-≈320 ms; fetching float vectors back from vec0 for a re-rank costs ≈1 ms per
-vector when the page cache is cold (each read walks a 1.5 MB chunk blob), so
-"quantized prefilter in SQL, float re-rank in SQL" cannot be fast either. This
-index keeps, per item, in RAM:
+Why (measured on this 2-core machine, 1M MiniLM-like vectors, see
+``tests/benchmarks/bench_search.py``): sqlite-vec's exact float KNN reads all
+1.5 GB of vectors per query: ≈0.3 s if they all fit in SQLite's page cache
+(1.5 GB of RAM), 2–6 s with Engram's 128 MB cache. Fetching float vectors
+back from vec0 for a re-rank costs up to ≈1 ms per vector (each read walks a
+1.5 MB chunk blob), so "quantized prefilter, float re-rank in SQL" cannot be
+fast either. This index keeps, per item, in RAM:
 
 * the sign bits of the vector (48 B at 384 dims), stored word-major so a scan
   is 6 XOR + popcount passes over contiguous uint64 columns (≈10 ms at 1M);
 * an int8 copy with a per-vector scale (384 B), to re-rank the best
   ``candidates`` codes by cosine with the float query (asymmetric: the query
-  is never quantized). Recall@10 against exact float KNN ≈0.95 at 1M; the
-  misses are near-ties (mean cosine of the returned top-10 ≥ 0.999 of the
-  exact top-10's);
+  is never quantized). recall@10 against exact float KNN ≈0.97 at 1M with
+  2000 candidates; the misses are near-ties (the returned top-10's mean cosine
+  is 0.9999 of the exact top-10's). int4 (192 B) gave 0.77, sign bits alone 0.36;
 * start/end time, source and app, so filters are numpy masks, not SQL.
 
-≈470 B per item, ≈470 MB at 1M items (≈47 MB at 100k). Searches read a
-published snapshot of the arrays and never wait for writes; ``catch_up``
-applies what committed since (``vector_changes`` log), from any process.
+≈470 B per item plus 1/16 room to grow: ≈500 MB at 1M items, ≈50 MB at 100k.
+Searches read a published snapshot of the arrays and never wait for writes;
+``catch_up`` applies what committed since (``vector_changes`` log), from any
+process.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ class _Arrays:
     scale: np.ndarray     # float32 (cap,): int8 * scale is the unit vector
     started: np.ndarray   # float64 (cap,) epoch seconds
     ended: np.ndarray     # float64 (cap,)
-    source: np.ndarray    # int16 (cap,) codes into VectorIndex._names
+    source: np.ndarray    # int16 (cap,) codes into VectorIndex._sources
     app: np.ndarray       # int32 (cap,) codes, -1 for none
     n: int = 0
 
@@ -185,7 +187,9 @@ class VectorIndex:
             index = cls(space, collection, candidates=candidates)
             # One snapshot for the log position, the metadata and the vectors;
             # whatever commits later is replayed by the first catch-up.
-            db.execute("BEGIN")
+            own = not db.in_transaction
+            if own:
+                db.execute("BEGIN")
             try:
                 index._seq = vector_changes.last_seq(db)
                 meta = vector_load.read_meta(db, collection, index._sources, index._apps)
@@ -199,7 +203,8 @@ class VectorIndex:
             except vector_load.LayoutMismatch as exc:
                 log.warning("reading vectors the slow way: %s", exc)
             finally:
-                db.execute("COMMIT")
+                if own:
+                    db.execute("COMMIT")
         raise AssertionError("unreachable")
 
     def _append(self, ids: np.ndarray, vecs: np.ndarray, meta: vector_load.Meta) -> None:

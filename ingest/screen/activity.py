@@ -118,9 +118,14 @@ class X11Probe:
         self._logind = _LogindLock(lock_check_seconds)
 
     def activity(self) -> Activity:
+        """Raises ConnectionError when the X server went away (capture reopens later)."""
+        from Xlib import error as xerror
         from Xlib.ext import screensaver
 
-        info = self._root.screensaver_query_info()
+        try:
+            info = self._root.screensaver_query_info()
+        except xerror.ConnectionClosedError as exc:
+            raise ConnectionError(f"X display closed: {exc}") from exc
         saver_on = info.state == screensaver.StateOn
         hint = self._logind.locked()
         return Activity(idle_seconds=info.idle / 1000.0, locked=bool(saver_on or hint))

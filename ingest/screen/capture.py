@@ -39,6 +39,7 @@ from ingest.screen.screentext import (Redact, WindowText, bands, encode_boxes, r
 from ingest.screen.window import WindowInfo
 
 Ocr = Callable[[Frame, Rect], OcrResult]
+BAND_PAD = 10  # background pixels added around a band's crop for tesseract
 
 
 class Grabber:
@@ -125,6 +126,8 @@ class ScreenReader:
         self.band_margin = band_margin
         self.engine = SharedOcr() if ocr is None else None
         self._ocr: Ocr = ocr or self.engine  # type: ignore[assignment]
+        engine = self.engine
+        self._band_ocr: Ocr = ocr or (lambda f, r: engine(f, r, pad=BAND_PAD))  # type: ignore[misc]
         self._texts: OrderedDict[Hashable, WindowText] = OrderedDict()
         self._remember = remember_windows
         self._front: Hashable = object()
@@ -142,12 +145,14 @@ class ScreenReader:
         if self.engine is not None:
             self.engine.close()
 
-    def _run_ocr(self, frame: Frame, rect: Rect, key: Hashable,
-                 spent: list[float]) -> OcrResult:
+    def _run_ocr(self, frame: Frame, rect: Rect, key: Hashable, spent: list[float],
+                 band: bool = False) -> OcrResult:
+        ocr = self._band_ocr if band else self._ocr
+
         def run(f: Frame, r: Rect) -> OcrResult:
             started = time.perf_counter()
             try:
-                return self._ocr(f, r)
+                return ocr(f, r)
             finally:
                 spent.append(time.perf_counter() - started)
         return self.cache.ocr(frame, rect, key, run=run)
@@ -170,7 +175,8 @@ class ScreenReader:
             changed_bands = bands(change.rects, area, state.words)
             for band in changed_bands:
                 rect = read_rect(band, area, self.band_margin)
-                state = state.replace_band(band, self._run_ocr(frame, rect, key, spent))
+                state = state.replace_band(band, self._run_ocr(frame, rect, key, spent,
+                                                               band=True))
             if changed_bands:
                 state = state.with_digest(self.detector.digest(area))
         self._texts[key] = state

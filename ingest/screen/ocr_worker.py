@@ -31,8 +31,8 @@ import time
 import numpy as np
 
 from ingest.screen.frame import Frame, Rect
-from ingest.screen.ocr import DEFAULT_LANG, DEFAULT_TIMEOUT, OcrFailed, OcrResult, ocr_region, \
-    parse_tsv
+from ingest.screen.ocr import (DEFAULT_LANG, DEFAULT_TIMEOUT, OcrFailed, OcrResult, ocr_image,
+                               parse_tsv)
 
 TSV_HEADER = ("level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\t"
               "height\tconf\ttext\n")
@@ -217,26 +217,34 @@ class SharedOcr:
     def worker_pid(self) -> int | None:
         return self._worker.pid if self._worker is not None else None
 
-    def __call__(self, frame: Frame, rect: Rect, psm: int = 3) -> OcrResult:
+    def __call__(self, frame: Frame, rect: Rect, psm: int = 3, pad: int = 0) -> OcrResult:
+        """OCR ``rect`` of ``frame``; boxes in frame pixels.
+
+        ``pad`` adds that many pixels around the crop by repeating its edge (the
+        background, for a band cut between lines): tesseract misreads glyphs
+        that touch the image border ("morning" → "mornin" on a tight crop).
+        """
         clipped = frame.rect.intersection(rect)
         if clipped is None:
             return OcrResult((), (), Rect(rect.left, rect.top, 0, 0))
+        crop = frame.crop(clipped)
+        if pad:
+            crop = np.pad(crop, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+        offset = (clipped.left - pad, clipped.top - pad)
         with self._lock:
             if not self._use_binary:
                 if self._worker is None:
                     self._worker = TesseractWorker(self.lang)
-                crop = frame.crop(clipped)
                 for attempt in (1, 2):
                     try:
-                        return self._worker.ocr(crop, offset=(clipped.left, clipped.top),
-                                                psm=psm)
+                        return self._worker.ocr(crop, offset=offset, psm=psm)
                     except WorkerUnavailable:
                         self._use_binary = True
                         break
                     except OcrFailed:
                         if attempt == 2:
                             break
-        return ocr_region(frame, clipped, psm=psm, lang=self.lang)
+        return ocr_image(np.ascontiguousarray(crop), offset=offset, psm=psm, lang=self.lang)
 
     def close(self) -> None:
         with self._lock:

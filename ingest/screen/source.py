@@ -55,8 +55,15 @@ class ScreenSettings:
 
     @classmethod
     def from_settings(cls, settings: SettingsLike) -> ScreenSettings:
-        return cls(interval=max(0.2, float(settings.get("screen_interval_seconds", 3.0))),
-                   idle_seconds=max(0.0, float(settings.get("screen_idle_seconds", 180.0))),
+        def number(key: str, default: float) -> float:
+            try:
+                return float(settings.get(key, default))
+            except (TypeError, ValueError):  # a hand-edited settings file must not stop capture
+                log.warning("setting %s is not a number; using %s", key, default)
+                return default
+
+        return cls(interval=max(0.2, number("screen_interval_seconds", 3.0)),
+                   idle_seconds=max(0.0, number("screen_idle_seconds", 180.0)),
                    keep_full_frames=bool(settings.get("screen_keep_full_frames", False)),
                    privacy=PrivacySettings.from_mapping(settings))
 

@@ -7,12 +7,11 @@ parser and pipeline as ``engram import``), consolidated by the rule-based
 builder, and each of its questions is searched two ways:
 
 - **events**: ``Retriever.search`` top 10 (what search returns today);
-- **events + memories**: ``Retriever.search``'s ranking and ``search_memories``'s
-  fused by reciprocal rank, top 10 items; a memory hit counts for the
-  messages it came from (its source events), and a hit whose messages are all
-  already in the list takes no slot (a fact is shown with its source message).
-  Also shown: the same without episodic memories, and merged by the hits'
-  scores instead of their ranks.
+- **events + memories**: ``Retriever.search``'s hits and ``search_memories``'s
+  merged by ``core.memory.search.merge_hits`` (interleaved by rank; a memory
+  whose sources are all event hits above it is left out), top 10 items; a
+  memory hit counts for the messages it came from (its source events). Also
+  shown: the same without episodic memories, and merged by the hits' scores.
 
 recall@10 = share of a question's evidence messages found in the top 10,
 averaged over questions. Because an episode covers a whole session, a memory
@@ -74,36 +73,23 @@ def evidence_of_memories(db: Any, memory_ids: Iterable[int]) -> dict[int, set[st
             for mid, m in memories.items()}
 
 
-def fused_messages(event_hits: list[Any], memory_hits: list[Any], covers: dict[int, set[str]],
-                   *, skip_episodic: bool = False, by: str = "rank") -> list[set[str]]:
-    """Top-K items of events and memories merged, as message-id sets.
+def merged_messages(event_hits: list[Any], memory_hits: list[Any], covers: dict[int, set[str]],
+                    sources: dict[int, tuple[int, ...]], *, skip_episodic: bool = False,
+                    by: str = "rank") -> list[set[str]]:
+    """The top K of events and memories merged, as the message-id set of each hit.
 
-    ``by="rank"``: reciprocal rank of each hit in its own list, so the best
-    memory ranks with the best event. ``by="score"``: by the hits' own scores
-    (both reciprocal-rank sums of a keyword and a vector ranking) — which
-    favours memories: there are few of them, so they rank high in their lists.
+    ``by="rank"``: ``core.memory.search.merge_hits``, what search does.
+    ``by="score"``: sorted by the hits' own scores instead, for comparison.
     """
-    scored: dict[tuple[str, int], float] = {}
-    items: dict[tuple[str, int], set[str]] = {}
+    from core.memory.search import merge_hits
+
     memory_hits = [h for h in memory_hits if not (skip_episodic and h.memory_type == "episodic")]
-    for kind, hits in (("event", event_hits), ("memory", memory_hits)):
-        for rank, hit in enumerate(hits):
-            key = (kind, hit.id)
-            scored[key] = hit.score if by == "score" else 1.0 / (RRF_K + rank + 1)
-            items[key] = (covers.get(hit.id, set()) if kind == "memory"
-                          else {message_id(hit.provenance.external_id)} - {None})
-    # A hit whose messages are all already shown (a fact next to the message it
-    # came from) takes no slot: the product shows such a memory with its sources.
-    chosen: list[set[str]] = []
-    shown: set[str] = set()
-    for key in sorted(scored, key=lambda k: -scored[k]):
-        if items[key] and items[key] <= shown:
-            continue
-        chosen.append(items[key])
-        shown |= items[key]
-        if len(chosen) == K:
-            break
-    return chosen
+    if by == "rank":
+        merged = merge_hits(event_hits, memory_hits, K, sources=sources)
+    else:
+        merged = sorted(list(event_hits) + memory_hits, key=lambda h: -h.score)[:K]
+    return [covers.get(h.id, set()) if h.kind == "memory"
+            else {message_id(h.provenance.external_id)} - {None} for h in merged]
 
 
 def recall(found: list[set[str]], evidence: set[str]) -> float:
@@ -113,6 +99,7 @@ def recall(found: list[set[str]], evidence: set[str]) -> float:
 
 @pytest.mark.benchmark
 def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.memory import rows
     from core.memory.consolidate import consolidate
     from core.memory.search import list_memories, memory_terms, search_memories
 
@@ -157,12 +144,14 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
                     memory_hits = search_memories(db, terms=memory_terms(q["question"]),
                                                   query_vector=qvec, space=space, k=K)
                     covers = evidence_of_memories(db, [h.id for h in memory_hits])
+                    sources = rows.sources_many(db, [h.id for h in memory_hits])
                     events_only = [{message_id(h.provenance.external_id)} - {None}
                                    for h in event_hits[:K]]
-                    with_mem = fused_messages(event_hits, memory_hits, covers)
-                    by_score = fused_messages(event_hits, memory_hits, covers, by="score")
-                    no_episodes = fused_messages(event_hits, memory_hits, covers,
-                                                 skip_episodic=True)
+                    with_mem = merged_messages(event_hits, memory_hits, covers, sources)
+                    by_score = merged_messages(event_hits, memory_hits, covers, sources,
+                                               by="score")
+                    no_episodes = merged_messages(event_hits, memory_hits, covers, sources,
+                                                  skip_episodic=True)
                     for name, found in (("events", events_only), ("memories", with_mem),
                                         ("by_score", by_score), ("no_episodic", no_episodes)):
                         r = recall(found, evidence)

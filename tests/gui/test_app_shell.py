@@ -137,3 +137,17 @@ def test_a_second_launch_hands_over_to_the_first(qtbot, tmp_path):
     assert got == ["view:timeline"]
     first.close()
     assert SingleInstance(tmp_path).claim()  # free again once the first has gone
+
+
+def test_progress_relay_turns_a_callback_into_a_signal(qtbot):
+    from app.tasks import ProgressRelay
+
+    relay = ProgressRelay()
+    seen: list[tuple[int, int | None, str, bool]] = []
+    relay.progressed.connect(lambda p: seen.append(
+        (p.done, p.total, p.label, threading.current_thread() is threading.main_thread())))
+    worker = threading.Thread(target=lambda: [relay(n, 3, "files") for n in range(1, 4)])
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(seen) == 3, timeout=5000)
+    assert seen == [(1, 3, "files", True), (2, 3, "files", True), (3, 3, "files", True)]

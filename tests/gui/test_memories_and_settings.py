@@ -45,6 +45,11 @@ def test_editing_a_memory_persists_and_can_be_undone(qtbot, ctx):
                     and view.details.item.memory.text == "I live in Lisbon", timeout=10000)
     assert adapter.details(engine, memory_id).item.memory.text == "I live in Lisbon"
     assert "Core (1)" in view.tabs.tabText(0)
+    if adapter.availability().can_pin:
+        view.pin.click()
+        qtbot.waitUntil(lambda: view.details is not None and view.details.item.memory.pinned,
+                        timeout=10000)
+        assert view.pin.text() == "Unpin"
 
 
 @needs_memories
@@ -140,3 +145,28 @@ def test_importing_a_gguf_model_from_settings(qtbot, ctx, tmp_path):
 
     ok, _ = chat_model_status(ctx.engine.paths, ctx.engine.settings)
     assert ok  # the first chat model imported is put to use
+
+
+@needs_memories
+def test_building_memories_from_the_view_shows_progress_and_fills_the_tabs(qtbot, ctx):
+    from core.records import Observation, utcnow
+
+    ctx.engine.pipeline.submit([Observation(
+        source="chat", captured_at=utcnow(), text="My daughter's name is Inês.",
+        speaker="You", thread="Family", app="WhatsApp", external_id="wa:family:1")])
+    view = MemoriesView(ctx)
+    qtbot.addWidget(view)
+    view.show()
+    view.activate()
+    qtbot.waitUntil(lambda: "not yet turned into memories" in view.build_status.text(),
+                    timeout=10000)
+    view.build.click()
+    assert ctx.jobs.rowCount() == 1 and view.build_cancel.isVisibleTo(view)
+    qtbot.waitUntil(lambda: view.build_task is None, timeout=120000)
+    assert "new memories" in view.build_status.text()
+    qtbot.waitUntil(lambda: view.model.rowCount() > 0 or view.tabs.currentIndex() != 0,
+                    timeout=10000)
+    texts = [view.model.index(n, 0).data() for n in range(view.model.rowCount())]
+    assert any("Inês" in t for t in texts), texts
+    view.tabs.setCurrentIndex(1)  # episodic: the seeded sessions became episodes
+    qtbot.waitUntil(lambda: view.model.rowCount() > 0, timeout=10000)
