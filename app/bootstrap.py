@@ -34,32 +34,58 @@ class Engine:
     _threads: list[threading.Thread] = field(default_factory=list)
     _asker: object | None = None
     _chat_model: object | None = None
+    _chat_checked: bool = False
+    _consolidation: object | None = None
+
+    def chat_model(self):
+        """The chat runtime if a chat model is installed and selected, else None."""
+        if not self._chat_checked:
+            from core.models.catalog import chat_model_status
+
+            self._chat_checked = True
+            available, _ = chat_model_status(self.paths, self.settings)
+            if available:
+                from core.models.runtime import ChatRuntime
+
+                self._chat_model = ChatRuntime.from_settings(self.paths, self.settings)
+        return self._chat_model
 
     def asker(self):
         """Ask (core.chat.Asker), with the chat model if one is installed and selected."""
         if self._asker is None:
             from core.chat import Asker
+            from core.memory.search import core_profile_text
             from core.models.catalog import chat_model_status
             from core.threads import Threads
 
-            available, message = chat_model_status(self.paths, self.settings)
-            if available:
-                from core.models.runtime import ChatRuntime
-
-                self._chat_model = ChatRuntime.from_settings(self.paths, self.settings)
+            _, message = chat_model_status(self.paths, self.settings)
             self._asker = Asker(self.retriever, self.pipeline, Threads(self.store),
-                                model=self._chat_model,  # type: ignore[arg-type]
-                                how_to_get_model=message)
+                                model=self.chat_model(),  # type: ignore[arg-type]
+                                how_to_get_model=message,
+                                core_profile=lambda: core_profile_text(self.store.reader()))
         return self._asker
 
     def start_background(self) -> None:
-        """Keep vectors complete (after a model change, or a failed embedding)."""
+        """Keep vectors complete and build memories while the instance runs."""
+        from core.memory.runner import ConsolidationRunner
+
         thread = threading.Thread(target=self.backfill.run, args=(self._stop,),
                                   name="vector-backfill", daemon=True)
         thread.start()
         self._threads.append(thread)
+        extractor = None
+        model = self.chat_model()
+        if model is not None:
+            from core.memory.extract import ModelExtractor
+
+            extractor = ModelExtractor(model, owner_names=self.settings.get("owner_names") or ())
+        runner = ConsolidationRunner(self, extractor=extractor)
+        runner.start()
+        self._consolidation = runner
 
     def close(self) -> None:
+        if self._consolidation is not None:
+            self._consolidation.stop()  # type: ignore[attr-defined]
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)

@@ -151,6 +151,11 @@ class Asker:
             done = yield from self._generate(question, history, evidence, thread_id, cancel, now)
         self.threads.add_turn(thread_id, "assistant", done.answer,
                               [c.to_json() for c in done.citations])
+        recalled = [c.hit.id for c in done.citations if c.hit.kind == "memory"]
+        if recalled:  # a memory used in an answer is reinforced (forgetting curve)
+            from core.memory.search import mark_recalled
+
+            mark_recalled(self.pipeline.store, recalled)
         yield done
 
     # -- evidence ------------------------------------------------------------------

@@ -335,6 +335,13 @@ def test_watcher_follows_create_modify_move_and_delete(engine, tmp_path: Path) -
         tmp.replace(ledger)
         time.sleep(1.5)
         assert set(file_events(engine, ledger).values()) == ledger_ids
+        # vim's way: rename the original to a backup~ (ignored), write anew, drop the backup.
+        backup = root / "existing.txt~"
+        ledger.rename(backup)
+        ledger.write_text("Indexed before watching: the saffron ledger.\n")
+        backup.unlink()
+        time.sleep(2.5)
+        assert set(file_events(engine, ledger).values()) == ledger_ids
 
         moved_out = outside / "todo-home.md"
         moved_path.rename(moved_out)

@@ -14,6 +14,7 @@ from core.config import ensure_private_dir, write_private_file
 from core.errors import EngramError, NotFound, UsageError
 from core.records import Observation, SearchFilters, SearchHit, utcnow
 from core.retrieval import MARK_CLOSE, MARK_OPEN
+from core.memory import rows as memory_rows
 from core.store import events as event_rows
 from core.timeparse import parse_when
 
@@ -143,6 +144,8 @@ def cmd_status(ctx: Context) -> int:
             vectors_state=space.state if space else "unavailable",
             vectors_pending=engine.backfill.pending() if space else None,
             files=file_status(ctx.settings, db),
+            memories=memory_counts(db),
+            memories_pending_events=memory_rows.pending_events(db),
         )
     info["models_dir"] = str(paths.models_dir)
     info["capture"] = running_instance_status(ctx)
@@ -169,6 +172,10 @@ def cmd_status(ctx: Context) -> int:
     ctx.out(f"Items:         {info['events']}")
     for source, n in info["sources"].items():
         ctx.out(f"  {source:<12} {n}")
+    mem = info["memories"]
+    ctx.out("Memories:      " + (", ".join(f"{n} {t}" for t, n in mem.items()) or "none yet")
+            + (f" ({info['memories_pending_events']} items not yet consolidated)"
+               if info["memories_pending_events"] else ""))
     if info["embedding_model"]:
         pending = info["vectors_pending"]
         state = info["vectors_state"] + (f", {pending} waiting" if pending else "")
@@ -177,6 +184,13 @@ def cmd_status(ctx: Context) -> int:
         ctx.out(f"Embeddings:    unavailable — keyword search only ({info['embedding_error']})")
     print_file_status(ctx, info["files"])
     return 0
+
+
+def memory_counts(db) -> dict[str, int]:
+    """Current (not superseded) memories per type."""
+    return {t: n for t, n in db.execute(
+        "SELECT type, count(*) FROM memories WHERE superseded_by IS NULL GROUP BY type "
+        "ORDER BY type")}
 
 
 def running_instance_status(ctx: Context) -> dict | None:

@@ -189,9 +189,8 @@ class _Run:
     def sync_folders(self) -> None:
         wanted = {p.expanduser().resolve() for p in self.w.folders()}
         for root in [r for r in self.watches if r not in wanted]:
-            watch = self.watches.pop(root)
-            if watch is not None:
-                self.observer.unschedule(watch)
+            self.unschedule(root)
+            del self.watches[root]
             self.w._unwatchable.pop(root, None)
             self.pending = {p: v for p, v in self.pending.items() if v[2] != root}
         for root in sorted(wanted - set(self.watches)):
@@ -209,6 +208,15 @@ class _Run:
             return None
         self.w._unwatchable.pop(root, None)
         return watch
+
+    def unschedule(self, root: Path) -> None:
+        watch = self.watches.get(root)
+        self.watches[root] = None
+        if watch is not None:
+            try:
+                self.observer.unschedule(watch)
+            except KeyError:  # its emitter already stopped (the folder went away)
+                pass
 
     def cancelled(self) -> bool:
         """Polled between files: stop when asked; while paused, wait here."""
@@ -253,6 +261,7 @@ class _Run:
             self.moved(root, src, str(event.dest_path), event.is_directory)
             return
         if Path(src) == root:  # the watched folder itself went away: keep its index
+            self.unschedule(root)
             self.w._unwatchable[root] = "folder missing"
             self.next_rescan[root] = time.monotonic() + timing.rescan
             return
@@ -274,8 +283,8 @@ class _Run:
             self.pending.pop(src, None)
             self.pending.pop(dest, None)  # e.g. a delete of the file this one replaces
             self.w._record(self.indexer.move(src, dest, root=root))
-        elif src_in:
-            self.want(src, "delete", timing.closed, root)
+        elif src_in:  # moved away or renamed to an ignored name (an editor's backup~)
+            self.want(src, "delete", timing.deleted, root)
         elif dest_in:
             self.want(dest, "scan" if is_dir else "index", timing.closed, root)
 
