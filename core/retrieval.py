@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
@@ -39,6 +40,8 @@ MARK_OPEN, MARK_CLOSE = "«", "»"
 SNIPPET_CHARS = 220
 # Below this many items a time filter is cheap to apply row by row.
 SPAN_MIN_ITEMS = 50_000
+# After a failed index load, wait this long before trying again.
+RETRY_LOAD_S = 300.0
 
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before
@@ -83,6 +86,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._workers: ThreadPoolExecutor | None = None
+        self._failed_at = -RETRY_LOAD_S
 
     # -- the in-memory vector index -----------------------------------------------------
     def start_index(self) -> threading.Thread | None:
@@ -112,9 +116,11 @@ class Retriever:
             self._workers.shutdown(wait=True)
         self._index = None
 
-    def _start_loading(self, space: vectors.Space) -> threading.Thread:
+    def _start_loading(self, space: vectors.Space) -> threading.Thread | None:
         with self._lock:
-            if self._loader is None or not self._loader.is_alive():
+            idle = self._loader is None or not self._loader.is_alive()
+            retry = time.monotonic() - self._failed_at >= RETRY_LOAD_S
+            if idle and retry and not self._stop.is_set():
                 self._loader = threading.Thread(target=self._load, args=(space,),
                                                 name="vector-index", daemon=True)
                 self._loader.start()
@@ -128,30 +134,36 @@ class Retriever:
         except Cancelled:
             return
         except Exception:
+            self._failed_at = time.monotonic()
             log.exception("loading the vector index failed; meaning search stays exact")
             return
         finally:
             # This thread's connection stays open until the store closes: give
             # back the page cache the scan filled (up to 128 MB).
-            db.execute("PRAGMA shrink_memory")
+            try:
+                db.execute("PRAGMA shrink_memory")
+            except apsw.Error:
+                pass  # the store was closed under us; nothing to give back
         log.info("vector index ready: %d items, %.0f MB", len(index), index.nbytes() / 1e6)
         self._index, self._stale = index, None
 
     def _usable_index(self, db: apsw.Connection, space: vectors.Space) -> VectorIndex | None:
         index = self._index
         if index is None or index.space.id != space.id:
-            if self._index_wanted and not self._stop.is_set():
+            if self._index_wanted:
                 self._start_loading(space)
             return None
-        if index is not self._stale:
-            try:
-                index.catch_up(db)
-            except NeedsReload as exc:
-                # Serve the slightly stale index until the reload is done:
-                # forgotten items are dropped when hits are read anyway.
-                log.info("vector index reloads (%s)", exc)
-                self._stale = index
-                self._start_loading(space)
+        if index is self._stale:
+            self._start_loading(space)  # no-op while a reload runs
+            return index
+        try:
+            index.catch_up(db)
+        except NeedsReload as exc:
+            # Serve the slightly stale index until the reload is done:
+            # forgotten items are dropped when hits are read anyway.
+            log.info("vector index reloads (%s)", exc)
+            self._stale = index
+            self._start_loading(space)
         return index
 
     # -- search ---------------------------------------------------------------------------

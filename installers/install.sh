@@ -25,7 +25,7 @@ APT_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0
   libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0   # Qt's xcb plugin
 )
-TEST_APT_PACKAGES=(xvfb xauth xdotool x11-utils trayer)
+TEST_APT_PACKAGES=(xvfb xauth xdotool x11-utils trayer python3-tk)   # python3-tk: test windows
 
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then

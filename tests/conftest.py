@@ -20,6 +20,10 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # `tests.*` helpers import from any working directory
+    sys.path.insert(0, str(REPO))
+# Fixtures for tests on a real X screen (a private Xvfb): ``xvfb``, ``xvfb_display``.
+pytest_plugins = ["tests.xvfb"]
 TEST_PASSPHRASE = "correct horse battery staple"
 
 

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 
 import pytest
 
-from tests.xvfb import TkWindow, focus, wait_for, xvfb  # noqa: F401 (fixture)
+from tests.xvfb import TkWindow, focus, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xvfb

@@ -16,7 +16,7 @@ from ingest.screen.frame import Frame, Rect
 from ingest.screen.ocr import OcrResult, OcrWord
 from ingest.screen.source import ScreenSettings, ScreenSource
 from ingest.screen.window import BackendStatus, WindowInfo
-from tests.xvfb import TkWindow, focus, wait_for, xdotool, xvfb, xvfb_display  # noqa: F401
+from tests.xvfb import TkWindow, focus, wait_for, xdotool
 
 NOTES = WindowInfo(app="Notetaker", title="Plan - Notetaker", window_id=5,
                    geometry=Rect(0, 0, 320, 200))

@@ -17,7 +17,7 @@ from ingest.screen.frame import Frame, Rect
 from ingest.screen.ocr import ocr_region
 from ingest.screen.privacy import PrivacySettings, should_capture
 from ingest.screen.window import X11Backend
-from tests.xvfb import TkWindow, grab, wait_for, xdotool, xvfb  # noqa: F401 (fixture)
+from tests.xvfb import TkWindow, grab, wait_for, xdotool
 
 TITLE = "Quarterly planning - Notetaker"
 LINES = ("Lisbon offsite agenda", "Ana recommended tenacity for retries")

@@ -8,6 +8,7 @@ once the change is drawn on the server.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -127,10 +128,8 @@ class TkWindow:
     def __init__(self, display: str, title: str, lines: Sequence[str], *,
                  class_name: str = "Notetaker", geometry: str = "760x220+120+140",
                  font: int = 18, pady: int = 12) -> None:
-        try:
-            import tkinter  # noqa: F401  (only to know the child can use it)
-        except ImportError:
-            pytest.skip("tkinter is not available")
+        if importlib.util.find_spec("tkinter") is None:
+            pytest.skip("tkinter is not available (apt install python3-tk)")
         spec = {"title": title, "class": class_name, "geometry": geometry,
                 "lines": list(lines), "font": font, "pady": pady}
         self.title = title

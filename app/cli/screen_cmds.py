@@ -55,5 +55,6 @@ def cmd_capture(ctx: Context) -> int:
                 f"({outcome.words} words{extra}, thumbnail {outcome.image_bytes // 1024} KB)")
     else:
         # The captured text itself is never printed: it is in the store, findable by search.
-        ctx.out(f"Not stored ({outcome.status}): {outcome.detail}" + (f" [{where}]" if where else ""))
+        suffix = f" [{where}]" if where else ""
+        ctx.out(f"Not stored ({outcome.status}): {outcome.detail}{suffix}")
     return 0

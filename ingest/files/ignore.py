@@ -18,8 +18,11 @@ keys, key stores) out of the index.
 from __future__ import annotations
 
 import fnmatch
+import os
+import re
+from functools import lru_cache
 from pathlib import Path, PurePath
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 DEFAULT_IGNORE_PATTERNS: tuple[str, ...] = (
     # version control and tool state
@@ -57,6 +60,7 @@ def is_ignored(path: Path, root: Path, patterns: Sequence[str] = DEFAULT_IGNORE_
     if not parts:
         return False
     path_is_dir: bool | None = None  # looked up only if a folder-only pattern needs it
+    matchers = _compiled(tuple(patterns))
     for depth, name in enumerate(parts):
         last = depth == len(parts) - 1
         if ignore_hidden and name.startswith(".") and name not in (".", ".."):
@@ -65,22 +69,43 @@ def is_ignored(path: Path, root: Path, patterns: Sequence[str] = DEFAULT_IGNORE_
             if (Path(root).joinpath(*parts[:depth + 1]) / "pyvenv.cfg").is_file():
                 return True
         prefix = "/".join(parts[:depth + 1])
-        for pattern in patterns:
-            folders_only = pattern.endswith("/")
-            if folders_only and last:
-                if path_is_dir is None:
-                    path_is_dir = Path(path).is_dir()
-                if not path_is_dir:
-                    continue
-            core = pattern.rstrip("/")
-            if not core:
-                continue
-            if "/" in core:
-                if fnmatch.fnmatch(prefix, core.lstrip("/")):
-                    return True
-            elif fnmatch.fnmatch(name, core):
+        if matchers.name.match(name) or matchers.path.match(prefix):
+            return True
+        if matchers.folder_name.match(name) or matchers.folder_path.match(prefix):
+            if not last:  # every component above the last one is a folder
+                return True
+            if path_is_dir is None:
+                path_is_dir = Path(path).is_dir()
+            if path_is_dir:
                 return True
     return False
+
+
+_NEVER = r"(?!)"
+
+
+class _Matchers(NamedTuple):
+    name: re.Pattern[str]         # patterns without a slash, any entry
+    path: re.Pattern[str]         # patterns with a slash, any entry
+    folder_name: re.Pattern[str]  # ending in "/": folders only
+    folder_path: re.Pattern[str]
+
+
+@lru_cache(maxsize=16)
+def _compiled(patterns: tuple[str, ...]) -> _Matchers:
+    """Each group of patterns as one regular expression (a scan checks every
+    path against every pattern: one match per group instead of ~70 fnmatch calls)."""
+    groups: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
+    for pattern in patterns:
+        core = pattern.rstrip("/")
+        if not core:
+            continue
+        anchored = "/" in core
+        group = (2 if pattern.endswith("/") else 0) + (1 if anchored else 0)
+        groups[group].append(fnmatch.translate(core.lstrip("/") if anchored else core))
+    # fnmatch compares os.path.normcase()d names: case-insensitive on Windows.
+    flags = re.IGNORECASE if os.path.normcase("A") == "a" else 0
+    return _Matchers(*(re.compile("|".join(g) or _NEVER, flags) for g in groups))
 
 
 def load_patterns(text: str) -> tuple[str, ...]:

@@ -183,12 +183,17 @@ class FileIndexer:
             unlisted[where] = reason
             report.problems.append((where, f"{reason} (folder)"))
 
+        # The walk never enters an ignored folder, so a file's own name is all
+        # that is left to check (a stat per ancestor per file adds up), unless a
+        # pattern names a path.
+        anchored = any("/" in p.rstrip("/") for p in self.options.patterns)
         for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error):
             here = Path(dirpath)
             dirnames[:] = sorted(d for d in dirnames if not self.ignored(here / d, root))
+            base = root if anchored else here
             for name in filenames:
                 path = here / name
-                if not self.ignored(path, root):
+                if not self.ignored(path, base):
                     found.append(path)
         found.sort()
         return found, unlisted

@@ -7,6 +7,7 @@ ODT; 1–6 paragraphs each) and indexes it with the real `engram index` in a
 fresh data dir: first scan (extract, chunk, embed, store), then a re-scan of
 the unchanged folder (a stat per file). Then, in-process, where the first
 scan's time goes: extraction + chunking per type versus embedding the chunks.
+``ENGRAM_BENCH_THREADS=N`` sets the embedder's threads (settings ``model_threads``).
 """
 from __future__ import annotations
 
@@ -38,7 +39,12 @@ def engram(args: list[str], env: dict[str, str]) -> dict:
 def test_index_1000_mixed_documents(tmp_path: Path, models_dir: Path) -> None:
     docs = tmp_path / "Documents"
     total_bytes = write_mixed_folder(docs, FILES)
-    env = {**os.environ, "ENGRAM_HOME": str(tmp_path / "home"), "ENGRAM_MODELS": str(models_dir),
+    home = tmp_path / "home"
+    home.mkdir()
+    threads = os.environ.get("ENGRAM_BENCH_THREADS")
+    if threads:
+        (home / "settings.json").write_text(json.dumps({"model_threads": int(threads)}))
+    env = {**os.environ, "ENGRAM_HOME": str(home), "ENGRAM_MODELS": str(models_dir),
            "ENGRAM_PASSPHRASE": "benchmark passphrase"}
     load = os.getloadavg()[0]
     mb = total_bytes / 1e6
@@ -53,16 +59,17 @@ def test_index_1000_mixed_documents(tmp_path: Path, models_dir: Path) -> None:
     assert again["unchanged"] == FILES and again["chunks_added"] == 0
 
     print(f"\nFolder indexing, {FILES:,} mixed documents, {mb:.1f} MB "
-          f"(load average {load:.1f} on {os.cpu_count()} cores)")
+          f"(load average {load:.1f} on {os.cpu_count()} cores, embedder threads: "
+          f"{threads or 'default'})")
     print(f"  first scan (CLI)     {first_s:7.1f} s  {FILES / first_s:6.1f} files/s  "
           f"{mb / first_s:6.2f} MB/s  {first['chunks_added']:,} passages")
     print(f"    of which the scan  {first['seconds']:7.1f} s (the rest: start-up, model load)")
     print(f"  re-scan, unchanged   {again_s:7.1f} s  (scan itself {again['seconds']:.2f} s: "
           f"{FILES / max(again['seconds'], 1e-6):,.0f} files/s)")
-    breakdown(docs, models_dir)
+    breakdown(docs, models_dir, int(threads) if threads else None)
 
 
-def breakdown(docs: Path, models_dir: Path) -> None:
+def breakdown(docs: Path, models_dir: Path, threads: int | None) -> None:
     from core.models.embedding import Embedder
     from core.models.minilm_gguf import ensure_builtin_gguf
     from core.pipeline import embedding_text
@@ -83,7 +90,7 @@ def breakdown(docs: Path, models_dir: Path) -> None:
         row[2] += len(pieces)
         texts += [embedding_text(p.title, None, p.text) for p in pieces]
     extract_s = time.perf_counter() - started
-    embedder = Embedder(ensure_builtin_gguf(models_dir))
+    embedder = Embedder(ensure_builtin_gguf(models_dir), n_threads=threads)
     embedder.embed(["warm up"])
     sample = texts[:600]
     t0 = time.perf_counter()

@@ -128,23 +128,30 @@ def test_settings_view_shows_models_data_and_security(qtbot, ctx):
 
 
 def test_importing_a_gguf_model_from_settings(qtbot, ctx, tmp_path):
+    from core.models import install
+    from core.models.catalog import chat_model_status
     from tests.tinymodel import make_tiny_chat_gguf
 
-    gguf = make_tiny_chat_gguf(tmp_path / "tiny-chat.gguf")
+    # The models folder is shared by the whole test session: a name of its own, and
+    # removed again at the end.
+    gguf = make_tiny_chat_gguf(tmp_path / "gui-import-test.gguf")
     view = SettingsView(ctx)
     qtbot.addWidget(view)
     view.activate()
     panel = view.models
     task = panel.import_file(gguf)
-    assert ctx.jobs.rowCount() == 1
-    qtbot.waitUntil(lambda: task.done, timeout=60000)
-    assert task.error is None, task.error
-    qtbot.waitUntil(lambda: "is installed" in panel.status.text()
-                    or "Chat model" in panel.status.text(), timeout=10000)
-    from core.models.catalog import chat_model_status
-
-    ok, _ = chat_model_status(ctx.engine.paths, ctx.engine.settings)
-    assert ok  # the first chat model imported is put to use
+    try:
+        assert ctx.jobs.rowCount() == 1
+        qtbot.waitUntil(lambda: task.done, timeout=60000)
+        assert task.error is None, task.error
+        qtbot.waitUntil(lambda: "is installed" in panel.status.text()
+                        or "Chat model" in panel.status.text(), timeout=10000)
+        ok, _ = chat_model_status(ctx.engine.paths, ctx.engine.settings)
+        assert ok  # the first chat model imported is put to use
+    finally:
+        qtbot.waitUntil(lambda: task.done, timeout=60000)
+        if task.error is None:
+            install.remove(ctx.engine.paths, ctx.engine.settings, "gui-import-test")
 
 
 @needs_memories
