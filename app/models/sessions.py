@@ -51,7 +51,9 @@ class EpisodeListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             n = len(e.event_ids)
             title = e.title or e.label
-            return f"{span_text(e)}  {e.label} — {title}  ({n} item{'s' if n != 1 else ''})"
+            # Memory titles often lead with the app already ("Firefox: Tenacity docs").
+            head = title if title.lower().startswith(e.label.lower()) else f"{e.label} — {title}"
+            return f"{span_text(e)}  {head}  ({n} item{'s' if n != 1 else ''})"
         if role == Qt.ItemDataRole.ToolTipRole:
             return e.summary or e.title
         if role == EpisodeRole.Episode:

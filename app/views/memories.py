@@ -91,6 +91,7 @@ class MemoriesView(QWidget):
         self.list = QListView()
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setSpacing(3)
         self.model = MemoryListModel(self)
         self.list.setModel(self.model)
         self.list_stack.addWidget(self.empty)
@@ -202,10 +203,8 @@ class MemoriesView(QWidget):
                 return
             self.list_stack.setCurrentWidget(self.list)
             row = self.model.row_of(current) if current is not None else -1
-            if row >= 0:
-                self.list.setCurrentIndex(self.model.index(row, 0))
-            else:
-                self._show_details(None)
+            # Something is always open on the right: the memory shown before, else the first.
+            self.list.setCurrentIndex(self.model.index(max(row, 0), 0))
 
         run_in_background(load, done, owner=self)
 

@@ -142,7 +142,7 @@ def episodes_between(engine: Any, since: datetime, until: datetime) -> list[Epis
         fields = m.fields if isinstance(m.fields, dict) else dict(m.fields)
         apps = fields.get("apps") or fields.get("participants")
         label = (str(apps[0]) if isinstance(apps, (list, tuple)) and apps
-                 else str(fields.get("kind", "Episode")))
+                 else str(fields.get("kind") or "episode").capitalize())
         out.append(Episode(title=m.title, label=label, start=m.started_at, end=m.ended_at,
                            event_ids=tuple(m.sources), summary=m.text, memory_id=m.id))
     return sorted(out, key=lambda e: e.start)

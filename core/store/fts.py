@@ -5,8 +5,8 @@ best ``LIMIT``, at ≈1.5 µs a row here: a word in 75% of a million items costs
 ≈0.5 s, a word in 1.3% ≈25 ms. What bounds it (measured in
 ``tests/benchmarks/bench_search.py``):
 
-* Count matches first, only up to ``window`` (≈1 ms): most queries have fewer
-  and are ranked exactly as before.
+* Count each word's matches, only up to ``window`` (≈1 ms): most queries
+  have fewer in all and are ranked exactly as before.
 * Otherwise, leave out words with more than ``window`` matches when rarer ones
   remain. bm25's IDF makes such words worth little (none at all above 50%,
   where FTS5 clamps IDF to ~0), and the rare words still find the items.
@@ -47,7 +47,7 @@ def _phrase(word: str) -> str:
 
 def count_upto(db: apsw.Connection, expr: str, cap: int,
                ids: tuple[int, int] | None = None) -> int:
-    """How many rows match ``expr`` (within the id span ``ids``), counting no further than ``cap``."""
+    """Rows matching ``expr`` (within the id span ``ids``), counted no further than ``cap``."""
     span, args = _span("rowid", ids)
     return db.execute("SELECT count(*) FROM (SELECT rowid FROM events_fts "
                       f"WHERE events_fts MATCH ?{span} LIMIT ?)",

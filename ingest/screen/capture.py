@@ -125,12 +125,19 @@ class ScreenReader:
         self.cache = OcrCache(max_entries=64)
         self.band_margin = band_margin
         self.engine = SharedOcr() if ocr is None else None
-        self._ocr: Ocr = ocr or self.engine  # type: ignore[assignment]
-        engine = self.engine
-        self._band_ocr: Ocr = ocr or (lambda f, r: engine(f, r, pad=BAND_PAD))  # type: ignore[misc]
+        self._ocr: Ocr = ocr or self._engine_ocr
+        self._band_ocr: Ocr = ocr or self._engine_band_ocr
         self._texts: OrderedDict[Hashable, WindowText] = OrderedDict()
         self._remember = remember_windows
         self._front: Hashable = object()
+
+    def _engine_ocr(self, frame: Frame, rect: Rect) -> OcrResult:
+        assert self.engine is not None
+        return self.engine(frame, rect)
+
+    def _engine_band_ocr(self, frame: Frame, rect: Rect) -> OcrResult:
+        assert self.engine is not None
+        return self.engine(frame, rect, pad=BAND_PAD)
 
     def forget(self) -> None:
         """Drop every text and hash held in memory (pause, stop, forget)."""

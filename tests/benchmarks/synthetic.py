@@ -125,7 +125,8 @@ def texts(corpus: Corpus, topics: np.ndarray, salt: int) -> list[str]:
     return out
 
 
-def observations(corpus: Corpus, start: int, n: int, total: int) -> tuple[list[Observation], np.ndarray]:
+def observations(corpus: Corpus, start: int, n: int,
+                 total: int) -> tuple[list[Observation], np.ndarray]:
     """Items ``start .. start+n`` of a corpus of ``total``, and their vectors."""
     topics = item_topics(corpus, start, n)
     vecs = vectors(corpus, topics, salt=start)

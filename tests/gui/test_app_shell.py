@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 import threading
 
+from PySide6.QtCore import Qt
+
 from app.dialogs.errors import CrashDialog, install_excepthook, presenter
 from app.tasks import run_in_background, stream_in_background
 from app.windows.main_window import MainWindow
@@ -32,8 +34,14 @@ def test_shortcuts_switch_views_and_focus_search(qtbot, ctx):
     assert shell.current() == "search"
     search = shell.views["search"]
     search.box.setText("printer")
-    window.on_escape()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5000)
+    qtbot.keyClick(search.box, Qt.Key.Key_Escape)  # real key events reach the shortcuts
     assert search.box.text() == ""
+    qtbot.keyClick(search.box, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert shell.current() == "timeline"
+    qtbot.keyClick(shell.views["timeline"], Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert shell.current() == "search" and search.box.hasFocus()
     from PySide6.QtGui import QShortcut
 
     bound = {s.key().toString() for s in window.findChildren(QShortcut)}

@@ -93,6 +93,18 @@ def seeded_home(data_dir: Path, tmp_path: Path) -> Path:
     engine = open_engine(paths, settings=settings, ask=None)
     try:
         seed_day(engine)
+        from core.records import Observation, utcnow
+
+        engine.pipeline.submit([Observation(
+            source="chat", captured_at=utcnow(), text="My daughter's name is Inês. I work "
+            "at Siemens as a data engineer.", speaker="You", thread="Family", app="WhatsApp",
+            external_id="wa:family:1")])
+        try:  # memories as the background builder would have made them
+            from core.memory.consolidate import consolidate
+        except ImportError:
+            pass
+        else:
+            consolidate(engine)
     finally:
         engine.close()
     return data_dir
