@@ -73,6 +73,7 @@ class Engine:
                                   name="vector-backfill", daemon=True)
         thread.start()
         self._threads.append(thread)
+        self.retriever.start_index()  # fast vector search once loaded (large stores)
         extractor = None
         model = self.chat_model()
         if model is not None:
@@ -84,6 +85,7 @@ class Engine:
         self._consolidation = runner
 
     def close(self) -> None:
+        self.retriever.close()
         if self._consolidation is not None:
             self._consolidation.stop()  # type: ignore[attr-defined]
         self._stop.set()

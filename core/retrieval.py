@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import apsw
+import numpy as np
 
+from core.memory import rows as memory_rows
+from core.memory import search as memory_search
 from core.pipeline import Pipeline
 from core.records import Event, Provenance, SearchFilters, SearchHit
 from core.store import events as event_rows
@@ -169,19 +172,36 @@ class Retriever:
     # -- search ---------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters = SearchFilters(),
                k: int = 10) -> list[SearchHit]:
-        """The ``k`` best hits for ``query`` within ``filters``, best first."""
+        """The ``k`` best hits (events and memories) for ``query`` within ``filters``.
+
+        Setting ``filters.memory_types`` searches memories only.
+        """
         query = query.strip()
         if not query:
             return []
         db = self.store.reader()
         terms = query_terms(query)
         pool = max(50, k * 5)
+        want_events = filters.include_events and not filters.memory_types
         pending = None
-        if terms.fts is not None:
+        if terms.fts is not None and want_events:
             pending = self._worker().submit(
                 lambda: self._keyword(self.store.reader(), terms, filters, pool))
-        semantic = self._semantic(db, query, filters, pool)
+        space, qvec = self._query_vector(query)
+        semantic = self._semantic(db, space, qvec, filters, pool) if want_events else []
         keyword = pending.result() if pending is not None else []
+        event_hits = self._event_hits(db, terms, keyword, semantic, k) if want_events else []
+        if not filters.include_memories:
+            return event_hits
+        memory_hits = memory_search.search_memories(
+            db, terms=query, query_vector=qvec, space=space, filters=filters, k=k)
+        if not memory_hits:
+            return event_hits
+        sources = memory_rows.sources_many(db, [h.id for h in memory_hits])
+        return memory_search.merge_hits(event_hits, memory_hits, k, sources=sources)
+
+    def _event_hits(self, db: apsw.Connection, terms: QueryTerms, keyword: list[int],
+                    semantic: list[int], k: int) -> list[SearchHit]:
         fused: dict[int, float] = {}
         for ranked in (keyword, semantic):
             for rank, event_id in enumerate(ranked):
@@ -198,6 +218,20 @@ class Retriever:
             snippet = snippets.get(event_id) or make_snippet(event.text, terms.words)
             hits.append(event_hit(event, snippet, fused[event_id]))
         return hits
+
+    def _query_vector(self, query: str) -> tuple[vectors.Space | None, np.ndarray | None]:
+        """The query's embedding in the ready vector space, or (space, None)."""
+        pipeline = self.pipeline
+        if pipeline.embedder is None:
+            return None, None
+        space = pipeline.space()
+        if space is None or space.state != "ready":
+            return space, None  # vectors are being rebuilt: keywords only meanwhile
+        try:
+            return space, pipeline.embedder.embed([query], interactive=True)[0]
+        except Exception:
+            log.exception("query embedding failed; keyword results only")
+            return space, None
 
     def _worker(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -221,18 +255,9 @@ class Retriever:
             span = index.id_span(filters)
         return fts.rank(db, terms.words, where, params, limit, ids=span)
 
-    def _semantic(self, db: apsw.Connection, query: str, filters: SearchFilters,
-                  limit: int) -> list[int]:
-        pipeline = self.pipeline
-        if pipeline.embedder is None:
-            return []
-        space = pipeline.space()
-        if space is None or space.state != "ready":
-            return []  # vectors are being rebuilt: keywords only meanwhile
-        try:
-            qvec = pipeline.embedder.embed([query], interactive=True)[0]
-        except Exception:
-            log.exception("query embedding failed; keyword results only")
+    def _semantic(self, db: apsw.Connection, space: vectors.Space | None,
+                  qvec: np.ndarray | None, filters: SearchFilters, limit: int) -> list[int]:
+        if space is None or qvec is None:
             return []
         index = self._usable_index(db, space)
         if index is not None:

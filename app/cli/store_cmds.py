@@ -12,7 +12,7 @@ from app.cli.ingest_cmds import file_status, print_file_status
 from core import keys
 from core.config import ensure_private_dir, write_private_file
 from core.errors import EngramError, NotFound, UsageError
-from core.records import Observation, SearchFilters, SearchHit, utcnow
+from core.records import MEMORY_TYPES, Observation, SearchFilters, SearchHit, utcnow
 from core.retrieval import MARK_CLOSE, MARK_OPEN
 from core.memory import rows as memory_rows
 from core.store import events as event_rows
@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="only this source (note, screen, file, chat); repeatable")
     p.add_argument("--app", action="append", default=[], metavar="APP",
                    help="only items captured in this application; repeatable")
+    p.add_argument("--type", action="append", default=[], dest="memory_type",
+                   choices=MEMORY_TYPES,
+                   help="only memories of this type (core, episodic, semantic, procedural); "
+                        "repeatable")
+    p.add_argument("--no-memories", action="store_true",
+                   help="search captured items only, not the memories built from them")
 
     add_command(sub, "status", cmd_status, "what is stored, where, and how it is protected",
                 json_option=True)
@@ -87,7 +93,9 @@ def search_filters(args: argparse.Namespace) -> SearchFilters:
     if since and until and since >= until:
         raise UsageError("--since must be before --until.")
     return SearchFilters(since=since, until=until, sources=tuple(args.source),
-                         apps=tuple(args.app))
+                         apps=tuple(args.app),
+                         memory_types=tuple(getattr(args, "memory_type", ()) or ()),
+                         include_memories=not getattr(args, "no_memories", False))
 
 
 def cmd_search(ctx: Context) -> int:
@@ -114,7 +122,9 @@ def format_hit(n: int, hit: SearchHit, *, color: bool) -> str:
     if color:
         snippet = snippet.replace(MARK_OPEN, "\x1b[1m").replace(MARK_CLOSE, "\x1b[0m")
     where = hit.provenance.path or hit.provenance.url or ""
-    lines = [f"{n:>2}. [{hit.source}] {when}  {hit.title}  (#{hit.id})", f"    {snippet}"]
+    kind = f"{hit.memory_type} memory" if hit.memory_type else hit.source
+    ref = f"memory #{hit.id}" if hit.kind == "memory" else f"#{hit.id}"
+    lines = [f"{n:>2}. [{kind}] {when}  {hit.title}  ({ref})", f"    {snippet}"]
     if where:
         lines.append(f"    {where}")
     return "\n".join(lines)
