@@ -318,7 +318,9 @@ def event_title(event: Event) -> str:
         return f"{who} in {event.thread}" if event.thread else who
     if event.source == "file" and event.path:
         name = event.path.rsplit("/", 1)[-1]
-        return f"{name} › {event.title}" if event.title and event.title != name else name
+        if event.title and event.title.startswith(name):
+            return event.title  # chunk titles already start with the file name
+        return f"{name} › {event.title}" if event.title else name
     if event.source == "screen":
         return " — ".join(p for p in (event.app, event.title) if p) or "Screen"
     if event.title:

@@ -209,12 +209,12 @@ def test_a_memory_with_other_sources_keeps_them_when_one_is_forgotten(engine) ->
 
 
 def test_forgetting_then_new_events_are_still_consolidated(engine) -> None:
-    """Event ids are reused after the newest are deleted: the cursor must follow."""
+    """After the newest events are forgotten, new ones are still consolidated."""
     engine.pipeline.submit([chat(1, MARCH, "hello"), chat(2, MARCH, "I work at Siemens.")])
     consolidate(engine, now=MARCH)
     forget(engine, [event_id(engine, "wa:2")])
     engine.pipeline.submit([chat(3, JULY, "I work at Bosch.")])
-    assert event_id(engine, "wa:3") == 2  # the freed id
+    assert event_id(engine, "wa:3") == 3  # ids are never reused (m007)
     consolidate(engine, now=JULY)
     assert current_fact(engine, "self|works_at").fields["value"] == "Bosch"
 

@@ -194,3 +194,22 @@ def test_thumbnail_is_small_webp_with_secrets_painted_over() -> None:
     assert np.asarray(second.thumb)[int(510 * 2 / 3), int(100 * 2 / 3)].max() < 40
     small = Frame(bytearray(pixels[:300, :500].tobytes()), 500, 300)
     assert take_picture(small, small.rect).thumb.size == (500, 300)
+
+
+def test_exact_rows_and_tile_digests() -> None:
+    from ingest.screen.change import ChangeDetector
+
+    pixels = np.full((256, 512, 4), 255, dtype=np.uint8)
+    tiles, exact = ChangeDetector(), ChangeDetector(exact_rows=True)
+    for det in (tiles, exact):
+        det.update(Frame(pixels.tobytes(), 512, 256))
+    before = exact.digest(Rect(0, 0, 256, 128))
+    changed = pixels.copy()
+    changed[70:83, 20:200, :3] = 0  # one line of "text", 13 px tall, inside tile row 1
+    assert tiles.update(Frame(changed.tobytes(), 512, 256)).rects == (Rect(0, 64, 256, 64),)
+    got = exact.update(Frame(changed.tobytes(), 512, 256))
+    assert got.rects == (Rect(0, 70, 256, 13),)  # the rows that changed, tile-wide
+    assert exact.digest(Rect(0, 0, 256, 128)) != before
+    assert exact.digest(Rect(300, 0, 200, 60)) == exact.digest(Rect(300, 0, 200, 60))
+    exact.update(Frame(changed.tobytes(), 512, 256))
+    assert exact.update(Frame(changed.tobytes(), 512, 256)).rects == ()

@@ -277,3 +277,11 @@ def test_two_processes_search_while_one_writes(cli, data_dir: Path) -> None:
     status = cli("status", "--json")
     import json
     assert json.loads(status.stdout)["events"] == 401
+
+
+def test_event_ids_are_never_reused_after_forgetting_the_newest(engine) -> None:
+    first = engine.pipeline.submit([Observation("note", utcnow(), f"n{i}") for i in range(3)])
+    newest = first.added[-1]
+    engine.pipeline.forget([newest])
+    again = engine.pipeline.submit([Observation("note", utcnow(), "after the forget")])
+    assert again.added[0] == newest + 1

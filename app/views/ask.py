@@ -185,6 +185,10 @@ class AskView(QWidget):
         if item is None or self.task is not None:
             return
         thread_id = item.data(Qt.ItemDataRole.UserRole)
+        if thread_id == self.thread_id and (self.blocks or self.live is not None):
+            # Already on screen (a list view also selects its first row when it gets
+            # focus): reloading it would only lose what was shown, e.g. a stopped answer.
+            return
         engine = self.ctx.engine
 
         def done(turns: tuple[adapter.StoredTurn, ...]) -> None:
@@ -262,23 +266,23 @@ class AskView(QWidget):
     def on_finished(self, _result: object) -> None:
         live = self.live
         stopped = self.task is not None and self.task.cancelled
-        self.task = None
-        self._busy(False)
         if live is not None:
             if stopped and live["done"] is None:
                 live["text"] += " …(stopped)"
             self.blocks.append(self._live_html(live))
             self.live = None
+        self.task = None
+        self._busy(False)  # after the answer is kept: re-enabling moves focus around
         self.render()
         self.load_threads(select=self.thread_id)
 
     def on_failed(self, exc: BaseException) -> None:
-        self.task = None
-        self._busy(False)
         if self.live is not None:
             self.blocks.append(self._live_html(self.live) +
                                '<p style="color: #c0392b">The answer failed.</p>')
             self.live = None
+        self.task = None
+        self._busy(False)
         self.render()
         from app.dialogs.errors import present_error
 

@@ -17,6 +17,11 @@ COLUMNS = ("id, source, started_at, ended_at, text, app, title, url, path, threa
            "EXISTS(SELECT 1 FROM event_images i WHERE i.event_id = events.id)")
 
 
+# Above both the live maximum and every id ever forgotten (m007): ids are never reused.
+NEXT_ID = ("(SELECT max(coalesce((SELECT max(id) FROM events), 0), "
+           "coalesce((SELECT last_id FROM id_watermarks WHERE name = 'events'), 0)) + 1)")
+
+
 def row_to_event(row: Sequence) -> Event:
     return Event(
         id=row[0], source=row[1], started_at=from_epoch(row[2]), ended_at=from_epoch(row[3]),
@@ -67,9 +72,9 @@ def insert(db: apsw.Connection, obs: Observation) -> int | None:
     started = to_epoch(obs.captured_at)
     ended = to_epoch(obs.ended_at) if obs.ended_at else started
     rows = db.execute(
-        "INSERT INTO events(source, started_at, ended_at, text, app, title, url, path, "
+        "INSERT INTO events(id, source, started_at, ended_at, text, app, title, url, path, "
         "thread, speaker, external_id, content_hash, meta, stored_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
+        f"VALUES ({NEXT_ID}, ?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
         (obs.source, started, ended, obs.text, obs.app, obs.title, obs.url, obs.path,
          obs.thread, obs.speaker, obs.external_id, obs.content_hash(),
          json.dumps(dict(obs.meta), ensure_ascii=False, default=str), time.time()),

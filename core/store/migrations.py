@@ -306,8 +306,27 @@ def m006_memories(db: apsw.Connection) -> None:
                    f"embedding float[{int(dims)}] distance_metric=cosine)")
 
 
+def m007_event_id_watermark(db: apsw.Connection) -> None:
+    """Event ids are never reused, even after the newest events are forgotten.
+
+    Memories, vectors and the search index's change log refer to events by id;
+    SQLite's default rowid would hand a forgotten event's id to the next one.
+    """
+    db.execute(
+        """
+        CREATE TABLE id_watermarks(name TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
+        INSERT INTO id_watermarks(name, last_id)
+            SELECT 'events', coalesce(max(id), 0) FROM events;
+        CREATE TRIGGER events_id_watermark AFTER DELETE ON events BEGIN
+            UPDATE id_watermarks SET last_id = max(last_id, old.id) WHERE name = 'events';
+        END;
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (m001_events, m002_vector_spaces, m003_search_index,
-                                      m004_files, m005_threads, m006_memories)
+                                      m004_files, m005_threads, m006_memories,
+                                      m007_event_id_watermark)
 
 
 def applied(db: apsw.Connection) -> set[str]:

@@ -117,6 +117,7 @@ def test_launch_time_and_idle_memory(engine, data_dir: Path, tmp_path: Path) -> 
                     stop(proc)
         time.sleep(IDLE_SECONDS)
         idle = rss_mb(proc.pid)
+        llama = "libllama" in Path(f"/proc/{proc.pid}/maps").read_text()
         stop(proc)
     finally:
         if context:
@@ -129,7 +130,7 @@ def test_launch_time_and_idle_memory(engine, data_dir: Path, tmp_path: Path) -> 
               f"max {max(shown[name]):.2f} s  (target ≤ {TARGET_WINDOW_S} s); "
               f"unlocked and ready: median {statistics.median(ready[name]):.2f} s")
     print(f"  idle RSS after {IDLE_SECONDS} s, no chat model: {idle:.0f} MB "
-          f"(target ≤ {TARGET_RSS_MB} MB)")
+          f"(target ≤ {TARGET_RSS_MB} MB); llama.cpp loaded: {'yes' if llama else 'no'}")
     print(f"  load average while measuring: {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
     assert statistics.median(shown["engram-gui"]) <= TARGET_WINDOW_S
