@@ -140,5 +140,7 @@ def reset_asker(engine: Any) -> None:
         engine._asker = None
     if hasattr(engine, "_chat_model"):
         engine._chat_model = None
+    if hasattr(engine, "_chat_checked"):
+        engine._chat_checked = False  # look for the (new) chat model again
     if model is not None and hasattr(model, "close"):
         model.close()

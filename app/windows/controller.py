@@ -64,9 +64,6 @@ def open_everything(paths: Paths, settings: Settings, ask, first: FirstRunChoice
             ask = lambda _p, _c: given  # noqa: E731 - the one just chosen opens it
     engine = open_engine(paths, settings=settings, ask=ask, create=True, background=True)
     try:
-        start_index = getattr(engine.retriever, "start_index", None)
-        if start_index is not None:
-            start_index()  # a long-running process: keep the vector index in memory
         instance, note = start_capture(engine) if capture else (None, "Capture is off.")
     except BaseException:
         engine.close()
