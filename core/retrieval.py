@@ -38,7 +38,13 @@ from core.store.vector_load import Cancelled
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60
+import os
+RRF_K = int(os.environ.get("X_RRFK", 60))
+KEYWORD_WEIGHT = float(os.environ.get("X_KW", 1.0))
+NEIGHBOUR_SEEDS = int(os.environ.get("X_SEEDS", 30))
+NEIGHBOUR_SPAN = int(os.environ.get("X_SPAN", 2))
+NEIGHBOUR_WEIGHTS = {1: float(os.environ.get("X_N1", 0.3)), 2: float(os.environ.get("X_N2", 0.1))}
+SPEAKER_BOOST = float(os.environ.get("X_SPK", 0.3))
 MARK_OPEN, MARK_CLOSE = "«", "»"
 SNIPPET_CHARS = 220
 # Below this many items a time filter is cheap to apply row by row.
@@ -190,7 +196,8 @@ class Retriever:
         space, qvec = self._query_vector(query)
         semantic = self._semantic(db, space, qvec, filters, pool) if want_events else []
         keyword = pending.result() if pending is not None else []
-        event_hits = self._event_hits(db, terms, keyword, semantic, k) if want_events else []
+        event_hits = (self._event_hits(db, terms, keyword, semantic, k, filters)
+                      if want_events else [])
         if not filters.include_memories:
             return event_hits
         memory_hits = memory_search.search_memories(
@@ -201,11 +208,13 @@ class Retriever:
         return memory_search.merge_hits(event_hits, memory_hits, k, sources=sources)
 
     def _event_hits(self, db: apsw.Connection, terms: QueryTerms, keyword: list[int],
-                    semantic: list[int], k: int) -> list[SearchHit]:
+                    semantic: list[int], k: int,
+                    filters: SearchFilters = SearchFilters()) -> list[SearchHit]:
         fused: dict[int, float] = {}
-        for ranked in (keyword, semantic):
+        for weight, ranked in ((KEYWORD_WEIGHT, keyword), (1.0, semantic)):
             for rank, event_id in enumerate(ranked):
-                fused[event_id] = fused.get(event_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[event_id] = fused.get(event_id, 0.0) + weight / (RRF_K + rank + 1)
+        fused = self._rerank(db, terms, fused, filters)
         best = sorted(fused, key=lambda i: (-fused[i], -i))[:k]
         rows = event_rows.get_many(db, best)
         keyword_ids = set(keyword)
@@ -218,6 +227,54 @@ class Retriever:
             snippet = snippets.get(event_id) or make_snippet(event.text, terms.words)
             hits.append(event_hit(event, snippet, fused[event_id]))
         return hits
+
+    def _rerank(self, db: apsw.Connection, terms: QueryTerms, fused: dict[int, float],
+                filters: SearchFilters) -> dict[int, float]:
+        """Conversation-aware re-ranking of fused scores (one indexed lookup).
+
+        A chat message often only makes sense with the turns around it ("They
+        were awestruck" answers the message before it), so each message also
+        gets a share of its neighbours' scores (same conversation, adjacent
+        ids: a chat is stored in order), and neighbours of strong hits become
+        candidates. When the query names someone who speaks in the
+        candidates, what that person said counts more.
+        """
+        if not fused:
+            return fused
+        top = sorted(fused, key=lambda i: -fused[i])[:NEIGHBOUR_SEEDS]
+        wanted = set(fused)
+        for event_id in top:
+            wanted.update(event_id + d for d in range(-NEIGHBOUR_SPAN, NEIGHBOUR_SPAN + 1))
+        where, params = event_rows.time_source_clause(
+            filters.since, filters.until, filters.sources, filters.apps)
+        info: dict[int, tuple[str, str | None, str | None]] = {}
+        ids = sorted(wanted)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for event_id, source, thread, speaker in db.execute(
+                    f"SELECT e.id, e.source, e.thread, e.speaker FROM events e "
+                    f"WHERE e.id IN ({','.join('?' * len(chunk))}) AND {where}",
+                    (*chunk, *params)):
+                info[event_id] = (source, thread, speaker)
+        out: dict[int, float] = {}
+        for event_id in info:
+            source, thread, _ = info[event_id]
+            score = fused.get(event_id, 0.0)
+            if source == "chat" and thread is not None:
+                for d, weight in NEIGHBOUR_WEIGHTS.items():
+                    for other in (event_id - d, event_id + d):
+                        near = info.get(other)
+                        if near is not None and near[1] == thread and near[0] == "chat":
+                            score += weight * fused.get(other, 0.0)
+            if score > 0:
+                out[event_id] = score
+        named = _named_speakers(terms.words, (v[2] for v in info.values()))
+        if named:
+            for event_id in out:
+                speaker = info[event_id][2]
+                if speaker and speaker.lower() in named:
+                    out[event_id] *= 1.0 + SPEAKER_BOOST
+        return out
 
     def _query_vector(self, query: str) -> tuple[vectors.Space | None, np.ndarray | None]:
         """The query's embedding in the ready vector space, or (space, None)."""
@@ -295,6 +352,20 @@ class Retriever:
             if MARK_OPEN in snip:
                 out[rowid] = snip
         return out
+
+
+def _named_speakers(words: Sequence[str], speakers) -> set[str]:
+    """Speakers (lower-case) the query names by full or first name."""
+    wanted = set(words)
+    named = set()
+    for speaker in speakers:
+        if not speaker:
+            continue
+        low = speaker.lower()
+        parts = _WORD.findall(low)
+        if low in wanted or (parts and parts[0] in wanted):
+            named.add(low)
+    return named
 
 
 def make_snippet(text: str, words: Sequence[str], width: int = SNIPPET_CHARS) -> str:

@@ -132,15 +132,11 @@ def delete_thread(engine: Any, thread_id: int) -> None:
 def reset_asker(engine: Any) -> None:
     """After the chat model changed: the next question builds Ask with the new one.
 
-    Engine caches its Asker (and the loaded model); dropping both here is the
-    app's side of a model switch until the engine offers it itself.
+    Engine caches its Asker and chat runtime; dropping them here is the app's
+    side of a model switch until the engine offers one itself. The old runtime
+    is not closed: the background memory builder may still be using it (it
+    unloads its model by itself when idle).
     """
-    model = getattr(engine, "_chat_model", None)
-    if hasattr(engine, "_asker"):
-        engine._asker = None
-    if hasattr(engine, "_chat_model"):
-        engine._chat_model = None
-    if hasattr(engine, "_chat_checked"):
-        engine._chat_checked = False  # look for the (new) chat model again
-    if model is not None and hasattr(model, "close"):
-        model.close()
+    for name, value in (("_asker", None), ("_chat_model", None), ("_chat_checked", False)):
+        if hasattr(engine, name):
+            setattr(engine, name, value)

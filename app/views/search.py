@@ -75,6 +75,10 @@ class SearchView(QWidget):
         self.results.selectionModel().currentChanged.connect(self.on_current_changed)
         self.results.activated.connect(self.on_activated)
         ctx.nav.data_changed.connect(lambda _c: self.refresh_after_change())
+        from app.views import memory_adapter
+
+        memories = memory_adapter.availability()
+        self.filters.set_memories_available(memories.ok, memories.why)
         self._show_intro()
 
     # -- view protocol ------------------------------------------------------------------------

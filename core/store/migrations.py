@@ -324,9 +324,61 @@ def m007_event_id_watermark(db: apsw.Connection) -> None:
     )
 
 
+_CONTEXT = ("trim(coalesce(json_extract({r}.meta, '$.context.before'), '') || ' ' || "
+            "coalesce(json_extract({r}.meta, '$.context.after'), ''))")
+
+
+def m008_event_context(db: apsw.Connection) -> None:
+    """Keyword search also sees a chat message's neighbouring turns (low weight).
+
+    A reply such as "They were awestruck." holds none of the words of the
+    question it answers; the turns around it do. Chat importers put them in
+    ``meta.context``; the keyword index gets a fourth column, ``context``.
+    """
+    new, old = _PEOPLE.format(r="new"), _PEOPLE.format(r="old")
+    new_ctx, old_ctx = _CONTEXT.format(r="new"), _CONTEXT.format(r="old")
+    db.execute(
+        f"""
+        DROP TABLE events_fts_vocab;
+        DROP TRIGGER events_fts_insert;
+        DROP TRIGGER events_fts_delete;
+        DROP TRIGGER events_fts_update;
+        DROP TABLE events_fts;
+        DROP VIEW events_fts_content;
+        CREATE VIEW events_fts_content AS
+            SELECT id, coalesce(title, '') AS title, text,
+                   {_PEOPLE.format(r='events')} AS people,
+                   {_CONTEXT.format(r='events')} AS context
+            FROM events;
+        CREATE VIRTUAL TABLE events_fts USING fts5(
+            title, text, people, context,
+            content='events_fts_content', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+            INSERT INTO events_fts(rowid, title, text, people, context)
+            VALUES (new.id, coalesce(new.title, ''), new.text, {new}, {new_ctx});
+        END;
+        CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+            INSERT INTO events_fts(events_fts, rowid, title, text, people, context)
+            VALUES ('delete', old.id, coalesce(old.title, ''), old.text, {old}, {old_ctx});
+        END;
+        CREATE TRIGGER events_fts_update AFTER UPDATE OF title, text, speaker, thread, app, meta
+        ON events BEGIN
+            INSERT INTO events_fts(events_fts, rowid, title, text, people, context)
+            VALUES ('delete', old.id, coalesce(old.title, ''), old.text, {old}, {old_ctx});
+            INSERT INTO events_fts(rowid, title, text, people, context)
+            VALUES (new.id, coalesce(new.title, ''), new.text, {new}, {new_ctx});
+        END;
+        INSERT INTO events_fts(events_fts) VALUES ('rebuild');
+        CREATE VIRTUAL TABLE events_fts_vocab USING fts5vocab(events_fts, 'row');
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (m001_events, m002_vector_spaces, m003_search_index,
                                       m004_files, m005_threads, m006_memories,
-                                      m007_event_id_watermark)
+                                      m007_event_id_watermark, m008_event_context)
 
 
 def applied(db: apsw.Connection) -> set[str]:

@@ -16,7 +16,7 @@ import json
 import math
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping, Union
@@ -92,14 +92,27 @@ class ChatImport:
         self._items = items
 
     def __iter__(self) -> Iterator[Observation]:
+        # Each message is held back until the next one of its conversation
+        # arrives, so it can carry its neighbours' words (``meta["context"]``).
+        waiting: dict[str, Observation] = {}
+        last: dict[str, str] = {}
         for item in self._items:
             if isinstance(item, Observation):
                 self.imported += 1
-                yield item
+                key = item.thread or ""
+                before = last.get(key)
+                last[key] = _turn(item)
+                if before:
+                    item = replace(item, meta={**item.meta, "context": {"before": before}})
+                held = waiting.pop(key, None)
+                waiting[key] = item
+                if held is not None:
+                    yield _with_after(held, last[key])
             elif isinstance(item, SkippedItem):
                 self.skipped.append(item)
             else:
                 self.ignored[item.reason] += 1
+        yield from waiting.values()
 
     def close(self) -> None:
         """Stop the underlying parser and release its file handles."""
@@ -117,6 +130,19 @@ class ChatImport:
         """A frozen snapshot of the counts so far (complete after iteration)."""
         return ImportReport(self.format, str(self.path), self.imported,
                             tuple(self.skipped), dict(self.ignored))
+
+
+CONTEXT_CHARS = 300
+
+
+def _turn(obs: Observation) -> str:
+    text = " ".join(obs.text.split())[:CONTEXT_CHARS]
+    return f"{obs.speaker}: {text}" if obs.speaker else text
+
+
+def _with_after(obs: Observation, after: str) -> Observation:
+    context = {**obs.meta.get("context", {}), "after": after}
+    return replace(obs, meta={**obs.meta, "context": context})
 
 
 # ── identities ────────────────────────────────────────────────────────────────

@@ -23,6 +23,11 @@ def search(qtbot, view: SearchView, text: str) -> None:
 def test_search_shows_the_seeded_screen_hit_and_its_highlighted_screenshot(qtbot, ctx):
     view = make_view(qtbot, ctx)
     search(qtbot, view, "tenacity retries")
+    sources = {h.source for h in view.model.hits()}
+    assert {"screen", "chat"} <= sources  # the screen and the conversation both match
+    view.filters.source.setCurrentIndex(view.filters.source.findData("screen"))
+    qtbot.waitUntil(lambda: not view.searching and view.model.rowCount() > 0
+                    and all(h.source == "screen" for h in view.model.hits()), timeout=30000)
     first = view.model.index(0, 0)
     hit = first.data(HitRole.Hit)
     assert hit.source == "screen" and hit.provenance.app == "Firefox"
@@ -92,3 +97,23 @@ def test_keyboard_down_moves_from_the_box_to_the_results_and_escape_clears(qtbot
     assert view.results.hasFocus() or view.focusWidget() is view.results
     view.clear()
     assert view.box.text() == "" and view.model.rowCount() == 0
+
+
+def test_memories_come_with_results_and_filter_by_type(qtbot, ctx):
+    from app.views import memory_adapter
+
+    if not memory_adapter.availability().ok:
+        import pytest
+
+        pytest.skip("the memory builder is not in this build")
+    memory_adapter.add(ctx.engine, "I prefer the tenacity library for retries", "core")
+    view = make_view(qtbot, ctx)
+    assert view.filters.memory.isEnabled()
+    view.filters.memory.setCurrentIndex(view.filters.memory.findData("core"))
+    search(qtbot, view, "tenacity retries")
+    hits = view.model.hits()
+    assert hits and all(h.kind == "memory" and h.memory_type == "core" for h in hits)
+    assert view.model.index(0, 0).data(HitRole.Where) == "Core memory"
+    qtbot.waitUntil(lambda: view.detail.hit is not None and view.detail.hit.kind == "memory",
+                    timeout=10000)
+    assert "tenacity" in view.detail.text.toPlainText()
