@@ -50,6 +50,14 @@ class Engine:
                 self._chat_model = ChatRuntime.from_settings(self.paths, self.settings)
         return self._chat_model
 
+    def reset_chat_model(self) -> None:
+        """The chat model in settings changed: Ask and memory building pick up the new one.
+
+        The old runtime is not closed here: background memory building may still
+        be using it; it unloads its weights by itself when idle.
+        """
+        self._asker, self._chat_model, self._chat_checked = None, None, False
+
     def asker(self):
         """Ask (core.chat.Asker), with the chat model if one is installed and selected."""
         if self._asker is None:

@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (len(args_list) == 2 and args_list[0] == "--data-dir"):
+        # The desktop app: skip building every command's parser (and its imports).
+        from app.cli.context import open_gui
+
+        return open_gui(argparse.Namespace(data_dir=args_list[1] if args_list else None))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -259,13 +259,9 @@ def cmd_consolidate(ctx: Context) -> int:
     if ctx.args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1.")
     engine = ctx.engine(create=False)
-    extractor, runtime = (None, None) if ctx.args.no_model else model_extractor(engine)
-    try:
-        report = consolidate(engine, extractor=extractor, batch_size=ctx.args.batch_size,
-                             progress=ctx.progress("Consolidating"))
-    finally:
-        if runtime is not None and runtime is not getattr(engine, "_chat_model", None):
-            runtime.close()
+    extractor, _runtime = (None, None) if ctx.args.no_model else model_extractor(engine)
+    report = consolidate(engine, extractor=extractor, batch_size=ctx.args.batch_size,
+                         progress=ctx.progress("Consolidating"))
     if ctx.json:
         ctx.emit_json(report.to_json())
         return 0
@@ -287,18 +283,12 @@ def cmd_consolidate(ctx: Context) -> int:
 
 
 def model_extractor(engine: Any) -> tuple[Any, Any]:
-    """The model builder when a chat model is set up, with the runtime to close after."""
+    """The model builder when a chat model is set up, and its (engine-owned) runtime."""
     from core.memory.consolidate import rule_config
     from core.memory.extract import ModelExtractor
-    from core.models.catalog import chat_model_status
 
-    available, _message = chat_model_status(engine.paths, engine.settings)
-    if not available:
-        return None, None
-    runtime = getattr(engine, "_chat_model", None)
+    runtime = engine.chat_model()
     if runtime is None:
-        from core.models.runtime import ChatRuntime
-
-        runtime = ChatRuntime.from_settings(engine.paths, engine.settings)
+        return None, None
     owners = rule_config(engine.settings).owner_names
     return ModelExtractor(runtime, owner_names=owners), runtime

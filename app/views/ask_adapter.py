@@ -130,13 +130,5 @@ def delete_thread(engine: Any, thread_id: int) -> None:
 
 
 def reset_asker(engine: Any) -> None:
-    """After the chat model changed: the next question builds Ask with the new one.
-
-    Engine caches its Asker and chat runtime; dropping them here is the app's
-    side of a model switch until the engine offers one itself. The old runtime
-    is not closed: the background memory builder may still be using it (it
-    unloads its model by itself when idle).
-    """
-    for name, value in (("_asker", None), ("_chat_model", None), ("_chat_checked", False)):
-        if hasattr(engine, name):
-            setattr(engine, name, value)
+    """After the chat model changed: the next question builds Ask with the new one."""
+    engine.reset_chat_model()

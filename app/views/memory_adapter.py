@@ -168,18 +168,10 @@ def consolidate(engine: Any, job: Any) -> Any:
     Uses the chat model's extractor when one is set up, like the CLI; ``job``
     reports progress and its ``cancelled`` stops between batches.
     """
+    from app.cli.memory_cmds import model_extractor
+
     consolidate_mod = importlib.import_module("core.memory.consolidate")
-    extractor = runtime = None
-    try:
-        from app.cli.memory_cmds import model_extractor
-    except ImportError:
-        model_extractor = None
-    if model_extractor is not None:
-        extractor, runtime = model_extractor(engine)
-    try:
-        return consolidate_mod.consolidate(
-            engine, extractor=extractor, cancel=job,
-            progress=lambda done, total, _label: job.report(done, total, "items"))
-    finally:
-        if runtime is not None and runtime is not getattr(engine, "_chat_model", None):
-            runtime.close()
+    extractor, _runtime = model_extractor(engine)
+    return consolidate_mod.consolidate(
+        engine, extractor=extractor, cancel=job,
+        progress=lambda done, total, _label: job.report(done, total, "items"))
