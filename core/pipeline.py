@@ -38,25 +38,11 @@ class EmbedderLike(Protocol):
     def embed(self, texts: Sequence[str], *, interactive: bool = False) -> np.ndarray: ...
 
 
-import os
-EMBED_CONTEXT = os.environ.get("X_EMBCTX", "0")
-
-
-def embedding_text(title: str | None, speaker: str | None, text: str,
-                   before: str | None = None) -> str:
+def embedding_text(title: str | None, speaker: str | None, text: str) -> str:
     """What the embedder sees for an item: who said it and where, then the text."""
     head = " — ".join(p for p in (title, speaker) if p)
     body = f"{head}: {text}" if head else text
-    if before and EMBED_CONTEXT == "1":
-        body = f"{before}\n{body}"
-    elif before and EMBED_CONTEXT == "2":
-        body = f"{body}\n(after {before})"
     return body[:EMBED_TEXT_CHARS]
-
-
-def context_before(meta) -> str | None:
-    context = meta.get("context") if meta else None
-    return context.get("before") if isinstance(context, dict) else None
 
 
 class Pipeline:
@@ -211,8 +197,7 @@ class Pipeline:
     def _embed_batch(self, batch: Sequence[Observation]) -> np.ndarray | None:
         if self.embedder is None:
             return None
-        texts = [embedding_text(o.title, o.speaker, o.text, context_before(o.meta))
-                 for o in batch]
+        texts = [embedding_text(o.title, o.speaker, o.text) for o in batch]
         try:
             return self.embedder.embed(texts)
         except Exception:

@@ -102,7 +102,9 @@ def test_jsonl_reads_messages_and_reports_bad_lines() -> None:
     first = observations[0]
     assert first.external_id == "jsonl:lisbon-trip:m1"
     assert first.speaker == "Ana" and first.thread == "lisbon-trip"
-    assert first.meta == {"format": "jsonl", "conversation_id": "lisbon-trip", "session": "s1"}
+    # Each message carries its neighbouring turns for search (ChatImport adds them).
+    assert first.meta == {"format": "jsonl", "conversation_id": "lisbon-trip", "session": "s1",
+                          "context": {"after": "Carlos: Great. Which terminal?"}}
     assert first.captured_at == datetime(2024, 1, 3, 9, 15, 30, tzinfo=UTC)
     texts = by_text(observations)
     assert texts["Terminal 1, I checked 👍"].captured_at == datetime(2024, 1, 4, 17, 21, tzinfo=UTC)

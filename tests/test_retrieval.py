@@ -190,3 +190,39 @@ def test_real_model_finds_meaning_without_shared_words(engine, indexed: bool) ->
         assert hit.text == NOTES[1] and "«Dentist»" in hit.snippet
     finally:
         engine.retriever.close()
+
+
+def test_a_chat_reply_is_found_by_the_turn_it_answers(fake_engine) -> None:
+    from ingest.chats.common import ChatImport, make_observation
+
+    def message(n: int, thread: str, speaker: str, text: str) -> Observation:
+        return make_observation(captured_at=T0 + timedelta(minutes=n), text=text, thread=thread,
+                                speaker=speaker, external_id=f"t:{thread}:{n}", app=None,
+                                meta={})
+
+    turns = [message(0, "trip", "Ana", "We watched the meteor shower at the lake"),
+             message(1, "trip", "Carlos", "They were awestruck and humbled"),
+             message(2, "trip", "Ana", "Same here")]
+    others = [message(10 + i, "misc", "Rui", filler(i)) for i in range(30)]
+    stream = ChatImport(Path("x.jsonl"), "jsonl", iter(turns[:2] + others + turns[2:]))
+    observations = list(stream)
+    reply = next(o for o in observations if o.external_id == "t:trip:1")
+    assert reply.meta["context"] == {
+        "before": "Ana: We watched the meteor shower at the lake", "after": "Ana: Same here"}
+    fake_engine.pipeline.submit(observations)
+    hits = fake_engine.retriever.search("how did they feel about the meteor shower", k=3)
+    assert "They were awestruck and humbled" in [h.text for h in hits]
+
+
+def test_what_the_named_person_said_ranks_first(fake_engine) -> None:
+    fake_engine.pipeline.submit([
+        Observation("chat", T0, "the ferry leaves at nine", thread="a", speaker="Ana Lima",
+                    external_id="t:a:1"),
+        Observation("chat", T0, "the ferry leaves at nine", thread="b", speaker="Carlos",
+                    external_id="t:b:1"),
+        *[note(filler(i), i) for i in range(20)]])
+    def first_speaker(query: str) -> str | None:
+        return fake_engine.retriever.search(query, k=2)[0].provenance.speaker
+
+    assert first_speaker("What did Ana say about the ferry?") == "Ana Lima"
+    assert first_speaker("When does Carlos's ferry leave?") == "Carlos"

@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 
 WINDOW = 8_000
 DEADLINE_S = 0.3
-import os
-# Title counts double, people half; a chat message's neighbouring turns little.
-_BM25 = f"bm25(events_fts, 2.0, 1.0, 0.5, {os.environ.get('X_CTXW', '0.3')})"
+# Title counts double, people half; a chat message's neighbouring turns (the
+# ``context`` column) little.
+_BM25 = "bm25(events_fts, 2.0, 1.0, 0.5, 0.3)"
 
 
 def match_expression(words: Sequence[str], op: str = "OR") -> str | None:

@@ -165,7 +165,7 @@ def _bm25_sum(db, expr: str, ids: list[int]) -> float:
     if not ids:
         return 0.0
     # bm25() cannot sit inside an aggregate: sum in Python.
-    rows = db.execute("SELECT bm25(events_fts, 2.0, 1.0, 0.5) FROM events_fts WHERE "
+    rows = db.execute(f"SELECT {fts._BM25} FROM events_fts WHERE "
                       f"events_fts MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
                       (expr, *ids)).fetchall()
     return float(sum(r[0] for r in rows))
