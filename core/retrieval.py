@@ -31,6 +31,7 @@ from core.memory import rows as memory_rows
 from core.memory import search as memory_search
 from core.pipeline import Pipeline
 from core.records import Event, Provenance, SearchFilters, SearchHit
+from core.snippets import MARK_CLOSE, MARK_OPEN, make_snippet
 from core.store import events as event_rows
 from core.store import fts, vectors
 from core.store.vector_index import NeedsReload, VectorIndex
@@ -50,8 +51,6 @@ NEIGHBOUR_SPAN = max(NEIGHBOUR_WEIGHTS)
 NEIGHBOUR_SEEDS = 30
 # What the person a query names said counts this much more.
 SPEAKER_BOOST = 0.3
-MARK_OPEN, MARK_CLOSE = "«", "»"
-SNIPPET_CHARS = 220
 # Below this many items a time filter is cheap to apply row by row.
 SPAN_MIN_ITEMS = 50_000
 # After a failed index load, wait this long before trying again.
@@ -372,20 +371,6 @@ def _named_speakers(words: Sequence[str], speakers) -> set[str]:
         if low in wanted or (parts and parts[0] in wanted):
             named.add(low)
     return named
-
-
-def make_snippet(text: str, words: Sequence[str], width: int = SNIPPET_CHARS) -> str:
-    """A window of ``text`` around the first matched word, matches marked."""
-    flat = " ".join(text.split())
-    if not words:
-        return flat[:width] + ("…" if len(flat) > width else "")
-    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\w*",
-                         re.IGNORECASE)
-    first = pattern.search(flat)
-    start = max(0, (first.start() if first else 0) - width // 3)
-    window = flat[start:start + width]
-    marked = pattern.sub(lambda m: f"{MARK_OPEN}{m.group(0)}{MARK_CLOSE}", window)
-    return ("…" if start else "") + marked + ("…" if start + width < len(flat) else "")
 
 
 def event_title(event: Event) -> str:

@@ -10,7 +10,6 @@ actually shown to or used for the person (that reinforces them).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Protocol, Sequence
@@ -21,13 +20,12 @@ import numpy as np
 from core.memory import forgetting, rows
 from core.memory.text import STOPWORDS, words
 from core.memory.types import Memory
+from core.snippets import make_snippet
 from core.records import MEMORY_TYPES, Provenance, SearchFilters, SearchHit, to_epoch, utcnow
 from core.store import events as event_rows
 from core.store import vectors
 
 RRF_K = 60
-MARK_OPEN, MARK_CLOSE = "«", "»"  # the same marks as event snippets (core.retrieval)
-SNIPPET_CHARS = 220
 CORE_PROFILE_LIMIT = 40
 MIN_SIMILARITY = 0.3  # cosine below which a memory found only by meaning is not a hit
 KEYWORD_MIN_SIMILARITY = 0.15  # … and below which a keyword match is not one either
@@ -193,18 +191,7 @@ def _source_filter(db: apsw.Connection, found: dict[int, Memory], f: SearchFilte
         f"WHERE s.memory_id IN ({marks}) AND {where}", (*ids, *params))}
 
 
-def snippet(text: str, query_words: Sequence[str], width: int = SNIPPET_CHARS) -> str:
-    """A window of ``text`` around the first matched word, matches marked «like this»."""
-    flat = " ".join(text.split())
-    if not query_words:
-        return flat[:width] + ("…" if len(flat) > width else "")
-    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in query_words) + r")\w*",
-                         re.IGNORECASE)
-    first = pattern.search(flat)
-    start = max(0, (first.start() if first else 0) - width // 3)
-    window = flat[start:start + width]
-    marked = pattern.sub(lambda m: f"{MARK_OPEN}{m.group(0)}{MARK_CLOSE}", window)
-    return ("…" if start else "") + marked + ("…" if start + width < len(flat) else "")
+snippet = make_snippet
 
 
 def mark_recalled(store: Any, ids: Sequence[int], *, now: datetime | None = None) -> None:
