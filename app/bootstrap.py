@@ -36,6 +36,7 @@ class Engine:
     _chat_model: object | None = None
     _chat_checked: bool = False
     _consolidation: object | None = None
+    retention: object | None = None  # core.retention.RetentionRunner while running
 
     def chat_model(self):
         """The chat runtime if a chat model is installed and selected, else None."""
@@ -74,7 +75,7 @@ class Engine:
         return self._asker
 
     def start_background(self) -> None:
-        """Keep vectors complete and build memories while the instance runs."""
+        """Keep vectors complete, build memories and apply retention while the instance runs."""
         from core.memory.runner import ConsolidationRunner
 
         thread = threading.Thread(target=self.backfill.run, args=(self._stop,),
@@ -91,11 +92,17 @@ class Engine:
         runner = ConsolidationRunner(self, extractor=extractor)
         runner.start()
         self._consolidation = runner
+        from core.retention import RetentionRunner
+
+        self.retention = RetentionRunner(self.pipeline, self.settings)
+        self.retention.start()  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self.retriever.close()
         if self._consolidation is not None:
             self._consolidation.stop()  # type: ignore[attr-defined]
+        if self.retention is not None:
+            self.retention.stop()  # type: ignore[attr-defined]
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
@@ -107,14 +114,12 @@ class Engine:
         self.store.close()
 
 
-def make_redactor() -> Redactor:
-    from core.redact import redact
+def make_redactor(settings: Settings | None = None) -> Redactor:
+    """Secrets filters as the person set them (Settings › Privacy), read at each
+    call; every filter on without settings."""
+    from core.redact import redactor
 
-    def run(text: str) -> tuple[str, dict[str, int]]:
-        result = redact(text)
-        return result.text, dict(result.counts)
-
-    return run
+    return redactor(settings if settings is not None else {})
 
 
 def open_embedder(paths: Paths, settings: Settings):
@@ -171,7 +176,7 @@ def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bo
         log.warning("embedding model unavailable: %s", exc)
         embedder = None
     try:
-        pipeline = Pipeline(store, embedder, make_redactor())  # type: ignore[arg-type]
+        pipeline = Pipeline(store, embedder, make_redactor(settings))  # type: ignore[arg-type]
         engine = Engine(paths=paths, settings=settings, key=key, store=store,
                         pipeline=pipeline, retriever=Retriever(pipeline),
                         backfill=VectorBackfill(pipeline), embedder_error=embedder_error)

@@ -134,22 +134,23 @@ class Pipeline:
         return Changes(added=tuple(added), duplicates=duplicates + len(fresh) - len(added))
 
     # -- forget / relocate --------------------------------------------------------------
-    def forget(self, ids: Iterable[int], *, scrub: bool = True) -> list[int]:
+    def forget(self, ids: Iterable[int], *, scrub: bool = True,
+               keep_memories: bool = False) -> list[int]:
         """Delete events everywhere (row, keyword index, images, vectors); return the ids removed.
 
         ``scrub`` (the person's own forget, a deleted file) also merges the
         keyword index so the deleted terms are gone from its pages, and folds
         the WAL so old page images don't linger. Replacing the changed chunks
         of a file skips that costly merge: the text lives on in the file anyway.
+        ``keep_memories`` (retention) keeps what was learned from the events.
         """
         ids = list(ids)
         if not ids:
             return []
-        removed = self.store.write(lambda db: event_rows.delete(db, ids))
+        removed = self.store.write(
+            lambda db: event_rows.delete(db, ids, keep_memories=keep_memories))
         if removed and scrub:
-            self.store.write(lambda db: db.execute(
-                "INSERT INTO events_fts(events_fts) VALUES ('optimize')"))
-            self.store.reader().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self.store.compact()
         return removed
 
     def relocate(self, relocations: Sequence[event_rows.Relocation]) -> Changes:

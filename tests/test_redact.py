@@ -298,3 +298,62 @@ def test_multiline_screen_text() -> None:
     out = redact(screen)
     assert out.counts == {"api-key": 1}
     assert "DEBUG=true\nPORT=8080\n# ask Ana about the 2024-06 budget" in out.text
+
+
+# --- the person's choices: kinds switched off, their own words -------------------------
+
+def test_a_kind_switched_off_is_left_as_it_was_and_nothing_else_changes() -> None:
+    from core.redact import RedactOptions
+
+    jwt = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiIxMjM0NTY3ODkwIn0." + R[:20]
+    text = f"token: {jwt}\ncard 4111 1111 1111 1111\npassword: Tr0ub4dor&3"
+    everything = redact(text)
+    assert dict(everything.counts) == {"token": 1, "card": 1, "password": 1}
+    out = redact(text, RedactOptions(off=frozenset({"token", "card"})))
+    # The JWT stays whole: not then taken for a labelled "secret" by the later rule.
+    assert out.text == f"token: {jwt}\ncard 4111 1111 1111 1111\npassword: [redacted:password]"
+    assert dict(out.counts) == {"password": 1}
+    # All off: the text comes back exactly.
+    from core.redact import KINDS
+
+    assert redact(text, RedactOptions(off=frozenset(KINDS))).text == text
+
+
+def test_own_words_are_removed_whole_and_in_any_case() -> None:
+    from core.redact import RedactOptions
+
+    opts = RedactOptions(terms=("Acme", "Project Bluebird", "acme corp"))
+    out = redact("Call with ACME CORP about project  bluebird; acmeville is fine; Acme.", opts)
+    assert out.text == ("Call with [redacted:custom] about [redacted:custom]; "
+                        "acmeville is fine; [redacted:custom].")
+    assert out.counts["custom"] == 3
+
+
+def test_options_from_settings_ignore_malformed_values() -> None:
+    from core.redact import RedactOptions
+
+    opts = RedactOptions.from_settings({"redact_off": ["card", "nonsense", 3],
+                                        "redact_terms": ["  Acme ", "", None]})
+    assert opts == RedactOptions(off=frozenset({"card"}), terms=("Acme",))
+    assert RedactOptions.from_settings({"redact_off": "card", "redact_terms": "x"}) == RedactOptions()
+
+
+def test_private_use_characters_in_the_text_survive() -> None:
+    text = "prompt \ue000\ue100\ue100\ue001 \ue0b0 password: Tr0ub4dor&3"
+    out = redact(text)
+    assert out.text == "prompt \ue000\ue100\ue100\ue001 \ue0b0 password: [redacted:password]"
+
+
+def test_settings_reach_the_pipeline_without_a_restart(engine) -> None:
+    from core.records import Observation, utcnow
+
+    def store(text: str) -> str:
+        ids = engine.pipeline.submit([Observation(source="note", captured_at=utcnow(),
+                                                  text=text)]).added
+        return engine.store.reader().execute("SELECT text FROM events WHERE id = ?",
+                                             (ids[0],)).fetchall()[0][0]
+
+    assert store("card 4111 1111 1111 1111 for Acme") == "card [redacted:card] for Acme"
+    engine.settings.set("redact_off", ["card"])
+    engine.settings.set("redact_terms", ["Acme"])
+    assert store("card 4242 4242 4242 4242 for Acme") == "card 4242 4242 4242 4242 for [redacted:custom]"

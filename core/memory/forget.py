@@ -14,6 +14,11 @@ only from it disappear together or not at all:
 - history rows that held content from the forgotten events lose their
   snapshots (they can no longer be undone), and the removal is logged without
   content.
+
+``on_events_expired`` is the gentler path of retention (captures past their
+keep-for age or over the disk budget) when the person chose to keep what was
+learned: memories stay as they are and only lose their links to the expired
+events, noted in their history.
 """
 from __future__ import annotations
 
@@ -75,6 +80,25 @@ def on_events_forgotten(db: apsw.Connection, event_ids: Sequence[int]) -> Forget
         # Merge index segments so deleted terms are gone from the index pages too.
         db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
     return ForgetOutcome(tuple(removed), tuple(updated))
+
+
+def on_events_expired(db: apsw.Connection, event_ids: Sequence[int]) -> ForgetOutcome:
+    """Unlink memories from expired events, keeping the memories (same transaction)."""
+    ids = sorted({int(e) for e in event_ids})
+    affected: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for (mid,) in db.execute(
+                f"DELETE FROM memory_sources WHERE event_id IN ({marks}) RETURNING memory_id",
+                chunk).fetchall():
+            affected[mid] = affected.get(mid, 0) + 1
+    log = ChangeLog(db, actor="retention", now=utcnow())
+    for mid, n in sorted(affected.items()):
+        log.record(mid, "forget-source", before=None, after=None,
+                   note=f"{n} source{'s' if n != 1 else ''} expired (kept by your retention "
+                        "settings; the memory stays)")
+    return ForgetOutcome(updated=tuple(sorted(affected)))
 
 
 def _remove(db: apsw.Connection, log: ChangeLog, memory: Memory) -> None:
@@ -141,4 +165,4 @@ def _fix_cursor(db: apsw.Connection) -> None:
         rows.set_cursor(db, newest, utcnow())
 
 
-__all__ = ["ForgetOutcome", "on_events_forgotten"]
+__all__ = ["ForgetOutcome", "on_events_expired", "on_events_forgotten"]

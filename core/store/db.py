@@ -57,6 +57,10 @@ def connect(path: Path, hexkey: str, *, writer: bool = False) -> apsw.Connection
     # Freed pages are overwritten, so forgotten content doesn't linger in the file.
     conn.execute("PRAGMA secure_delete=ON")
     if writer:
+        if not existed:
+            # Space freed by forgetting can be given back to the disk (retention);
+            # only settable before the first table is created.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchall()[0][0]
         if str(mode).lower() != "wal":
             raise StoreError(f"Could not switch {path} to WAL mode (got {mode}).")

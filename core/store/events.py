@@ -127,9 +127,10 @@ def time_source_clause(since: datetime | None, until: datetime | None,
     return " AND ".join(parts), params
 
 
-def delete(db: apsw.Connection, ids: Iterable[int]) -> list[int]:
+def delete(db: apsw.Connection, ids: Iterable[int], *, keep_memories: bool = False) -> list[int]:
     """Forget events: rows, keyword index (trigger), images (cascade), vectors, and the
-    memories built from them (``core.memory.forget``)."""
+    memories built from them (``core.memory.forget``) — or, with ``keep_memories``
+    (retention), only the memories' links to them."""
     ids = list(ids)
     removed: list[int] = []
     for chunk in _chunks(ids, 500):
@@ -139,9 +140,9 @@ def delete(db: apsw.Connection, ids: Iterable[int]) -> list[int]:
     vectors.delete(db, "events", removed)
     # Memories built only from these events go with them, in this same transaction.
     # Imported here: core.memory builds on this module, not the other way round.
-    from core.memory.forget import on_events_forgotten
+    from core.memory.forget import on_events_expired, on_events_forgotten
 
-    on_events_forgotten(db, removed)
+    (on_events_expired if keep_memories else on_events_forgotten)(db, removed)
     return removed
 
 

@@ -61,6 +61,20 @@ class Store:
                 total += p.stat().st_size
         return total
 
+    def compact(self, *, merge_index: bool = True) -> None:
+        """After forgetting: merge the keyword index so forgotten words leave its
+        pages, give free pages back to the file system (stores created with
+        incremental auto-vacuum; older ones reuse them for new data), and fold
+        the write-ahead log into the file."""
+        if merge_index:
+            self.write(lambda db: db.execute(
+                "INSERT INTO events_fts(events_fts) VALUES ('optimize')"))
+        self.write(lambda db: db.execute("PRAGMA incremental_vacuum").fetchall())
+        try:
+            self.reader().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except apsw.Error:  # a busy reader: the next checkpoint folds it
+            pass
+
     def close(self) -> None:
         if self._closed:
             return

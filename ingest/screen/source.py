@@ -158,7 +158,9 @@ class ScreenSource:
     @classmethod
     def from_settings(cls, settings: SettingsLike) -> ScreenSource:
         """Build from the person's settings (``screen_*`` keys)."""
-        return cls(ScreenSettings.from_settings(settings))
+        from core.redact import redactor
+
+        return cls(ScreenSettings.from_settings(settings), redact=redactor(settings))
 
     # -- status ---------------------------------------------------------------------
     def describe(self) -> str:

@@ -1,0 +1,421 @@
+"""Retention: how long captures are kept, and how much disk Engram may use.
+
+The person sets (Settings › Privacy, or `engram retention`):
+
+- ``retention_days``: captures older than this are forgotten (0: kept forever);
+- ``retention_budget_mb``: when the database holds more than this, the oldest
+  captures are forgotten until it fits (0: no budget);
+- ``retention_sources``: which sources expire (default: the screen only —
+  indexed files mirror files on disk and stay while their folder is watched;
+  chats and notes expire only when listed);
+- ``retention_keep_memories``: whether what Engram learned from expired
+  captures stays (default) or goes with them.
+
+Expiring goes through ``Pipeline.forget``, like the person's own forget: text,
+keyword index entries, vectors and screenshots; at the end the keyword index
+is merged (no expired words left in its pages) and freed pages are given back
+to the file system (stores created with incremental auto-vacuum), so the file
+on disk really shrinks.
+
+Usage is measured from SQLite's page counts: "in use" is what the data
+takes, "free" is space inside the file that new data reuses first.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import apsw
+
+from core.records import to_epoch, utcnow
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("screen", "chat", "note", "file")
+DEFAULT_SOURCES = ("screen",)
+MB = 1024 * 1024
+# What one item costs beyond its text and picture: row, indexes, vectors (int8
+# and float), keyword postings. Measured ≈ 2 KB/item at 1M (bench_search).
+ITEM_OVERHEAD_BYTES = 2048
+BATCH = 1000
+# One apply at a time in a process (the periodic runner, "Apply now", the CLI).
+_APPLY_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    days: int = 0
+    budget_bytes: int = 0
+    sources: tuple[str, ...] = DEFAULT_SOURCES
+    keep_memories: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RetentionPolicy:
+        """Read the ``retention_*`` settings; malformed values mean "off", never an error."""
+        def whole(key: str) -> int:
+            try:
+                return max(0, int(settings.get(key) or 0))
+            except (TypeError, ValueError):
+                log.warning("setting %s is not a whole number; ignoring it", key)
+                return 0
+
+        raw = settings.get("retention_sources")
+        sources = tuple(s for s in raw if s in SOURCES) if isinstance(raw, list) else DEFAULT_SOURCES
+        keep = settings.get("retention_keep_memories")
+        return cls(days=whole("retention_days"), budget_bytes=whole("retention_budget_mb") * MB,
+                   sources=sources, keep_memories=True if keep is None else bool(keep))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.sources) and (self.days > 0 or self.budget_bytes > 0)
+
+    def cutoff(self, now: datetime) -> datetime | None:
+        return now - timedelta(days=self.days) if self.days > 0 else None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Where the disk space goes, measured now."""
+
+    file_bytes: int          # the database file and its write-ahead log
+    used_bytes: int          # pages holding data
+    free_bytes: int          # pages inside the file that new data reuses
+    image_bytes: int         # screenshots (thumbnails and any full frames)
+    items: Mapping[str, int] = field(default_factory=dict)  # per source
+    oldest: Mapping[str, datetime] = field(default_factory=dict)  # per source
+    backups_bytes: int = 0   # encrypted copies taken before upgrades
+    models_bytes: int = 0    # GGUF models (not part of the budget)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file_bytes": self.file_bytes, "used_bytes": self.used_bytes,
+                "free_bytes": self.free_bytes, "image_bytes": self.image_bytes,
+                "items": dict(self.items),
+                "oldest": {k: v.isoformat() for k, v in self.oldest.items()},
+                "backups_bytes": self.backups_bytes, "models_bytes": self.models_bytes}
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What applying a policy now would forget."""
+
+    expired: int             # older than the keep-for age
+    over_budget: int         # the oldest of the rest, to fit the budget (estimate)
+    budget_reachable: bool   # False when even forgetting every item in scope leaves it over
+
+    @property
+    def total(self) -> int:
+        return self.expired + self.over_budget
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    expired: int = 0
+    over_budget: int = 0
+    freed_bytes: int = 0
+    still_over_budget: bool = False
+    at: datetime | None = None
+
+    @property
+    def removed(self) -> int:
+        return self.expired + self.over_budget
+
+    def describe(self) -> str:
+        if not self.removed:
+            text = "nothing to forget"
+        else:
+            parts = []
+            if self.expired:
+                parts.append(f"{self.expired:,} past the keep-for age")
+            if self.over_budget:
+                parts.append(f"{self.over_budget:,} to fit the disk budget")
+            text = "forgot " + " and ".join(parts)
+            if self.freed_bytes > 0:
+                text += f"; {format_bytes(self.freed_bytes)} given back to the disk"
+        if self.still_over_budget:
+            text += ("; still over the budget — what is left is outside the sources "
+                     "that expire")
+        return text
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit in ("B", "KB") else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GB"  # pragma: no cover - the loop returns
+
+
+# -- measuring -------------------------------------------------------------------------
+
+def pages(db: apsw.Connection) -> tuple[int, int]:
+    """(used, free) bytes of the database, from its page counts."""
+    size = db.execute("PRAGMA page_size").fetchall()[0][0]
+    count = db.execute("PRAGMA page_count").fetchall()[0][0]
+    free = db.execute("PRAGMA freelist_count").fetchall()[0][0]
+    return (count - free) * size, free * size
+
+
+def _folder_bytes(folder: Path, pattern: str = "*") -> int:
+    total = 0
+    try:
+        for p in folder.glob(pattern):
+            try:
+                if p.is_file():
+                    total += p.stat().st_size
+            except OSError:
+                continue
+    except OSError:
+        return 0
+    return total
+
+
+def measure(db: apsw.Connection, db_path: Path, *, backups_dir: Path | None = None,
+            models_dir: Path | None = None) -> Usage:
+    used, free = pages(db)
+    file_bytes = sum(os.stat(f"{db_path}{s}").st_size for s in ("", "-wal")
+                     if os.path.exists(f"{db_path}{s}"))
+    # length() of a blob reads its size from the record header, not the blob.
+    image_bytes = db.execute(
+        "SELECT coalesce(sum(length(data) + coalesce(length(full_data), 0)), 0) "
+        "FROM event_images").fetchall()[0][0]
+    items: dict[str, int] = {}
+    oldest: dict[str, datetime] = {}
+    for source, n, first in db.execute(
+            "SELECT source, count(*), min(started_at) FROM events GROUP BY source"):
+        items[source] = n
+        oldest[source] = datetime.fromtimestamp(first).astimezone()
+    return Usage(file_bytes=file_bytes, used_bytes=used, free_bytes=free,
+                 image_bytes=int(image_bytes), items=items, oldest=oldest,
+                 backups_bytes=_folder_bytes(backups_dir) if backups_dir else 0,
+                 models_bytes=_folder_bytes(models_dir, "*.gguf") if models_dir else 0)
+
+
+# -- choosing what goes -----------------------------------------------------------------
+
+def _scope(sources: Sequence[str]) -> tuple[str, list[Any]]:
+    return f"source IN ({','.join('?' * len(sources))})", list(sources)
+
+
+def expired_ids(db: apsw.Connection, policy: RetentionPolicy, now: datetime) -> list[int]:
+    """Items in scope that ended before the keep-for cutoff, oldest first."""
+    cutoff = policy.cutoff(now)
+    if cutoff is None or not policy.sources:
+        return []
+    where, params = _scope(policy.sources)
+    return [r[0] for r in db.execute(
+        f"SELECT id FROM events WHERE {where} AND ended_at < ? ORDER BY started_at, id",
+        [*params, to_epoch(cutoff)])]
+
+
+def oldest_by_size(db: apsw.Connection, policy: RetentionPolicy, need: int, *,
+                   skip: int = 0) -> tuple[list[int], int]:
+    """The oldest items in scope whose estimated size adds up to ``need`` bytes.
+
+    Returns (ids, estimated bytes). Fewer bytes than asked means the scope ran out.
+    """
+    where, params = _scope(policy.sources)
+    ids: list[int] = []
+    total = 0
+    offset = skip
+    while total < need:
+        rows = db.execute(
+            f"SELECT e.id, length(e.text) + coalesce(length(e.meta), 0) "
+            f"+ coalesce(length(i.data), 0) + coalesce(length(i.full_data), 0) "
+            f"FROM events e LEFT JOIN event_images i ON i.event_id = e.id "
+            f"WHERE e.{where} ORDER BY e.started_at, e.id LIMIT ? OFFSET ?",
+            [*params, BATCH, offset]).fetchall()
+        if not rows:
+            break
+        offset += len(rows)
+        for event_id, size in rows:
+            ids.append(event_id)
+            total += int(size or 0) + ITEM_OVERHEAD_BYTES
+            if total >= need:
+                break
+    return ids, total
+
+
+def preview(db: apsw.Connection, policy: RetentionPolicy, *, now: datetime | None = None
+            ) -> Preview:
+    """How many items applying ``policy`` now would forget (the budget part estimated)."""
+    if not policy.active:
+        return Preview(0, 0, True)
+    now = now or utcnow()
+    expired = expired_ids(db, policy, now)
+    over, reachable = 0, True
+    if policy.budget_bytes:
+        used, _free = pages(db)
+        sizes = _estimated_sizes(db, expired)
+        excess = used - sizes - policy.budget_bytes
+        if excess > 0:
+            ids, got = oldest_by_size(db, policy, excess, skip=len(expired))
+            over, reachable = len(ids), got >= excess
+    return Preview(len(expired), over, reachable)
+
+
+def _estimated_sizes(db: apsw.Connection, ids: Sequence[int]) -> int:
+    total = 0
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start:start + 500])
+        marks = ",".join("?" * len(chunk))
+        total += db.execute(
+            f"SELECT coalesce(sum(length(e.text) + coalesce(length(e.meta), 0) "
+            f"+ coalesce(length(i.data), 0) + coalesce(length(i.full_data), 0)), 0) "
+            f"FROM events e LEFT JOIN event_images i ON i.event_id = e.id "
+            f"WHERE e.id IN ({marks})", chunk).fetchall()[0][0]
+        total += ITEM_OVERHEAD_BYTES * len(chunk)
+    return total
+
+
+# -- applying -----------------------------------------------------------------------------
+
+def apply(pipeline: Any, policy: RetentionPolicy, *, now: datetime | None = None,
+          should_stop: Callable[[], bool] = lambda: False) -> RetentionReport:
+    """Forget what the policy says is past keeping; return what was done.
+
+    Runs in batches, each its own transaction, so capture and search go on in
+    between and a stop (or a crash) leaves every batch either done or not.
+    """
+    now = now or utcnow()
+    if not policy.active:
+        return RetentionReport(at=now)
+    with _APPLY_LOCK:
+        return _apply(pipeline, policy, now, should_stop)
+
+
+def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
+           should_stop: Callable[[], bool]) -> RetentionReport:
+    store = pipeline.store
+    db = store.reader()
+    before = _file_bytes(store.path)
+    expired = 0
+    for batch in _batches(expired_ids(db, policy, now)):
+        if should_stop():
+            break
+        expired += len(pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories))
+    compacted = False
+    if expired:
+        store.compact()
+        compacted = True
+    over_budget, still_over = 0, False
+    if policy.budget_bytes:
+        # Estimate, forget, compact, measure again: the keyword index only
+        # shrinks when merged, so measuring before compacting would over-delete.
+        for _round in range(6):
+            if should_stop():
+                break
+            excess = pages(store.reader())[0] - policy.budget_bytes
+            if excess <= 0:
+                break
+            ids, _got = oldest_by_size(store.reader(), policy, excess)
+            if not ids:
+                still_over = True
+                break
+            for batch in _batches(ids):
+                if should_stop():
+                    break
+                over_budget += len(pipeline.forget(batch, scrub=False,
+                                                   keep_memories=policy.keep_memories))
+            store.compact()
+            compacted = True
+        else:
+            still_over = pages(store.reader())[0] > policy.budget_bytes
+    if not compacted and _reclaimable(store):
+        store.compact(merge_index=False)  # space freed since, e.g. by re-indexed files
+    freed = before - _file_bytes(store.path)
+    report = RetentionReport(expired=expired, over_budget=over_budget, freed_bytes=max(0, freed),
+                             still_over_budget=still_over, at=now)
+    if report.removed:
+        log.info("retention: %s", report.describe())
+    return report
+
+
+def _reclaimable(store: Any) -> bool:
+    """Free pages an incremental-vacuum store could give back to the disk."""
+    db = store.reader()
+    return (db.execute("PRAGMA auto_vacuum").fetchall()[0][0] == 2
+            and db.execute("PRAGMA freelist_count").fetchall()[0][0] > 0)
+
+
+def _batches(ids: Sequence[int]) -> list[list[int]]:
+    return [list(ids[i:i + BATCH]) for i in range(0, len(ids), BATCH)]
+
+
+def _file_bytes(path: Path) -> int:
+    return sum(os.stat(f"{path}{s}").st_size for s in ("", "-wal") if os.path.exists(f"{path}{s}"))
+
+
+class RetentionRunner:
+    """Applies the person's retention settings in the background: shortly after
+    start, then every ``interval`` seconds, and at once when ``run_now`` asks.
+
+    Settings are re-read before each run, so a change made in another process
+    (the CLI, the desktop app while a daemon captures) takes effect too.
+    """
+
+    def __init__(self, pipeline: Any, settings: Any, *, interval: float = 3600.0,
+                 first_delay: float = 120.0,
+                 on_done: Callable[[RetentionReport], None] | None = None) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self.interval = interval
+        self.first_delay = first_delay
+        self.on_done = on_done
+        self.last: RetentionReport | None = None
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+            self._thread = None
+
+    def run_now(self) -> None:
+        self._wake.set()
+
+    def run_once(self) -> RetentionReport:
+        reload = getattr(self.settings, "reload", None)
+        if reload is not None:
+            reload()
+        report = apply(self.pipeline, RetentionPolicy.from_settings(self.settings),
+                       should_stop=self._stop.is_set)
+        self.last, self.last_error = report, None
+        return report
+
+    def _run(self) -> None:
+        delay = self.first_delay
+        while not self._stop.is_set():
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            delay = self.interval
+            try:
+                report = self.run_once()
+            except Exception as exc:  # a full disk, a locked store: say so, try again later
+                self.last_error = str(exc) or type(exc).__name__
+                log.warning("retention: %s", self.last_error, exc_info=True)
+                continue
+            if self.on_done is not None and report.removed:
+                try:
+                    self.on_done(report)
+                except Exception:
+                    log.exception("retention: on_done failed")
+
+
+__all__ = ["RetentionPolicy", "RetentionRunner", "RetentionReport", "Preview", "Usage", "apply",
+           "expired_ids", "format_bytes", "measure", "preview"]
