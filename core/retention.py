@@ -33,10 +33,14 @@ from typing import Any, Callable, Mapping, Sequence
 import apsw
 
 from core.records import to_epoch, utcnow
+from core.units import format_bytes
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("screen", "chat", "note", "file")
+# Files are not among them: an indexed file mirrors a file on disk and stays
+# while its folder is watched (expiring it would only make the indexer's
+# per-file state lie).
+SOURCES = ("screen", "chat", "note")
 DEFAULT_SOURCES = ("screen",)
 MB = 1024 * 1024
 # What one item costs beyond its text and picture: row, indexes, vectors (int8
@@ -119,6 +123,7 @@ class RetentionReport:
     freed_bytes: int = 0
     still_over_budget: bool = False
     at: datetime | None = None
+    removed_ids: tuple[int, ...] = ()  # so views can drop what they show
 
     @property
     def removed(self) -> int:
@@ -140,14 +145,6 @@ class RetentionReport:
             text += ("; still over the budget — what is left is outside the sources "
                      "that expire")
         return text
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit in ("B", "KB") else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} GB"  # pragma: no cover - the loop returns
 
 
 # -- measuring -------------------------------------------------------------------------
@@ -293,11 +290,12 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
     store = pipeline.store
     db = store.reader()
     before = _file_bytes(store.path)
-    expired = 0
+    gone: list[int] = []
     for batch in _batches(expired_ids(db, policy, now)):
         if should_stop():
             break
-        expired += len(pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories))
+        gone += pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories)
+    expired = len(gone)
     compacted = False
     if expired:
         store.compact()
@@ -319,8 +317,9 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
             for batch in _batches(ids):
                 if should_stop():
                     break
-                over_budget += len(pipeline.forget(batch, scrub=False,
-                                                   keep_memories=policy.keep_memories))
+                removed = pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories)
+                gone += removed
+                over_budget += len(removed)
             store.compact()
             compacted = True
         else:
@@ -329,7 +328,7 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
         store.compact(merge_index=False)  # space freed since, e.g. by re-indexed files
     freed = before - _file_bytes(store.path)
     report = RetentionReport(expired=expired, over_budget=over_budget, freed_bytes=max(0, freed),
-                             still_over_budget=still_over, at=now)
+                             still_over_budget=still_over, at=now, removed_ids=tuple(gone))
     if report.removed:
         log.info("retention: %s", report.describe())
     return report

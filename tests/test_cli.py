@@ -135,3 +135,34 @@ def test_change_passphrase_reencrypts_the_store(cli, data_dir: Path) -> None:
     new = cli("search", "survives", "--json", env={"ENGRAM_PASSPHRASE": "a brand new secret"})
     assert json.loads(new.stdout)["results"][0]["snippet"].startswith("«survives»")
     assert TEST_PASSPHRASE not in (data_dir / "key.json").read_text()
+
+
+def test_retention_shows_usage_saves_and_applies(cli, data_dir: Path) -> None:
+    cli("add", "ancient note about the old flat", "--at", "2020-03-01T10:00:00")
+    cli("add", "a note from today")
+    shown = json.loads(cli("retention", "--json").stdout)
+    assert shown["policy"] == {"days": 0, "budget_bytes": 0, "sources": ["screen"],
+                               "keep_memories": True}
+    assert shown["usage"]["items"] == {"note": 2} and shown["usage"]["used_bytes"] > 0
+    assert shown["would_forget"]["expired"] == 0
+
+    saved = cli("retention", "--days", "30", "--sources", "note", "--budget", "2GB").stdout
+    assert "Saved." in saved and "Keep captures: 30 days (note)" in saved
+    assert "2.0 GB" in saved and "1 by age" in saved
+    settings = json.loads((data_dir / "settings.json").read_text())
+    assert (settings["retention_days"], settings["retention_sources"],
+            settings["retention_budget_mb"]) == (30, ["note"], 2048)
+
+    # No terminal to ask on: forgetting needs --yes, and nothing happens without it.
+    refused = cli("retention", "--apply", check=False)
+    assert refused.returncode != 0 and "--yes" in refused.stderr
+    assert len(json.loads(cli("search", "note", "--json").stdout)["results"]) == 2
+    done = cli("retention", "--apply", "--yes").stdout
+    assert "forgot 1 past the keep-for age" in done
+    left = json.loads(cli("search", "note", "--json").stdout)["results"]
+    assert [r["snippet"] for r in left] == ["a «note» from today"]
+
+    bad = cli("retention", "--sources", "file", check=False)
+    assert bad.returncode != 0 and "folder is watched" in bad.stderr
+    bad = cli("retention", "--budget", "lots", check=False)
+    assert bad.returncode != 0 and "not a size" in bad.stderr

@@ -162,6 +162,21 @@ def test_redaction_hides_the_words_and_keeps_boxes_aligned() -> None:
     assert clean.hidden == () and clean.text == "Card"
 
 
+def test_the_persons_words_and_switched_off_kinds_follow_to_the_picture() -> None:
+    """Settings › Privacy reaches the screenshot: own words are painted over, a kind
+    switched off is not."""
+    from core.redact import redactor
+
+    settings = {"redact_off": ["card"], "redact_terms": ["Project Bluebird"]}
+    line0 = words_line(0, 10, "Card", "4111", "1111", "1111", "1111", "ok")
+    line1 = words_line(1, 60, "Status", "of", "project", "bluebird", "today")
+    text = "Card 4111 1111 1111 1111 ok\nStatus of project bluebird today"
+    red = redact_words(line0 + line1, text, redactor(settings))
+    assert red.text == "Card 4111 1111 1111 1111 ok\nStatus of [redacted:custom] today"
+    assert red.counts == {"custom": 1}
+    assert {(b.left, b.top) for b in red.hidden} == {(w.left, w.top) for w in line1[2:4]}
+
+
 def test_boxes_round_trip_compactly() -> None:
     boxes = [Rect(0, 0, 10, 20), Rect(1919, 1079, 300, 40), Rect(70000, -5, 1, 1)]
     encoded = encode_boxes(boxes)

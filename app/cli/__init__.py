@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "app.cli.ask_cmds",
     "app.cli.ingest_cmds",
     "app.cli.memory_cmds",
+    "app.cli.privacy_cmds",
 )
 
 

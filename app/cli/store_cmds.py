@@ -17,6 +17,7 @@ from core.retrieval import MARK_CLOSE, MARK_OPEN
 from core.memory import rows as memory_rows
 from core.store import events as event_rows
 from core.timeparse import parse_when
+from core.units import format_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -178,7 +179,7 @@ def cmd_status(ctx: Context) -> int:
     if not info["initialised"]:
         ctx.out("Store:         not created yet — `engram add \"…\"` creates it.")
         return 0
-    ctx.out(f"Database:      {info['database']} ({_size(info['database_bytes'])})")
+    ctx.out(f"Database:      {info['database']} ({format_bytes(info['database_bytes'])})")
     ctx.out(f"Items:         {info['events']}")
     for source, n in info["sources"].items():
         ctx.out(f"  {source:<12} {n}")
@@ -192,6 +193,11 @@ def cmd_status(ctx: Context) -> int:
         ctx.out(f"Embeddings:    {info['embedding_model']} ({state})")
     else:
         ctx.out(f"Embeddings:    unavailable — keyword search only ({info['embedding_error']})")
+    from app.cli.privacy_cmds import describe_policy
+    from core.retention import RetentionPolicy
+
+    keep, budget = describe_policy(RetentionPolicy.from_settings(ctx.settings))
+    ctx.out(f"Retention:     keep captures {keep}; disk budget {budget} (`engram retention`)")
     print_file_status(ctx, info["files"])
     return 0
 
@@ -213,14 +219,6 @@ def running_instance_status(ctx: Context) -> dict | None:
         return None
     reply.pop("ok", None)
     return reply
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 # -- forget ---------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import (
     QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 
+from core.units import format_bytes as human_size  # noqa: F401 - the views' name for it
+
 
 class EmptyState(QFrame):
     """A centred "nothing here yet — here's how" panel with optional actions."""
@@ -147,16 +149,6 @@ def hint(text: str) -> QLabel:
     label.setObjectName("hint")
     label.setWordWrap(True)
     return label
-
-
-def human_size(n: int | float | None) -> str:
-    if n is None:
-        return "–"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def minutes_text(seconds: float) -> str:

@@ -1,5 +1,6 @@
-"""Settings → Privacy: forget a time range or everything from one app.
+"""Settings → Privacy: secrets filters, retention, and forgetting a time range or an app.
 
+The first two are their own panels (``privacy_redaction``, ``privacy_retention``).
 Forgetting goes through ``pipeline.forget`` (the same path as `engram forget`):
 the items, their keyword index entries, vectors and screenshots. The count is
 shown before anything is deleted.
@@ -16,7 +17,9 @@ from PySide6.QtWidgets import (
 
 from app.models.queries import distinct_apps
 from app.tasks import run_in_background
-from app.views.common import confirm, hint
+from app.views.common import confirm, heading, hint
+from app.views.privacy_redaction import RedactionPanel
+from app.views.privacy_retention import RetentionPanel
 from core.records import Changes, to_utc
 from core.store import events as event_rows
 
@@ -36,10 +39,17 @@ class PrivacyPanel(QWidget):
         self.ctx = ctx
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(hint(
-            "Secrets are always removed before anything is stored: card numbers, API keys "
-            "and tokens, passwords, one-time codes. Screen capture never reads password "
-            "managers or private browser windows (see Sources for your own exclusions)."))
+        col.addWidget(heading("Secrets"))
+        self.redaction = RedactionPanel(ctx)
+        col.addWidget(self.redaction)
+        col.addWidget(hint("Screen capture never reads password managers or private browser "
+                           "windows (see Sources for your own exclusions)."))
+        col.addSpacing(12)
+        col.addWidget(heading("Keeping"))
+        self.retention = RetentionPanel(ctx)
+        col.addWidget(self.retention)
+        col.addSpacing(12)
+        col.addWidget(heading("Forgetting"))
         form = QFormLayout()
         now = QDateTime.currentDateTime()
         self.since = QDateTimeEdit(now.addSecs(-3600))
@@ -77,6 +87,7 @@ class PrivacyPanel(QWidget):
         self.forget_app.clicked.connect(self.on_forget_app)
 
     def refresh(self) -> None:
+        self.retention.refresh()
         store = self.ctx.engine.store
 
         def show(apps: list[str]) -> None:

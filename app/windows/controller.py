@@ -27,6 +27,7 @@ from app.windows.main_window import MainWindow
 from app.windows.welcome import FirstRunChoices, WelcomePage
 from core.config import Paths, Settings
 from core.errors import Cancelled, EngramError, WrongPassphrase
+from core.records import Changes
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def close_everything(opened: Opened | None) -> None:
 
 class Controller(QObject):
     ready = Signal()  # the engine is open and the views are up
+    retention_done = Signal(object)  # core.retention.RetentionReport, from the runner's thread
 
     def __init__(self, paths: Paths, window: MainWindow, *, tray=None,
                  capture: bool = True) -> None:
@@ -101,6 +103,7 @@ class Controller(QObject):
         window.locked.unlock_requested.connect(self.unlock)
         window.locked.quit_requested.connect(self.quit)
         window.close_requested.connect(self.on_close_requested)
+        self.retention_done.connect(self.on_retention_done)  # queued: arrives on this thread
 
     # -- start --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -181,6 +184,9 @@ class Controller(QObject):
                          restart_capture=self.restart_capture, lock=self.lock,
                          change_passphrase=self.change_passphrase)
         self.ctx = ctx
+        runner = getattr(engine, "retention", None)
+        if runner is not None:  # hourly retention (its own thread): views drop what it forgot
+            runner.on_done = self.retention_done.emit
         shell = Shell(ctx)
         self.window.install_shell(shell, JobsBar(ctx.jobs))
         if self.welcome is not None:
@@ -196,6 +202,10 @@ class Controller(QObject):
         self.ready.emit()
 
     # -- running ------------------------------------------------------------------------------
+    def on_retention_done(self, report) -> None:
+        if self.ctx is not None and report.removed_ids:
+            self.ctx.nav.data_changed.emit(Changes(removed=report.removed_ids))
+
     def restart_capture(self) -> None:
         """Rebuild capture from the settings (a source switched on or off, new exclusions)."""
         if self.opened is None or self.ctx is None:

@@ -75,7 +75,8 @@ def confirm_yes(monkeypatch):
         return True
 
     monkeypatch.setattr("app.views.common.confirm", confirm)
-    for module in ("app.views.hit_detail", "app.views.timeline", "app.views.settings_privacy"):
+    for module in ("app.views.hit_detail", "app.views.timeline", "app.views.settings_privacy",
+                   "app.views.privacy_retention"):
         monkeypatch.setattr(f"{module}.confirm", confirm)
     return asked
 
