@@ -122,13 +122,17 @@ class Settings:
                 ) from exc
 
     def reload(self) -> None:
-        """Re-read the file: a long-running process sees what the CLI changed since."""
-        try:
-            changed = json.loads(self._path.read_text("utf-8")) if self._path.exists() else {}
-        except (OSError, ValueError):
-            return  # keep what we had; the next successful read wins
+        """Re-read the file: a long-running process sees what the CLI changed since.
+
+        Under the lock, so a ``set`` in this process can't be overwritten by a
+        read of the file from just before it."""
         with self._lock:
-            self._changed = changed
+            try:
+                changed = json.loads(self._path.read_text("utf-8")) if self._path.exists() else {}
+            except (OSError, ValueError):
+                return  # keep what we had; the next successful read wins
+            if isinstance(changed, dict):
+                self._changed = changed
 
     def get(self, key: str, default: Any = None) -> Any:
         with self._lock:

@@ -20,10 +20,11 @@ rather than on "long and random-looking" alone. Kinds of markers:
 - ``otp``: 4–8 digit one-time codes next to "code", "OTP", "verification"…
 - ``custom``: words and phrases the person listed (a client's name, a project).
 
-Kinds can be switched off (``RedactOptions.off``). Every rule still runs, so
-turning one kind off changes nothing else: a JWT left in place is not then
-taken for a labelled secret. Replacements are held as private-use sentinels
-until the end and only then become markers, or the original text again.
+Kinds can be switched off (``RedactOptions.off``): their rules don't run, or
+(the labelled-value rule, which finds passwords and secrets) leave values of
+that kind alone. A structure of a switched-off kind may still be caught by
+another rule that is on ("token: <jwt>" is also a labelled secret): switching
+a filter off never lets through what the others remove.
 """
 from __future__ import annotations
 
@@ -85,47 +86,6 @@ class Redaction:
 
 def _mark(kind: str) -> str:
     return MARK.format(kind)
-
-
-# While the rules run, a replaced secret is a sentinel: PUA start, two PUA
-# characters numbering it, PUA end. No rule matches these characters (they
-# are neither word characters, digits nor spaces), so later rules see an
-# opaque token, just as they would see a marker.
-_SENTINEL_START, _SENTINEL_END, _SENTINEL_BASE = "\ue000", "\ue001", 0xE100
-_LITERAL = ""  # the kind of a sentinel character that was in the text itself
-_SENTINEL = re.compile("\ue000([\ue100-\ue1ff])([\ue100-\ue1ff])\ue001")
-
-
-class _Replacements:
-    """What each sentinel stands for during one ``redact`` call."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = []
-
-    def __call__(self, kind: str, original: str) -> str:
-        n = len(self.items)
-        if n >= 256 * 256:  # more secrets than sentinels: mark directly
-            return _mark(kind)
-        self.items.append((kind, original))
-        return (_SENTINEL_START + chr(_SENTINEL_BASE + n // 256)
-                + chr(_SENTINEL_BASE + n % 256) + _SENTINEL_END)
-
-    def finish(self, text: str, off: frozenset[str], counts: Counter[str]) -> str:
-        if not self.items:
-            return text
-
-        def back(m: re.Match[str]) -> str:
-            n = (ord(m.group(1)) - _SENTINEL_BASE) * 256 + ord(m.group(2)) - _SENTINEL_BASE
-            if n >= len(self.items):  # these characters were in the text itself
-                return m.group(0)
-            kind, original = self.items[n]
-            if kind in off or kind == _LITERAL:
-                # A secret found inside another that stays (rare) is restored too.
-                return _SENTINEL.sub(back, original)
-            counts[kind] += 1
-            return _mark(kind)
-
-        return _SENTINEL.sub(back, text)
 
 
 # --- private keys ---------------------------------------------------------------
@@ -242,7 +202,7 @@ def _labelled_value(m: re.Match[str], value: str) -> str | None:
         return None
     quoted, sep = m["qval"] is not None, m["sep"]
     prose = sep.strip(" \t:'\"").lower() in ("is", "was", "ist")
-    if not value or value.startswith(("[redacted:", _SENTINEL_START)) or _ENV_REF.match(value):
+    if not value or value.startswith("[redacted:") or _ENV_REF.match(value):
         return None
     if _MASKED.match(value) or _FORMAT_SLOT.search(value):
         return None
@@ -280,17 +240,18 @@ def _labelled_value(m: re.Match[str], value: str) -> str | None:
     return "secret" if _token_like(value) else None
 
 
-def _sub_labelled(text: str, mark: _Replacements) -> str:
+def _sub_labelled(text: str, counts: Counter[str], off: frozenset[str]) -> str:
     def repl(m: re.Match[str]) -> str:
         quoted = m["qval"] is not None
         value = m["qval"] if quoted else m["val"]
         if not quoted:  # trailing punctuation belongs to the sentence or the code
             value = value.rstrip(".,;:)") if m["sep"].strip(" \t:").isalpha() else value.rstrip(",;")
         kind = _labelled_value(m, value)
-        if kind is None:
+        if kind is None or kind in off:
             return m.group(0)
+        counts[kind] += 1
         whole, rel = m.group(0), m.start("qval" if quoted else "val") - m.start()
-        return whole[:rel] + mark(kind, value) + whole[rel + len(value):]
+        return whole[:rel] + _mark(kind) + whole[rel + len(value):]
     return _LABELLED.sub(repl, text)
 
 
@@ -340,7 +301,10 @@ def _grouping_ok(raw: str) -> bool:
     return all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4
 
 
-def _sub_cards(text: str, mark: _Replacements) -> str:
+def _sub_cards(text: str, counts: Counter[str], off: frozenset[str]) -> str:
+    if "card" in off:
+        return text
+
     def repl(m: re.Match[str]) -> str:
         raw = m.group(0)
         digits = re.sub(r"\D", "", raw)
@@ -350,7 +314,8 @@ def _sub_cards(text: str, mark: _Replacements) -> str:
             return raw
         if _IBAN_HEAD.search(text, 0, m.start()):
             return raw
-        return mark("card", raw)
+        counts["card"] += 1
+        return _mark("card")
     return _CARD.sub(repl, text)
 
 
@@ -380,8 +345,8 @@ _OTP_BEFORE = re.compile(
 _THREE_DIGITS = re.compile(r"\d{3}")
 
 
-def _sub_otp(text: str, mark: _Replacements) -> str:
-    if not _THREE_DIGITS.search(text):  # the shortest code form is "123 456"
+def _sub_otp(text: str, counts: Counter[str], off: frozenset[str]) -> str:
+    if "otp" in off or not _THREE_DIGITS.search(text):  # the shortest code form is "123 456"
         return text
 
     def after(m: re.Match[str]) -> str:
@@ -394,41 +359,52 @@ def _sub_otp(text: str, mark: _Replacements) -> str:
             return m.group(0)  # a bare "code" label and digits on the next line: too weak
         if word in ("pin", "tan") and not re.search(r"[:=#]|is", m["sep"]):
             return m.group(0)
-        return m.group(0)[: m.start("code") - m.start()] + mark("otp", m["code"])
+        counts["otp"] += 1
+        return m.group(0)[: m.start("code") - m.start()] + _mark("otp")
 
     def before(m: re.Match[str]) -> str:
-        return mark("otp", m["code"]) + m["rest"]
+        counts["otp"] += 1
+        return _mark("otp") + m["rest"]
 
     return _OTP_BEFORE.sub(before, _OTP_AFTER.sub(after, text))
 
 
 # --- the pipeline ------------------------------------------------------------------
 
-Step = Callable[[str, _Replacements], str]
+Step = Callable[[str, Counter[str], frozenset[str]], str]
 
 
 def _sub_simple(pattern: re.Pattern[str], kind: str) -> Step:
-    def run(text: str, mark: _Replacements) -> str:
-        return pattern.sub(lambda m: mark(kind, m.group(0)), text)
+    def run(text: str, counts: Counter[str], off: frozenset[str]) -> str:
+        if kind in off:
+            return text
+        new, n = pattern.subn(_mark(kind), text)
+        counts[kind] += n
+        return new
     return run
 
 
 def _sub_group(pattern: re.Pattern[str], group: int, kind: str,
-               accept: Callable[[str], bool] = lambda _: True) -> Step:
+               accept: Callable[[str], bool] = lambda _: True,
+               ) -> Step:
     """Replace only ``group`` of each match, keeping its label around it."""
-    def run(text: str, mark: _Replacements) -> str:
+    def run(text: str, counts: Counter[str], off: frozenset[str]) -> str:
+        if kind in off:
+            return text
+
         def repl(m: re.Match[str]) -> str:
             if not accept(m.group(group)):
                 return m.group(0)
+            counts[kind] += 1
             whole, rel = m.group(0), m.start(group) - m.start()
-            return whole[:rel] + mark(kind, m.group(group)) + whole[rel + len(m.group(group)):]
+            return whole[:rel] + _mark(kind) + whole[rel + len(m.group(group)):]
         return pattern.sub(repl, text)
     return run
 
 
 # Order matters: whole structures first (a key block, a provider key), so the
-# generic label rule later sees an opaque replacement and leaves it alone;
-# one-time codes before labels, so "one-time password is 482913" counts as an otp.
+# generic label rule later sees "[redacted:…]" and leaves it alone; one-time
+# codes before labels, so "one-time password is 482913" counts as an otp.
 _STEPS: tuple[Step, ...] = (
     _sub_simple(_PEM, "private-key"),
     *(_sub_simple(p, "api-key") for p in _PROVIDER_KEYS),
@@ -436,8 +412,7 @@ _STEPS: tuple[Step, ...] = (
     _sub_simple(_JWT, "token"),
     _sub_group(_AUTH_HEADER, 2, "token", lambda v: _token_like(v) or len(v) >= 24),
     _sub_group(_URL_PASSWORD, 2, "password",
-               lambda v: not (_ANY_WORD.fullmatch(v)
-                              or v.startswith(("<", "[", "{", "$", _SENTINEL_START)))),
+               lambda v: not (_ANY_WORD.fullmatch(v) or v.startswith(("<", "[", "{", "$")))),
     _sub_otp,
     _sub_labelled,
     _sub_cards,
@@ -446,8 +421,9 @@ _STEPS: tuple[Step, ...] = (
 
 @lru_cache(maxsize=16)
 def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One case-insensitive pattern for the person's words, whole words only,
-    longest first (so "Acme Corp" wins over "Acme"); spaces match any spacing."""
+    """One case-insensitive pattern for the person's words: whole words, longest
+    first ("Acme Corp" before "Acme"), any spacing between words. Markers already
+    in the text are matched first (group 1) so a word is never found inside one."""
     parts = []
     for term in sorted(set(terms), key=len, reverse=True):
         body = r"\s+".join(re.escape(w) for w in term.split())
@@ -456,7 +432,22 @@ def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
         head = r"(?<!\w)" if term[0].isalnum() or term[0] == "_" else ""
         tail = r"(?!\w)" if term[-1].isalnum() or term[-1] == "_" else ""
         parts.append(head + body + tail)
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+    if not parts:
+        return None
+    return re.compile(r"(\[redacted:[a-z-]+\])|" + "|".join(parts), re.IGNORECASE)
+
+
+def _sub_terms(text: str, counts: Counter[str], terms: tuple[str, ...]) -> str:
+    pattern = _terms_pattern(terms)
+    if pattern is None:
+        return text
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1):
+            return m.group(1)
+        counts[CUSTOM] += 1
+        return _mark(CUSTOM)
+    return pattern.sub(repl, text)
 
 
 def redact(text: str, options: RedactOptions | None = None) -> Redaction:
@@ -464,24 +455,15 @@ def redact(text: str, options: RedactOptions | None = None) -> Redaction:
 
     Pure and deterministic; safe to call from any thread. Returns the new text
     and the number of replacements per kind (kinds with none are absent).
-    ``options`` leaves some kinds in place and adds the person's own words.
+    ``options`` switches kinds off and adds the person's own words.
     """
-    options = options or _ALL_ON
-    mark = _Replacements()
-    if _SENTINEL_START in text:  # the text's own private-use character: hold it aside too
-        text = text.replace(_SENTINEL_START, mark(_LITERAL, _SENTINEL_START))
-    for step in _STEPS:
-        text = step(text, mark)
+    off = options.off if options is not None else frozenset()
     counts: Counter[str] = Counter()
-    text = mark.finish(text, options.off, counts)
-    pattern = _terms_pattern(options.terms) if options.terms else None
-    if pattern is not None:
-        text, n = pattern.subn(_mark(CUSTOM), text)
-        counts[CUSTOM] += n
+    for step in _STEPS:
+        text = step(text, counts, off)
+    if options is not None and options.terms:
+        text = _sub_terms(text, counts, options.terms)
     return Redaction(text, MappingProxyType({k: v for k, v in counts.items() if v}))
-
-
-_ALL_ON = RedactOptions()
 
 
 def redactor(settings: Any) -> Callable[[str], tuple[str, dict[str, int]]]:

@@ -69,8 +69,10 @@ class RetentionPolicy:
                 return 0
 
         raw = settings.get("retention_sources")
-        sources = tuple(s for s in raw if s in SOURCES) if isinstance(raw, list) else DEFAULT_SOURCES
+        sources = tuple(s for s in SOURCES if s in raw) if isinstance(raw, list) else DEFAULT_SOURCES
         keep = settings.get("retention_keep_memories")
+        if isinstance(keep, str):  # a hand-edited file: "false", "no", "0"
+            keep = keep.strip().lower() not in ("false", "no", "0", "off")
         return cls(days=whole("retention_days"), budget_bytes=whole("retention_budget_mb") * MB,
                    sources=sources, keep_memories=True if keep is None else bool(keep))
 
@@ -122,6 +124,7 @@ class RetentionReport:
     over_budget: int = 0
     freed_bytes: int = 0
     still_over_budget: bool = False
+    budget_unreachable: bool = False  # the sources in scope alone could not fit it
     at: datetime | None = None
     removed_ids: tuple[int, ...] = ()  # so views can drop what they show
 
@@ -141,9 +144,11 @@ class RetentionReport:
             text = "forgot " + " and ".join(parts)
             if self.freed_bytes > 0:
                 text += f"; {format_bytes(self.freed_bytes)} given back to the disk"
-        if self.still_over_budget:
-            text += ("; still over the budget — what is left is outside the sources "
-                     "that expire")
+        if self.budget_unreachable:
+            text += ("; over the disk budget even without every capture that expires, so "
+                     "none was forgotten for it — choose a larger budget or more kinds")
+        elif self.still_over_budget:
+            text += "; still a little over the disk budget (the next run goes on)"
         return text
 
 
@@ -194,8 +199,13 @@ def measure(db: apsw.Connection, db_path: Path, *, backups_dir: Path | None = No
 
 # -- choosing what goes -----------------------------------------------------------------
 
+# What an item takes, estimated from what is stored with it (bytes, not characters).
+_SIZE = ("length(CAST(e.text AS BLOB)) + coalesce(length(e.meta), 0) "
+         "+ coalesce(length(i.data), 0) + coalesce(length(i.full_data), 0)")
+
+
 def _scope(sources: Sequence[str]) -> tuple[str, list[Any]]:
-    return f"source IN ({','.join('?' * len(sources))})", list(sources)
+    return f"e.source IN ({','.join('?' * len(sources))})", list(sources)
 
 
 def expired_ids(db: apsw.Connection, policy: RetentionPolicy, now: datetime) -> list[int]:
@@ -205,41 +215,51 @@ def expired_ids(db: apsw.Connection, policy: RetentionPolicy, now: datetime) -> 
         return []
     where, params = _scope(policy.sources)
     return [r[0] for r in db.execute(
-        f"SELECT id FROM events WHERE {where} AND ended_at < ? ORDER BY started_at, id",
+        f"SELECT id FROM events e WHERE {where} AND ended_at < ? ORDER BY started_at, id",
         [*params, to_epoch(cutoff)])]
 
 
 def oldest_by_size(db: apsw.Connection, policy: RetentionPolicy, need: int, *,
-                   skip: int = 0) -> tuple[list[int], int]:
+                   kept_from: datetime | None = None) -> tuple[list[int], int]:
     """The oldest items in scope whose estimated size adds up to ``need`` bytes.
 
-    Returns (ids, estimated bytes). Fewer bytes than asked means the scope ran out.
+    ``kept_from``: only items that end at or after it (older ones expire by age
+    anyway). Returns (ids, estimated bytes); fewer bytes than asked means the
+    scope ran out before the budget was reached.
     """
     where, params = _scope(policy.sources)
+    if kept_from is not None:
+        where += " AND e.ended_at >= ?"
+        params.append(to_epoch(kept_from))
     ids: list[int] = []
     total = 0
-    offset = skip
+    after: tuple[float, int] = (-1e300, -1)
     while total < need:
         rows = db.execute(
-            f"SELECT e.id, length(e.text) + coalesce(length(e.meta), 0) "
-            f"+ coalesce(length(i.data), 0) + coalesce(length(i.full_data), 0) "
+            f"SELECT e.id, e.started_at, {_SIZE} "
             f"FROM events e LEFT JOIN event_images i ON i.event_id = e.id "
-            f"WHERE e.{where} ORDER BY e.started_at, e.id LIMIT ? OFFSET ?",
-            [*params, BATCH, offset]).fetchall()
+            f"WHERE {where} AND (e.started_at, e.id) > (?, ?) "
+            f"ORDER BY e.started_at, e.id LIMIT ?",
+            [*params, *after, BATCH]).fetchall()
         if not rows:
             break
-        offset += len(rows)
-        for event_id, size in rows:
+        for event_id, started, size in rows:
             ids.append(event_id)
             total += int(size or 0) + ITEM_OVERHEAD_BYTES
             if total >= need:
                 break
+        after = (rows[-1][1], rows[-1][0])
     return ids, total
 
 
 def preview(db: apsw.Connection, policy: RetentionPolicy, *, now: datetime | None = None
             ) -> Preview:
-    """How many items applying ``policy`` now would forget (the budget part estimated)."""
+    """How many items applying ``policy`` now would forget (the budget part estimated).
+
+    A budget that forgetting every item in scope would not reach forgets
+    nothing (``budget_reachable`` False): emptying the screen history every
+    hour because indexed files alone fill the budget helps nobody.
+    """
     if not policy.active:
         return Preview(0, 0, True)
     now = now or utcnow()
@@ -247,11 +267,11 @@ def preview(db: apsw.Connection, policy: RetentionPolicy, *, now: datetime | Non
     over, reachable = 0, True
     if policy.budget_bytes:
         used, _free = pages(db)
-        sizes = _estimated_sizes(db, expired)
-        excess = used - sizes - policy.budget_bytes
+        excess = used - _estimated_sizes(db, expired) - policy.budget_bytes
         if excess > 0:
-            ids, got = oldest_by_size(db, policy, excess, skip=len(expired))
-            over, reachable = len(ids), got >= excess
+            ids, got = oldest_by_size(db, policy, excess, kept_from=policy.cutoff(now))
+            reachable = got >= excess
+            over = len(ids) if reachable else 0
     return Preview(len(expired), over, reachable)
 
 
@@ -261,9 +281,7 @@ def _estimated_sizes(db: apsw.Connection, ids: Sequence[int]) -> int:
         chunk = list(ids[start:start + 500])
         marks = ",".join("?" * len(chunk))
         total += db.execute(
-            f"SELECT coalesce(sum(length(e.text) + coalesce(length(e.meta), 0) "
-            f"+ coalesce(length(i.data), 0) + coalesce(length(i.full_data), 0)), 0) "
-            f"FROM events e LEFT JOIN event_images i ON i.event_id = e.id "
+            f"SELECT coalesce(sum({_SIZE}), 0) FROM events e LEFT JOIN event_images i ON i.event_id = e.id "
             f"WHERE e.id IN ({marks})", chunk).fetchall()[0][0]
         total += ITEM_OVERHEAD_BYTES * len(chunk)
     return total
@@ -297,10 +315,10 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
         gone += pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories)
     expired = len(gone)
     compacted = False
-    if expired:
+    if expired and not should_stop():
         store.compact()
         compacted = True
-    over_budget, still_over = 0, False
+    over_budget, still_over, unreachable = 0, False, False
     if policy.budget_bytes:
         # Estimate, forget, compact, measure again: the keyword index only
         # shrinks when merged, so measuring before compacting would over-delete.
@@ -310,9 +328,9 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
             excess = pages(store.reader())[0] - policy.budget_bytes
             if excess <= 0:
                 break
-            ids, _got = oldest_by_size(store.reader(), policy, excess)
-            if not ids:
-                still_over = True
+            ids, got = oldest_by_size(store.reader(), policy, excess)
+            if got < excess:  # even all of them would not do: forget none (see preview)
+                still_over = unreachable = True
                 break
             for batch in _batches(ids):
                 if should_stop():
@@ -320,15 +338,18 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
                 removed = pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories)
                 gone += removed
                 over_budget += len(removed)
+            if should_stop():
+                break
             store.compact()
             compacted = True
         else:
             still_over = pages(store.reader())[0] > policy.budget_bytes
-    if not compacted and _reclaimable(store):
+    if not compacted and not should_stop() and _reclaimable(store):
         store.compact(merge_index=False)  # space freed since, e.g. by re-indexed files
     freed = before - _file_bytes(store.path)
     report = RetentionReport(expired=expired, over_budget=over_budget, freed_bytes=max(0, freed),
-                             still_over_budget=still_over, at=now, removed_ids=tuple(gone))
+                             still_over_budget=still_over, budget_unreachable=unreachable,
+                             at=now, removed_ids=tuple(gone))
     if report.removed:
         log.info("retention: %s", report.describe())
     return report

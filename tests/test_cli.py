@@ -153,8 +153,12 @@ def test_retention_shows_usage_saves_and_applies(cli, data_dir: Path) -> None:
     assert (settings["retention_days"], settings["retention_sources"],
             settings["retention_budget_mb"]) == (30, ["note"], 2048)
 
-    # No terminal to ask on: forgetting needs --yes, and nothing happens without it.
-    refused = cli("retention", "--apply", check=False)
+    # No terminal to ask on: forgetting needs --yes, and nothing happens without it,
+    # not even the new setting being saved.
+    refused = cli("retention", "--apply", "--days", "7", check=False)
+    assert refused.returncode != 0 and "--yes" in refused.stderr
+    assert json.loads((data_dir / "settings.json").read_text())["retention_days"] == 30
+    refused = cli("retention", "--apply", "--json", check=False)
     assert refused.returncode != 0 and "--yes" in refused.stderr
     assert len(json.loads(cli("search", "note", "--json").stdout)["results"]) == 2
     done = cli("retention", "--apply", "--yes").stdout

@@ -310,13 +310,24 @@ def test_a_kind_switched_off_is_left_as_it_was_and_nothing_else_changes() -> Non
     everything = redact(text)
     assert dict(everything.counts) == {"token": 1, "card": 1, "password": 1}
     out = redact(text, RedactOptions(off=frozenset({"token", "card"})))
-    # The JWT stays whole: not then taken for a labelled "secret" by the later rule.
     assert out.text == f"token: {jwt}\ncard 4111 1111 1111 1111\npassword: [redacted:password]"
     assert dict(out.counts) == {"password": 1}
     # All off: the text comes back exactly.
     from core.redact import KINDS
 
     assert redact(text, RedactOptions(off=frozenset(KINDS))).text == text
+
+
+def test_a_kind_switched_off_never_hides_what_another_filter_removes() -> None:
+    from core.redact import RedactOptions
+
+    # "pin: 4111" looks like a one-time code; with codes off the card rule still sees a card.
+    out = redact("pin: 4111 1111 1111 1111", RedactOptions(off=frozenset({"otp"})))
+    assert out.text == "pin: [redacted:card]"
+    # A labelled API key is still an API key when passwords are not removed.
+    key = "AKIA" + R[:16].upper()
+    out = redact(f"password={key}", RedactOptions(off=frozenset({"password"})))
+    assert out.text == "password=[redacted:api-key]"
 
 
 def test_own_words_are_removed_whole_and_in_any_case() -> None:
@@ -327,6 +338,9 @@ def test_own_words_are_removed_whole_and_in_any_case() -> None:
     assert out.text == ("Call with [redacted:custom] about [redacted:custom]; "
                         "acmeville is fine; [redacted:custom].")
     assert out.counts["custom"] == 3
+    # Never inside a marker, even for a word like "card" or "redacted".
+    out = redact("Card 4111 1111 1111 1111, card holder", RedactOptions(terms=("card", "redacted")))
+    assert out.text == "[redacted:custom] [redacted:card], [redacted:custom] holder"
 
 
 def test_options_from_settings_ignore_malformed_values() -> None:
@@ -339,9 +353,9 @@ def test_options_from_settings_ignore_malformed_values() -> None:
 
 
 def test_private_use_characters_in_the_text_survive() -> None:
-    text = "prompt \ue000\ue100\ue100\ue001 \ue0b0 password: Tr0ub4dor&3"
+    text = "prompt \ue000\ue100\ue001 \ue0b0 password: \ue000Tr0ub4dor&3"
     out = redact(text)
-    assert out.text == "prompt \ue000\ue100\ue100\ue001 \ue0b0 password: [redacted:password]"
+    assert out.text == "prompt \ue000\ue100\ue001 \ue0b0 password: [redacted:password]"
 
 
 def test_settings_reach_the_pipeline_without_a_restart(engine) -> None:

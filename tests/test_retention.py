@@ -40,8 +40,8 @@ def texts(engine) -> set[str]:
 
 def test_policy_reads_settings_and_ignores_nonsense() -> None:
     p = RetentionPolicy.from_settings({"retention_days": "30", "retention_budget_mb": 512,
-                                       "retention_sources": ["screen", "chat", "bogus"],
-                                       "retention_keep_memories": False})
+                                       "retention_sources": ["chat", "bogus", "screen"],
+                                       "retention_keep_memories": "false"})
     assert (p.days, p.budget_bytes, p.sources, p.keep_memories) == (
         30, 512 * 1024 * 1024, ("screen", "chat"), False)
     assert p.active
@@ -156,13 +156,32 @@ def test_disk_budget_forgets_the_oldest_until_it_fits_and_the_file_shrinks(engin
     assert report.freed_bytes > 3 * mb
 
 
-def test_budget_out_of_reach_says_so_and_leaves_other_sources(engine) -> None:
+def test_budget_out_of_reach_forgets_nothing_and_says_so(engine) -> None:
+    """Notes alone fill the budget: forgetting every screen capture would not help,
+    so none is forgotten (not the whole screen history every hour)."""
     engine.pipeline.submit([other("note", f"note {n} " + "words " * 200, 5) for n in range(20)]
                            + [screen("one screen capture", 3)], embed=False)
-    report = retention.apply(engine.pipeline, RetentionPolicy(budget_bytes=1024))
-    assert report.over_budget == 1 and report.still_over_budget
-    assert len(texts(engine)) == 20
-    assert "outside the sources" in report.describe()
+    policy = RetentionPolicy(budget_bytes=1024)
+    preview = retention.preview(engine.store.reader(), policy)
+    assert (preview.over_budget, preview.budget_reachable) == (0, False)
+    report = retention.apply(engine.pipeline, policy)
+    assert report.removed == 0 and report.still_over_budget and report.budget_unreachable
+    assert len(texts(engine)) == 21
+    assert "none was forgotten for it" in report.describe()
+
+
+def test_budget_counts_bytes_not_characters(engine) -> None:
+    """Text in a non-Latin script takes 3 bytes a character: the estimate must not
+    think a capture is a third of its size (and then forget three times too many)."""
+    engine.pipeline.submit([screen(f"画面 {n} " + "漢字" * 20_000, 30 - n) for n in range(10)],
+                           embed=False)
+    store = engine.store
+    store.compact()
+    used = retention.measure(store.reader(), store.path).used_bytes
+    policy = RetentionPolicy(budget_bytes=used - 200 * 1024)  # about 1.7 captures over
+    assert retention.preview(store.reader(), policy).over_budget <= 3
+    report = retention.apply(engine.pipeline, policy)
+    assert 1 <= report.over_budget <= 3 and not report.still_over_budget
 
 
 def test_inactive_policy_does_nothing(engine) -> None:

@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", action="store_true", help="don't ask before forgetting")
 
 
-def _changed_policy(ctx: Context) -> RetentionPolicy | None:
-    """Save the options given on the command line; the new policy, or None if none given."""
+def _given(ctx: Context) -> dict[str, object]:
+    """The settings the command line changes (checked, not saved yet)."""
     args = ctx.args
     given = {}
     if args.days is not None:
@@ -57,9 +57,7 @@ def _changed_policy(ctx: Context) -> RetentionPolicy | None:
         given["retention_sources"] = names
     if args.keep_memories is not None:
         given["retention_keep_memories"] = args.keep_memories
-    for key, value in given.items():
-        ctx.settings.set(key, value)
-    return RetentionPolicy.from_settings(ctx.settings) if given else None
+    return given
 
 
 def describe_policy(policy: RetentionPolicy) -> tuple[str, str]:
@@ -72,8 +70,8 @@ def describe_policy(policy: RetentionPolicy) -> tuple[str, str]:
 
 
 def cmd_retention(ctx: Context) -> int:
-    changed = _changed_policy(ctx)
-    policy = changed or RetentionPolicy.from_settings(ctx.settings)
+    given = _given(ctx)
+    policy = RetentionPolicy.from_settings({**ctx.settings.as_dict(), **given})
     engine = ctx.engine(create=False)
     db = engine.store.reader()
     paths = engine.paths
@@ -81,15 +79,17 @@ def cmd_retention(ctx: Context) -> int:
                               models_dir=paths.models_dir)
     would = retention.preview(db, policy)
     report = None
+    if ctx.args.apply and would.total and not ctx.args.yes:
+        if ctx.json or not sys.stdin.isatty():
+            raise UsageError(f"This would forget {would.total:,} items; add --yes to "
+                             "confirm without a terminal. Nothing was changed.")
+        answer = input(f"Forget {would.total:,} items for good? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            ctx.out("Nothing changed, nothing forgotten.")
+            return 1
+    for key, value in given.items():  # saved only once confirmed
+        ctx.settings.set(key, value)
     if ctx.args.apply and would.total:
-        if not ctx.args.yes and not ctx.json:
-            if not sys.stdin.isatty():
-                raise UsageError(f"This would forget {would.total:,} items; add --yes to "
-                                 "confirm without a terminal.")
-            answer = input(f"Forget {would.total:,} items for good? [y/N] ").strip().lower()
-            if answer not in ("y", "yes"):
-                ctx.out("Nothing forgotten.")
-                return 1
         report = retention.apply(engine.pipeline, policy)
         usage = retention.measure(engine.store.reader(), engine.store.path,
                                   backups_dir=paths.backups_dir, models_dir=paths.models_dir)
@@ -107,7 +107,7 @@ def cmd_retention(ctx: Context) -> int:
         })
         return 0
     keep, budget = describe_policy(policy)
-    if changed is not None:
+    if given:
         ctx.out("Saved. The running app or daemon applies it within the hour"
                 + ("." if ctx.args.apply else "; --apply does it now."))
     ctx.out(f"Keep captures: {keep}")
@@ -134,5 +134,6 @@ def cmd_retention(ctx: Context) -> int:
     elif policy.active:
         ctx.out("Past keeping:  nothing")
     if not would.budget_reachable:
-        ctx.out("Note: even without every capture in scope, the data stays over the budget.")
+        ctx.out("Note: even without every capture that expires the data is over the budget, "
+                "so none is forgotten for it; choose a larger budget or more --sources.")
     return 0

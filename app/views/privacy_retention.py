@@ -33,6 +33,7 @@ SCOPES = (("screen", "Screen captures"), ("chat", "Imported chats"),
           ("note", "Notes and what you told Engram"))
 SOURCE_NAMES = {"screen": "screen captures", "chat": "chat messages", "note": "notes",
                 "file": "file passages"}
+NO_SCOPE = "Choose at least one kind of capture for this to apply to."
 SOURCE_NAME = {"screen": "screen capture", "chat": "chat message", "note": "note",
                "file": "file passage"}
 
@@ -44,14 +45,19 @@ def count_of(source: str, n: int) -> str:
 
 def _combo(choices: tuple[tuple[str, int], ...], current: int, unit: str) -> QComboBox:
     box = QComboBox()
+    box.setProperty("unit", unit)
     for label, value in choices:
         box.addItem(label, value)
-    index = box.findData(current)
+    _select(box, current)
+    return box
+
+
+def _select(box: QComboBox, value: int) -> None:
+    index = box.findData(value)
     if index < 0:  # a value set by hand or by `engram retention`
-        box.addItem(f"{current:,} {unit}", current)
+        box.addItem(f"{value:,} {box.property('unit')}", value)
         index = box.count() - 1
     box.setCurrentIndex(index)
-    return box
 
 
 class RetentionPanel(QWidget):
@@ -123,20 +129,21 @@ class RetentionPanel(QWidget):
         return RetentionPolicy.from_settings(self.ctx.engine.settings)
 
     def _changed(self) -> None:
-        dirty = self.chosen() != self.saved()
+        chosen = self.chosen()
+        dirty = chosen != self.saved()
         self.apply_button.setEnabled(dirty and not self._busy)
         self.revert_button.setEnabled(dirty and not self._busy)
-        if dirty and not self.chosen().sources and (self.chosen().days or
-                                                     self.chosen().budget_bytes):
-            self.result.setText("Choose at least one kind of capture for this to apply to.")
+        if self._busy:
+            return
+        if dirty and not chosen.sources and (chosen.days or chosen.budget_bytes):
+            self.result.setText(NO_SCOPE)
+        elif self.result.text() == NO_SCOPE:
+            self.result.clear()
 
     def revert(self) -> None:
         policy = self.saved()
-        for box, value in ((self.age, policy.days),
-                           (self.budget, policy.budget_bytes // retention.MB)):
-            index = box.findData(value)
-            if index >= 0:
-                box.setCurrentIndex(index)
+        _select(self.age, policy.days)
+        _select(self.budget, policy.budget_bytes // retention.MB)
         for source, box in self.scopes.items():
             box.setChecked(source in policy.sources)
         self.keep_memories.setChecked(policy.keep_memories)
@@ -215,8 +222,9 @@ class RetentionPanel(QWidget):
                 parts.append(f"about {preview.over_budget:,} more of the oldest to fit "
                              f"{self.budget.currentText()}")
             what = ", ".join(SOURCE_NAMES[s] for s in policy.sources)
-            text = (f"This forgets {' and '.join(parts)} ({what}) now: their text, "
-                    "screenshots and index entries. "
+            held = "text, screenshots" if "screen" in policy.sources else "text"
+            text = (f"This forgets {' and '.join(parts)} ({what}) now: their {held} "
+                    "and index entries. "
                     + ("Memories learned from them stay. " if policy.keep_memories else
                        "Memories learned only from them go too. ")
                     + "This cannot be undone.")
@@ -225,12 +233,9 @@ class RetentionPanel(QWidget):
                 self._set_busy(False, "Not changed.")
                 return
         self.save(policy)
-        if not preview.budget_reachable:
-            note = (" Even without any of these captures Engram would be over the budget: "
-                    "the rest is other data (files, chats) — choose more kinds or a larger "
-                    "budget.")
-        else:
-            note = ""
+        note = ("" if preview.budget_reachable else
+                " Even without every capture that expires Engram's data is over the "
+                "budget, so none is forgotten for it: choose a larger budget or more kinds.")
         if not preview.total:
             self._set_busy(False, "Saved. Nothing is past keeping now; Engram checks every "
                                   "hour." + note)
@@ -240,7 +245,7 @@ class RetentionPanel(QWidget):
         pipeline = self.ctx.engine.pipeline
 
         def done(report: retention.RetentionReport) -> None:
-            self._set_busy(False, f"Saved: {report.describe()}.")
+            self._set_busy(False, f"Saved: {report.describe()}.")  # says if over budget
             if report.removed_ids:
                 self.ctx.nav.data_changed.emit(Changes(removed=report.removed_ids))
             self.refresh()

@@ -35,7 +35,12 @@ class SettingsView(QWidget):
             QVBoxLayout(box).addWidget(panel)
             col.addWidget(box)
         col.addStretch(1)
-        ctx.nav.data_changed.connect(lambda _c: self.data.refresh() if self.isVisible() else None)
+        ctx.nav.data_changed.connect(self.on_data_changed)
+
+    def on_data_changed(self, _changes) -> None:
+        if self.isVisible():  # usage and "last checked" after a forget or a retention run
+            self.data.refresh()
+            self.privacy.retention.refresh()
 
     def activate(self) -> None:
         self.models.refresh()

@@ -65,8 +65,9 @@ def connect(path: Path, hexkey: str, *, writer: bool = False) -> apsw.Connection
         if str(mode).lower() != "wal":
             raise StoreError(f"Could not switch {path} to WAL mode (got {mode}).")
         conn.execute("PRAGMA synchronous=NORMAL")
-        # After a checkpoint the log is cut back to this, not left at its peak (an import).
-        conn.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
+        # When the log starts over it is cut back to this, not left at its peak (an
+        # import, a large forget); steady capture stays below it (checkpoints every 4 MB).
+        conn.execute(f"PRAGMA journal_size_limit={16 * 1024 * 1024}")
     else:
         conn.execute("PRAGMA query_only=ON")
     conn.enable_load_extension(True)

@@ -71,8 +71,9 @@ class Store:
                 "INSERT INTO events_fts(events_fts) VALUES ('optimize')"))
         self.write(lambda db: db.execute("PRAGMA incremental_vacuum").fetchall())
         try:
-            # TRUNCATE: the log (which held every deleted page) shrinks to nothing too.
-            self.reader().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            # PASSIVE never blocks capture's writes; the log (which held every deleted
+            # page) is cut back to journal_size_limit when the next write starts it over.
+            self.reader().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except apsw.Error:  # a busy reader: the next checkpoint folds it
             pass
 
