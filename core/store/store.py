@@ -71,9 +71,12 @@ class Store:
                 "INSERT INTO events_fts(events_fts) VALUES ('optimize')"))
         self.write(lambda db: db.execute("PRAGMA incremental_vacuum").fetchall())
         try:
-            # PASSIVE never blocks capture's writes; the log (which held every deleted
-            # page) is cut back to journal_size_limit when the next write starts it over.
+            # PASSIVE never blocks capture's writes. The log (which held every deleted
+            # page) is cut back to journal_size_limit when a write starts it over: one
+            # header-only write does that now rather than whenever capture next writes.
             self.reader().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.write(lambda db: db.execute(
+                f"PRAGMA user_version={db.execute('PRAGMA user_version').fetchall()[0][0]}"))
         except apsw.Error:  # a busy reader: the next checkpoint folds it
             pass
 
