@@ -179,8 +179,7 @@ def _folder_bytes(folder: Path, pattern: str = "*") -> int:
 def measure(db: apsw.Connection, db_path: Path, *, backups_dir: Path | None = None,
             models_dir: Path | None = None) -> Usage:
     used, free = pages(db)
-    file_bytes = sum(os.stat(f"{db_path}{s}").st_size for s in ("", "-wal")
-                     if os.path.exists(f"{db_path}{s}"))
+    file_bytes = _file_bytes(db_path)
     # length() of a blob reads its size from the record header, not the blob.
     image_bytes = db.execute(
         "SELECT coalesce(sum(length(data) + coalesce(length(full_data), 0)), 0) "

@@ -15,15 +15,14 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.benchmarks.cli_run import engram, fresh_home
+
 MESSAGES = 10_000
 TARGET_S = 60.0
 
@@ -69,23 +68,11 @@ def write_export(path: Path, n: int, seed: int = 5) -> str:
     return needle
 
 
-def engram(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "app", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=3600)
-    assert proc.returncode == 0, proc.stderr
-    return proc
-
-
 def test_import_10k_messages_to_searchable(tmp_path: Path, models_dir: Path) -> None:
     export = tmp_path / "export.jsonl"
     needle = write_export(export, MESSAGES)
-    home = tmp_path / "home"
-    home.mkdir()
+    env = fresh_home(tmp_path, models_dir)
     threads = os.environ.get("ENGRAM_BENCH_THREADS")
-    if threads:
-        (home / "settings.json").write_text(json.dumps({"model_threads": int(threads)}))
-    env = {**os.environ, "ENGRAM_HOME": str(home), "ENGRAM_MODELS": str(models_dir),
-           "ENGRAM_PASSPHRASE": "benchmark passphrase"}
     load = os.getloadavg()[0]
 
     started = time.perf_counter()

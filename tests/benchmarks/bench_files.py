@@ -13,47 +13,37 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
+from tests.benchmarks.cli_run import engram, fresh_home
 from tests.documents import write_mixed_folder
 
-REPO = Path(__file__).resolve().parents[2]
 FILES = 1000
 
 pytestmark = pytest.mark.benchmark
 
 
-def engram(args: list[str], env: dict[str, str]) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "app", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=3600)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+def engram_json(args: list[str], env: dict[str, str]) -> dict:
+    return json.loads(engram(args, env).stdout)
 
 
 def test_index_1000_mixed_documents(tmp_path: Path, models_dir: Path) -> None:
     docs = tmp_path / "Documents"
     total_bytes = write_mixed_folder(docs, FILES)
-    home = tmp_path / "home"
-    home.mkdir()
+    env = fresh_home(tmp_path, models_dir)
     threads = os.environ.get("ENGRAM_BENCH_THREADS")
-    if threads:
-        (home / "settings.json").write_text(json.dumps({"model_threads": int(threads)}))
-    env = {**os.environ, "ENGRAM_HOME": str(home), "ENGRAM_MODELS": str(models_dir),
-           "ENGRAM_PASSPHRASE": "benchmark passphrase"}
     load = os.getloadavg()[0]
     mb = total_bytes / 1e6
 
     started = time.perf_counter()
-    first = engram(["index", str(docs), "--json"], env)
+    first = engram_json(["index", str(docs), "--json"], env)
     first_s = time.perf_counter() - started
     started = time.perf_counter()
-    again = engram(["index", str(docs), "--json"], env)
+    again = engram_json(["index", str(docs), "--json"], env)
     again_s = time.perf_counter() - started
     assert first["indexed"] == FILES and first["skipped"] == 0, first["problems"][:5]
     assert again["unchanged"] == FILES and again["chunks_added"] == 0
