@@ -18,6 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `tests.*` helpers import from any working directory
@@ -25,6 +26,18 @@ if str(REPO) not in sys.path:  # `tests.*` helpers import from any working direc
 # Fixtures for tests on a real X screen (a private Xvfb): ``xvfb``, ``xvfb_display``.
 pytest_plugins = ["tests.xvfb"]
 TEST_PASSPHRASE = "correct horse battery staple"
+
+# Property-based tests (hypothesis): a short run by default, which fits CI's budget, and
+# `pytest --hypothesis-profile=long` for a long hunt. Each example must finish within the
+# deadline (a bounded-time check on every input). No example database: failures print a
+# reproduction blob instead of writing files into the checkout.
+settings.register_profile(
+    "default", max_examples=40, deadline=5000, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "long", max_examples=3000, deadline=5000, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("default")
 
 
 @pytest.fixture(scope="session")
