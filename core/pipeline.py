@@ -1,7 +1,8 @@
 """The one path by which anything enters the store.
 
-``submit(observations)``: redact → dedupe by stable identity → event row (its
-keyword index follows by trigger) → embedding. Re-submitting what is already
+``submit(observations)``: normalise (NFKC, see ``core/textnorm.py``) → redact →
+dedupe by stable identity → event row (its keyword index follows by trigger) →
+embedding. Re-submitting what is already
 stored adds nothing and costs one indexed lookup per item.
 
 Vectors are derived state: when the embedder is missing or fails, events are
@@ -21,6 +22,7 @@ from core.records import Changes, Observation
 from core.store import Store
 from core.store import events as event_rows
 from core.store import vectors
+from core.textnorm import normalize_text, normalize_value
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,26 @@ class Pipeline:
             return obs
         return replace(obs, text=text, title=title, url=url, meta={**obs.meta, "redacted": found})
 
+    def normalize(self, obs: Observation) -> Observation:
+        """``obs`` with its readable text Unicode-normalised (NFKC, with care).
+
+        Text, title, speaker, thread and chat context are folded, so search
+        sees "fi", not "ﬁ"; identifiers (path, URL, app, external id) are kept
+        byte for byte: they name things outside Engram. Runs before redaction,
+        so a card number in full-width digits is caught too.
+        """
+        changed: dict[str, object] = {}
+        for name in ("text", "title", "speaker", "thread"):
+            value = getattr(obs, name)
+            if isinstance(value, str) and (folded_value := normalize_text(value)) != value:
+                changed[name] = folded_value
+        context = obs.meta.get("context") if obs.meta else None
+        if context is not None:
+            folded = normalize_value(context)
+            if folded != context:
+                changed["meta"] = {**obs.meta, "context": folded}
+        return replace(obs, **changed) if changed else obs
+
     def submit(self, observations: Iterable[Observation], *, batch_size: int = 256,
                progress: Progress | None = None, total: int | None = None,
                embed: bool = True) -> Changes:
@@ -103,7 +125,7 @@ class Pipeline:
         return changes
 
     def _submit_batch(self, batch: list[Observation], *, embed: bool) -> Changes:
-        batch = [self.redact(o) for o in batch if o.text and o.text.strip()]
+        batch = [self.redact(self.normalize(o)) for o in batch if o.text and o.text.strip()]
         known = event_rows.existing_identities(self.store.reader(), batch)
         fresh: list[Observation] = []
         seen: set[tuple] = set()
@@ -163,7 +185,10 @@ class Pipeline:
         if not relocations:
             return Changes()
         if self.redactor is not None:  # a new file name is as unvetted as new text
-            relocations = [replace(r, title=self.redactor(r.title)[0]) if r.title else r
+            relocations = [replace(r, title=self.redactor(normalize_text(r.title))[0])
+                           if r.title else r for r in relocations]
+        else:
+            relocations = [replace(r, title=normalize_text(r.title)) if r.title else r
                            for r in relocations]
         current = event_rows.get_many(self.store.reader(), [r.event_id for r in relocations])
         stale, texts = [], []

@@ -36,6 +36,7 @@ from core.store import events as event_rows
 from core.store import fts, vectors
 from core.store.vector_index import NeedsReload, VectorIndex
 from core.store.vector_load import Cancelled
+from core.textnorm import normalize_text
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +187,7 @@ class Retriever:
 
         Setting ``filters.memory_types`` searches memories only.
         """
-        query = query.strip()
+        query = normalize_text(query.strip())  # stored text is NFKC-folded: so is the query
         if not query:
             return []
         db = self.store.reader()

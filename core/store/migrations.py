@@ -376,9 +376,78 @@ def m008_event_context(db: apsw.Connection) -> None:
     )
 
 
+_NORMALIZE_BATCH = 2000
+
+
+def m009_normalize_text(db: apsw.Connection) -> None:
+    """Re-normalise stored text the way the pipeline now does at its door (NFKC, with care).
+
+    Events' text, title, speaker, thread and chat context, and memories' title,
+    text, entities and fields. The keyword indexes follow through their update
+    triggers (each changed row is taken out of the index and put back), so
+    "misﬁts" stored before is found as "misfits" after. Paths, URLs, apps and
+    external ids are identities and stay byte for byte; vectors stay (they are
+    derived from nearly the same text). An event whose folded text would
+    duplicate another event's content identity is left as it was: nothing is
+    dropped by a migration.
+    """
+    import json
+
+    from core.textnorm import normalize_text, normalize_value
+
+    def fold(value: str | None) -> str | None:
+        return normalize_text(value) if value is not None else None
+
+    last = 0
+    while True:
+        rows = db.execute(
+            "SELECT id, source, app, title, url, path, thread, speaker, text, meta "
+            "FROM events WHERE id > ? ORDER BY id LIMIT ?", (last, _NORMALIZE_BATCH)).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        for event_id, source, app, title, url, path, thread, speaker, text, meta in rows:
+            if all(v is None or v.isascii() for v in (title, thread, speaker, text, meta)):
+                continue
+            new = (fold(title), fold(thread), fold(speaker), normalize_text(text))
+            new_meta = meta
+            if meta and not meta.isascii():
+                loaded = json.loads(meta)
+                if isinstance(loaded, dict) and "context" in loaded:
+                    loaded["context"] = normalize_value(loaded["context"])
+                    new_meta = json.dumps(loaded, ensure_ascii=False, default=str)
+            if new == (title, thread, speaker, text) and new_meta == meta:
+                continue
+            db.execute(
+                "UPDATE OR IGNORE events SET title = ?, thread = ?, speaker = ?, text = ?, "
+                "meta = ?, content_hash = ? WHERE id = ?",
+                (*new, new_meta, _content_hash(source, app, new[0], url, path, new[1], new[2],
+                                               new[3]), event_id))
+    for memory_id, title, text, entities, fields in db.execute(
+            "SELECT id, title, text, entities, fields FROM memories").fetchall():
+        if all(v.isascii() for v in (title, text, entities, fields)):
+            continue
+        new_fields = json.dumps(normalize_value(json.loads(fields)), ensure_ascii=False)
+        db.execute("UPDATE memories SET title = ?, text = ?, entities = ?, fields = ? "
+                   "WHERE id = ?", (normalize_text(title), normalize_text(text),
+                                    normalize_text(entities), new_fields, memory_id))
+
+
+def _content_hash(*parts: str | None) -> bytes:
+    """``Observation.content_hash`` over stored columns (same parts, same order)."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update((part or "").encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.digest()
+
+
 MIGRATIONS: tuple[Migration, ...] = (m001_events, m002_vector_spaces, m003_search_index,
                                       m004_files, m005_threads, m006_memories,
-                                      m007_event_id_watermark, m008_event_context)
+                                      m007_event_id_watermark, m008_event_context,
+                                      m009_normalize_text)
 
 
 def applied(db: apsw.Connection) -> set[str]:
