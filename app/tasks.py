@@ -4,14 +4,13 @@ Three small pieces, after anki's taskman and superqt's GeneratorWorker:
 
 * ``run_in_background(fn, on_done, on_error, progress=...)`` runs ``fn`` on the
   global QThreadPool; ``on_done(result)`` / ``on_error(exc)`` run on the main
-  thread. With ``progress``, ``fn`` receives a ``Job``: call it like the
-  engine's ``Progress`` callback (``job(done, total, label)``) and check
-  ``job.cancelled``. A cancelled job raises ``Cancelled`` from its next report,
-  so engine loops that report progress stop at their next batch.
+  thread. With ``progress``, ``fn`` receives a ``Job`` carrying the engine's
+  ``progress`` callback and ``Cancel`` token (``core.progress``); the task's
+  ``cancel()`` sets that token, and engine loops stop at their next check.
 * ``stream_in_background(gen_fn, on_item, ...)`` iterates a generator off the
   UI thread and delivers each item on the main thread; ``cancel()`` stops it
   between two yields (chat tokens, imports).
-* ``ProgressRelay`` re-emits a plain progress callback as a Qt signal, for
+* ``ProgressRelay`` re-emits the engine's progress callback as a Qt signal, for
   engine code that wants a callback and a view that wants a signal.
 
 Every error from a worker comes through one ``errored`` path; unless the
@@ -19,55 +18,29 @@ caller handles it, ``app.dialogs.errors.present_error`` shows it.
 """
 from __future__ import annotations
 
-import threading
 import traceback
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from core.errors import Cancelled
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One progress report, as it crosses to the main thread."""
-
-    done: int
-    total: int | None
-    label: str = ""
-
-    @property
-    def fraction(self) -> float | None:
-        return min(1.0, self.done / self.total) if self.total else None
+from core.progress import Cancel, Progress, ProgressFn
 
 
 class Job:
-    """What a background function gets: a progress callback and a cancel flag."""
+    """What a background function gets: a ``progress`` callback and a ``cancel`` token.
+
+    Both are the engine's own types, so a job passes them straight on:
+    ``consolidate(..., progress=job.progress, cancel=job.cancel)``.
+    """
 
     def __init__(self, emit: Callable[[Progress], None]) -> None:
-        self._emit = emit
-        self._cancel = threading.Event()
-
-    def __call__(self, done: int, total: int | None = None, label: str = "") -> None:
-        """The engine's ``Progress`` signature; raises Cancelled once cancelled."""
-        self.check()
-        self._emit(Progress(done, total, label))
+        self.progress: ProgressFn = emit
+        self.cancel = Cancel()
 
     def report(self, done: int, total: int | None = None, label: str = "") -> None:
-        """Report progress without the cancel check (for jobs that stop on their own)."""
-        self._emit(Progress(done, total, label))
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def check(self) -> None:
-        if self._cancel.is_set():
-            raise Cancelled("Stopped.")
+        """Shorthand for ``progress(Progress(done, total, label))``."""
+        self.progress(Progress(done, total, label))
 
 
 class Task(QObject):
@@ -99,11 +72,11 @@ class Task(QObject):
         self._owner: QObject | None = None
 
     def cancel(self) -> None:
-        self.job.cancel()
+        self.job.cancel.cancel()
 
     @property
     def cancelled(self) -> bool:
-        return self.job.cancelled
+        return self.job.cancel.cancelled
 
     def bind(self, owner: QObject | None) -> None:
         """Tie the callbacks to ``owner``: once it is destroyed they are dropped.
@@ -135,7 +108,7 @@ class Task(QObject):
         self._owner = None
         self.on_done = self.on_item = None
         self.on_error = None  # errors still reach the presenter
-        self.job.cancel()
+        self.job.cancel.cancel()
 
     def _finish(self, result: Any) -> None:
         self.done = True
@@ -304,7 +277,7 @@ def stream_in_background(gen_fn: Callable[[Job], Iterator[Any]],
         try:
             for item in gen:
                 relay.yielded.emit(number, item)
-                if job.cancelled:
+                if job.cancel.cancelled:
                     return None
         finally:
             close = getattr(gen, "close", None)
@@ -324,8 +297,8 @@ class ProgressRelay(QObject):
 
     progressed = Signal(object)
 
-    def __call__(self, done: int, total: int | None = None, label: str = "") -> None:
-        self.progressed.emit(Progress(done, total, label))
+    def __call__(self, progress: Progress) -> None:
+        self.progressed.emit(progress)
 
 
 class Debouncer(QObject):

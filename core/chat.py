@@ -24,6 +24,7 @@ import numpy as np
 from core.citations import CitationFilter, cited_numbers, strip_invalid
 from core.extractive import content_stems, describe_time, extractive_answer, order_for
 from core.pipeline import Pipeline
+from core.progress import Cancel
 from core.records import Observation, SearchFilters, SearchHit, utcnow
 from core.retrieval import Retriever
 from core.threads import Threads
@@ -121,7 +122,7 @@ class Asker:
 
     # -- the stream ---------------------------------------------------------------
     def answer(self, question: str, thread_id: int | None = None, *,
-               cancel: Any = None, now: datetime | None = None) -> Iterator[AnswerEvent]:
+               cancel: Cancel | None = None, now: datetime | None = None) -> Iterator[AnswerEvent]:
         question = " ".join(question.split())
         history = self.threads.get(thread_id).turns if thread_id is not None else ()
         if thread_id is None:
@@ -199,7 +200,7 @@ class Asker:
 
     # -- model ----------------------------------------------------------------------
     def _generate(self, question: str, history: Sequence[Any], evidence: Sequence[Evidence],
-                  thread_id: int, cancel: Any, now: datetime | None):
+                  thread_id: int, cancel: Cancel | None, now: datetime | None):
         from core.models.budget import REQUIRED, Piece
         from core.models.generation import GenerationOptions
 

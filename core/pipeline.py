@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from core.progress import Progress, ProgressFn
 from core.records import Changes, Observation
 from core.store import Store
 from core.store import events as event_rows
@@ -26,7 +27,6 @@ from core.textnorm import normalize_text, normalize_value
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, "int | None", str], None]
 # A redactor returns the cleaned text and how many secrets of each kind it removed.
 Redactor = Callable[[str], "tuple[str, Mapping[str, int]]"]
 
@@ -112,7 +112,7 @@ class Pipeline:
         return replace(obs, **changed) if changed else obs
 
     def submit(self, observations: Iterable[Observation], *, batch_size: int = 256,
-               progress: Progress | None = None, total: int | None = None,
+               progress: ProgressFn | None = None, total: int | None = None,
                embed: bool = True) -> Changes:
         """Store ``observations``; return what was added and what was already there."""
         changes = Changes()
@@ -121,7 +121,7 @@ class Pipeline:
             changes = changes + self._submit_batch(batch, embed=embed)
             done += len(batch)
             if progress:
-                progress(done, total, "")
+                progress(Progress(done, total))
         return changes
 
     def _submit_batch(self, batch: list[Observation], *, embed: bool) -> Changes:

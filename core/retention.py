@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import apsw
 
+from core.progress import Cancel
 from core.records import to_epoch, utcnow
 from core.units import format_bytes
 
@@ -289,7 +290,7 @@ def _estimated_sizes(db: apsw.Connection, ids: Sequence[int]) -> int:
 # -- applying -----------------------------------------------------------------------------
 
 def apply(pipeline: Any, policy: RetentionPolicy, *, now: datetime | None = None,
-          should_stop: Callable[[], bool] = lambda: False) -> RetentionReport:
+          cancel: Cancel | None = None) -> RetentionReport:
     """Forget what the policy says is past keeping; return what was done.
 
     Runs in batches, each its own transaction, so capture and search go on in
@@ -299,22 +300,22 @@ def apply(pipeline: Any, policy: RetentionPolicy, *, now: datetime | None = None
     if not policy.active:
         return RetentionReport(at=now)
     with _APPLY_LOCK:
-        return _apply(pipeline, policy, now, should_stop)
+        return _apply(pipeline, policy, now, cancel or Cancel())
 
 
 def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
-           should_stop: Callable[[], bool]) -> RetentionReport:
+           cancel: Cancel) -> RetentionReport:
     store = pipeline.store
     db = store.reader()
     before = _file_bytes(store.path)
     gone: list[int] = []
     for batch in _batches(expired_ids(db, policy, now)):
-        if should_stop():
+        if cancel.cancelled:
             break
         gone += pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories)
     expired = len(gone)
     compacted = False
-    if expired and not should_stop():
+    if expired and not cancel.cancelled:
         store.compact()
         compacted = True
     over_budget, still_over, unreachable = 0, False, False
@@ -322,7 +323,7 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
         # Estimate, forget, compact, measure again: the keyword index only
         # shrinks when merged, so measuring before compacting would over-delete.
         for _round in range(6):
-            if should_stop():
+            if cancel.cancelled:
                 break
             excess = pages(store.reader())[0] - policy.budget_bytes
             if excess <= 0:
@@ -332,18 +333,18 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
                 still_over = unreachable = True
                 break
             for batch in _batches(ids):
-                if should_stop():
+                if cancel.cancelled:
                     break
                 removed = pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories)
                 gone += removed
                 over_budget += len(removed)
-            if should_stop():
+            if cancel.cancelled:
                 break
             store.compact()
             compacted = True
         else:
             still_over = pages(store.reader())[0] > policy.budget_bytes
-    if not compacted and not should_stop() and _reclaimable(store):
+    if not compacted and not cancel.cancelled and _reclaimable(store):
         store.compact(merge_index=False)  # space freed since, e.g. by re-indexed files
     freed = before - _file_bytes(store.path)
     report = RetentionReport(expired=expired, over_budget=over_budget, freed_bytes=max(0, freed),
@@ -387,7 +388,7 @@ class RetentionRunner:
         self.on_done = on_done
         self.last: RetentionReport | None = None
         self.last_error: str | None = None
-        self._stop = threading.Event()
+        self._stop = Cancel()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -397,7 +398,7 @@ class RetentionRunner:
             self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
+        self._stop.cancel()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
@@ -411,16 +412,16 @@ class RetentionRunner:
         if reload is not None:
             reload()
         report = apply(self.pipeline, RetentionPolicy.from_settings(self.settings),
-                       should_stop=self._stop.is_set)
+                       cancel=self._stop)
         self.last, self.last_error = report, None
         return report
 
     def _run(self) -> None:
         delay = self.first_delay
-        while not self._stop.is_set():
+        while not self._stop.cancelled:
             self._wake.wait(delay)
             self._wake.clear()
-            if self._stop.is_set():
+            if self._stop.cancelled:
                 break
             delay = self.interval
             try:

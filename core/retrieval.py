@@ -29,13 +29,14 @@ import numpy as np
 
 from core.memory import rows as memory_rows
 from core.memory import search as memory_search
+from core.errors import Cancelled
 from core.pipeline import Pipeline
+from core.progress import Cancel
 from core.records import Event, Provenance, SearchFilters, SearchHit
 from core.snippets import MARK_CLOSE, MARK_OPEN, make_snippet
 from core.store import events as event_rows
 from core.store import fts, vectors
 from core.store.vector_index import NeedsReload, VectorIndex
-from core.store.vector_load import Cancelled
 from core.textnorm import normalize_text
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class Retriever:
         self._index_wanted = False
         self._loader: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._stop = Cancel()
         self._workers: ThreadPoolExecutor | None = None
         self._failed_at = -RETRY_LOAD_S
 
@@ -122,7 +123,7 @@ class Retriever:
 
     def close(self) -> None:
         """Stop a running index load and the keyword worker (before the store closes)."""
-        self._stop.set()
+        self._stop.cancel()
         loader = self._loader
         if loader is not None:
             loader.join(timeout=30)
@@ -134,7 +135,7 @@ class Retriever:
         with self._lock:
             idle = self._loader is None or not self._loader.is_alive()
             retry = time.monotonic() - self._failed_at >= RETRY_LOAD_S
-            if idle and retry and not self._stop.is_set():
+            if idle and retry and not self._stop.cancelled:
                 self._loader = threading.Thread(target=self._load, args=(space,),
                                                 name="vector-index", daemon=True)
                 self._loader.start()
@@ -143,7 +144,7 @@ class Retriever:
     def _load(self, space: vectors.Space) -> None:
         db = self.store.reader()
         try:
-            index = VectorIndex.load(db, space, cancelled=self._stop.is_set)
+            index = VectorIndex.load(db, space, cancel=self._stop)
             index.catch_up(db, wait=True)
         except Cancelled:
             return

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Literal, Protocol, Sequence
 
+from core.progress import Cancel
 from core.records import Changes, Observation
 
 Sink = Callable[[Sequence[Observation]], Changes]
@@ -22,21 +23,21 @@ class Control:
     """Shared between the supervisor and one source: stop and pause signals."""
 
     def __init__(self) -> None:
-        self._stop = threading.Event()
+        self.cancel = Cancel()  # set by stop(); long work inside a source takes it
         self._resumed = threading.Event()
         self._resumed.set()
         self._changed = threading.Condition()
 
     @property
     def stopping(self) -> bool:
-        return self._stop.is_set()
+        return self.cancel.cancelled
 
     @property
     def paused(self) -> bool:
         return not self._resumed.is_set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self.cancel.cancel()
         self._notify()
 
     def pause(self) -> None:

@@ -11,7 +11,7 @@ import pytest
 from core.chat import (NOT_FOUND, Asker, Done, Evidence, EvidenceFound, Token, quote_evidence,
                        sanitize)
 from core.citations import CitationFilter, strip_invalid
-from core.models.generation import CancelToken
+from core.progress import Cancel
 from core.models.runtime import ChatRuntime
 from core.records import Observation, Provenance, SearchHit, utcnow
 from core.threads import Threads
@@ -143,7 +143,7 @@ def test_cancelling_mid_stream_stops_generation(engine, tiny_model) -> None:
     runtime = ChatRuntime(tiny_model, n_ctx=4096, idle_unload_seconds=None)
     asker = asker_for(engine, runtime)
     asker.max_answer_tokens = 1000
-    cancel = CancelToken()
+    cancel = Cancel()
     try:
         tokens = 0
         for item in asker.answer("How did I fix the printer?", cancel=cancel):

@@ -18,8 +18,9 @@ from core.errors import Cancelled
 from core.models.budget import REQUIRED, ContextOverflow, Piece, fit_prompt
 from core.models.grammar import SAFE_CHAR_RULE, json_grammar
 from core.models.prompts import ChatMessage
+from core.progress import Cancel
 from core.models.runtime import (
-    BACKGROUND, INTERACTIVE, CancelToken, ChatRuntime, GenerationOptions, Preempted,
+    BACKGROUND, INTERACTIVE, ChatRuntime, GenerationOptions, Preempted,
     StructuredOutputError,
 )
 from tests.tinymodel import make_tiny_chat_gguf
@@ -111,7 +112,7 @@ def test_dropping_the_stream_cancels_it(rt: ChatRuntime) -> None:
 
 
 def test_cancel_token_stops_complete(rt: ChatRuntime) -> None:
-    token = CancelToken()
+    token = Cancel()
     threading.Timer(0.05, token.cancel).start()
     with pytest.raises(Cancelled):
         rt.complete("go", GenerationOptions(max_tokens=1800), grammar=LONG, cancel=token,

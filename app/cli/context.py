@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from core.config import Paths, Settings, resolve_paths
 from core.errors import EngramError
+from core.progress import Progress, ProgressFn
 
 if TYPE_CHECKING:
     from app.bootstrap import Engine
@@ -100,13 +101,14 @@ class Context:
     def warn(self, text: str) -> None:
         print(f"engram: {text}", file=sys.stderr)
 
-    def progress(self, label: str) -> Callable[[int, int | None, str], None]:
+    def progress(self, label: str) -> ProgressFn:
         """A progress callback that redraws one stderr line when it's a terminal."""
         tty = sys.stderr.isatty() and not self.json
 
-        def report(done: int, total: int | None, current: str = "") -> None:
+        def report(p: Progress) -> None:
             if not tty:
                 return
+            done, total, current = p.done, p.total, p.label
             of = f"/{total}" if total else ""
             tail = f" {current[-50:]}" if current else ""
             sys.stderr.write(f"\r\x1b[2K{label}: {done}{of}{tail}")

@@ -213,6 +213,7 @@ def print_file_status(ctx: Context, info: dict[str, Any]) -> None:
 
 # -- chats ------------------------------------------------------------------------------
 def cmd_import(ctx: Context) -> int:
+    from core.progress import Progress
     from ingest.chats import parse_export
 
     args = ctx.args
@@ -224,7 +225,7 @@ def cmd_import(ctx: Context) -> int:
     with stream:
         engine = ctx.engine()
         changes = engine.pipeline.submit(
-            stream, progress=lambda done, _total, _current: progress(done, None, ""))
+            stream, progress=lambda p: progress(Progress(p.done)))
     report = stream.report()
     result = {
         "path": str(path), "format": report.format, "messages": report.imported,

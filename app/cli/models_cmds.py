@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, Callable
+
 
 from app.cli.context import Context, add_command
 from core.errors import Cancelled, UsageError
 from core.models import catalog, install
 from core.models.catalog import format_size
+from core.progress import Progress, ProgressFn
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -84,13 +85,14 @@ def cmd_list(ctx: Context) -> int:
     return 0
 
 
-def _byte_progress(ctx: Context, label: str) -> Callable[[int, Any, str], None]:
+def _byte_progress(ctx: Context, label: str) -> ProgressFn:
     """A one-line progress bar on a terminal; silent otherwise (and with --json)."""
     tty = sys.stderr.isatty() and not ctx.json
     start = time.monotonic()
     state = {"last": 0.0, "first": -1}
 
-    def report(done: int, total: int | None, _current: str = "") -> None:
+    def report(p: Progress) -> None:
+        done, total = p.done, p.total
         if state["first"] < 0:
             state["first"] = done  # resumed bytes don't count toward the speed
         now = time.monotonic()

@@ -12,6 +12,7 @@ from app.cli.ingest_cmds import file_status, print_file_status
 from core import keys
 from core.config import ensure_private_dir, write_private_file
 from core.errors import EngramError, NotFound, UsageError
+from core.progress import Progress
 from core.records import MEMORY_TYPES, Observation, SearchFilters, SearchHit, utcnow
 from core.retrieval import MARK_CLOSE, MARK_OPEN
 from core.memory import rows as memory_rows
@@ -321,7 +322,7 @@ def cmd_reindex(ctx: Context) -> int:
         if not n:
             break
         done += n
-        report(done, total, "")
+        report(Progress(done, total))
     ctx.out(f"Vectors complete ({done} computed).")
     return 0
 

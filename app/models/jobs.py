@@ -11,7 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from app.tasks import Progress, Task
+from app.tasks import Task
+from core.progress import Progress
 
 
 class JobRole(IntEnum):

@@ -36,7 +36,6 @@ class AskView(QWidget):
         self.blocks: list[str] = []          # rendered HTML of finished turns
         self.live: dict | None = None        # the answer being streamed
         self.task: Task | None = None
-        self.cancel_token = None
         self.events_seen: list[str] = []     # "evidence", "token", "done" (tests, order)
         self.evidence: dict[str, SearchHit] = {}  # "answer-n" → hit, for citation links
         self._answers = 0
@@ -225,19 +224,15 @@ class AskView(QWidget):
                      "looked_in": "", "no": self._answers}
         self.render()
         engine = self.ctx.engine
-        token = adapter.new_cancel_token()
-        self.cancel_token = token
         thread_id = self.thread_id
         self._busy(True)
         self.task = stream_in_background(
-            lambda job: adapter.answer(engine, question, thread_id, token),
+            lambda job: adapter.answer(engine, question, thread_id, job.cancel),
             self.on_item, self.on_finished, self.on_failed, owner=self)
 
     def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
-        if self.cancel_token is not None:
-            self.cancel_token.cancel()
 
     def on_item(self, item: object) -> None:
         live = self.live

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
+from core.progress import Cancel
 from core.records import SearchHit
 
 
@@ -82,7 +83,7 @@ def model_status(engine: Any) -> tuple[bool, str]:
 
 
 def answer(engine: Any, question: str, thread_id: int | None,
-           cancel: Any) -> Iterator[AskEvidence | AskToken | AskDone]:
+           cancel: Cancel) -> Iterator[AskEvidence | AskToken | AskDone]:
     """The answer stream in the app's own terms: evidence, tokens, done."""
     from core.chat import Done, EvidenceFound, Token
 
@@ -96,12 +97,6 @@ def answer(engine: Any, question: str, thread_id: int | None,
         elif isinstance(item, Done):
             yield AskDone(item.answer, tuple((c.n, c.hit) for c in item.citations),
                           item.thread_id, item.mode, item.notice or "")
-
-
-def new_cancel_token() -> Any:
-    from core.models.generation import CancelToken
-
-    return CancelToken()
 
 
 def _threads(engine: Any) -> Any:

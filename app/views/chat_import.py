@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
 )
 
-from app.tasks import Job, Progress, Task, run_in_background
+from app.tasks import Job, Task, run_in_background
+from core.progress import Progress
 from core.records import Changes
 
 BATCH = 64
@@ -67,7 +68,7 @@ def import_chats(pipeline: Any, path: Path, job: Job, *,
         read = 0
         job.report(0, None, "reading")
         while True:
-            if job.cancelled:
+            if job.cancel.cancelled:
                 cancelled = True
                 break
             batch = list(islice(items, BATCH))
@@ -75,7 +76,7 @@ def import_chats(pipeline: Any, path: Path, job: Job, *,
                 break
             changes = changes + pipeline.submit(batch)
             read += len(batch)
-            if job.cancelled:
+            if job.cancel.cancelled:
                 cancelled = True
                 break
             job.report(read, None, "messages")

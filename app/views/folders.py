@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
     QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from app.tasks import Job, Progress, Task, run_in_background
+from app.tasks import Job, Task, run_in_background
+from core.progress import Progress
 
 SETTING = "watched_folders"
 
@@ -47,8 +48,7 @@ def scan_folder(engine: Any, folder: Path, root: Path, job: Job) -> Any:
     from ingest.files.indexer import FileIndexer, options_from_settings
 
     indexer = FileIndexer(engine.pipeline, options_from_settings(engine.settings))
-    return indexer.scan(folder, root=root, progress=job.report,
-                        cancelled=lambda: job.cancelled)
+    return indexer.scan(folder, root=root, progress=job.progress, cancel=job.cancel)
 
 
 def forget_folder(engine: Any, folder: str) -> int:

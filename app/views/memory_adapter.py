@@ -166,12 +166,12 @@ def consolidate(engine: Any, job: Any) -> Any:
     """Build memories from new items now (what `engram consolidate` does), cancellable.
 
     Uses the chat model's extractor when one is set up, like the CLI; ``job``
-    reports progress and its ``cancelled`` stops between batches.
+    reports progress and its ``cancel`` stops between batches.
     """
     from app.cli.memory_cmds import model_extractor
 
     consolidate_mod = importlib.import_module("core.memory.consolidate")
     extractor, _runtime = model_extractor(engine)
     return consolidate_mod.consolidate(
-        engine, extractor=extractor, cancel=job,
-        progress=lambda done, total, _label: job.report(done, total, "items"))
+        engine, extractor=extractor, cancel=job.cancel,
+        progress=lambda p: job.report(p.done, p.total, "items"))

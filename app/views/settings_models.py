@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.models_table import ModelsTableModel
-from app.tasks import Progress, Task, run_in_background
+from app.tasks import Job, Task, run_in_background
+from core.progress import Progress
 from app.views import ask_adapter
 
 
@@ -44,7 +45,6 @@ class ModelsPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.task: Task | None = None
-        self.cancel_token = None
         self.downloading: str | None = None
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
@@ -126,16 +126,14 @@ class ModelsPanel(QWidget):
         if row is None:
             return
         from core.models import install
-        from core.models.generation import CancelToken
 
         engine, name = self.ctx.engine, row.name
-        token = CancelToken()
-        self.cancel_token, self.downloading = token, name
+        self.downloading = name
 
-        def pull(job) -> Any:
+        def pull(job: Job) -> Any:
             return install.pull(engine.paths, engine.settings, name,
-                                progress=lambda d, t, _c: job.report(d, t, "bytes"),
-                                cancel=token)
+                                progress=lambda p: job.report(p.done, p.total, "bytes"),
+                                cancel=job.cancel)
 
         self._busy(True, f"Downloading {row.title}…")
         self.task = run_in_background(pull, self._installed, self._failed,
@@ -155,9 +153,9 @@ class ModelsPanel(QWidget):
 
         engine = self.ctx.engine
 
-        def add(job) -> Any:
+        def add(job: Job) -> Any:
             return install.add_local(engine.paths, engine.settings, path,
-                                     progress=lambda d, t, _c: job.report(d, t, "bytes"),
+                                     progress=lambda p: job.report(p.done, p.total, "bytes"),
                                      check_loads=probe_loadable)
 
         self._busy(True, f"Copying {path.name}…")
@@ -169,8 +167,6 @@ class ModelsPanel(QWidget):
     def on_cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
-        if self.cancel_token is not None:
-            self.cancel_token.cancel()
 
     def on_use(self) -> None:
         row = self.selected()
@@ -231,7 +227,6 @@ class ModelsPanel(QWidget):
     def _busy(self, busy: bool, text: str = "") -> None:
         if not busy:
             self.task = None
-            self.cancel_token = None
             if self.downloading:
                 self.model.set_downloading(self.downloading, None, active=False)
             self.downloading = None

@@ -16,7 +16,7 @@ import signal
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from core.memory.extract import Extraction
 from core.memory.integrate import BatchPlan, StaleBatch, apply_batch
 from core.memory.rules import RuleConfig, build, episode_candidate
 from core.memory.types import Candidate, ConsolidationReport, TypeCounts
+from core.progress import Cancel, Progress, ProgressFn
 from core.records import Event, to_epoch, utcnow
 from core.store import events as event_rows
 
@@ -39,13 +40,12 @@ LONGEST_EVENT = 86400.0
 # Test hook: kill this process (SIGKILL) inside the write transaction of the
 # batch after this many committed ones, to prove a crash loses nothing.
 KILL_AFTER_ENV = "ENGRAM_TEST_KILL_CONSOLIDATE_AFTER"
-Progress = Callable[[int, "int | None", str], None]
 
 
 class Extractor(Protocol):
     """A model builder (``extract.ModelExtractor``) or a stand-in with the same face."""
 
-    def extract(self, events: Sequence[Event], cancel: Any = None) -> Extraction: ...
+    def extract(self, events: Sequence[Event], cancel: Cancel | None = None) -> Extraction: ...
 
 
 class EngineLike(Protocol):
@@ -60,14 +60,13 @@ def rule_config(settings: Any) -> RuleConfig:
 
 
 def consolidate(engine: EngineLike, *, now: datetime | None = None,
-                progress: Progress | None = None, cancel: Any = None,
+                progress: ProgressFn | None = None, cancel: Cancel | None = None,
                 extractor: Extractor | None = None, batch_size: int = DEFAULT_BATCH,
                 max_batches: int | None = None, config: RuleConfig | None = None
                 ) -> ConsolidationReport:
     """Build memories from the events not consolidated yet; return what was done.
 
-    ``now`` fixes the clock (tests); ``cancel`` is anything with a ``cancelled``
-    attribute (``CancelToken``), checked between batches and passed to the
+    ``now`` fixes the clock (tests); ``cancel`` is checked between batches and passed to the
     model; ``max_batches`` bounds one call (the background runner does one).
     """
     store = engine.store
@@ -79,7 +78,7 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
     total = rows.pending_events(store.reader())
     cancelled = False
     while max_batches is None or batches < max_batches:
-        if cancel is not None and getattr(cancel, "cancelled", False):
+        if cancel is not None and cancel.cancelled:
             cancelled = True
             break
         reader = store.reader()
@@ -110,7 +109,7 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
         events_done += len(ids)
         batches += 1
         if progress:
-            progress(events_done, total, "")
+            progress(Progress(events_done, total))
     if not cancelled:
         fill_vectors(engine)  # memories written while embedding failed, or after a model change
     return ConsolidationReport(
@@ -125,7 +124,7 @@ def _killer() -> None:
 
 
 def _plan(engine: EngineLike, reader: Any, start: int, ids: list[int], batch: list[Event],
-          config: RuleConfig, extractor: Extractor | None, cancel: Any
+          config: RuleConfig, extractor: Extractor | None, cancel: Cancel | None
           ) -> tuple[BatchPlan, Extraction]:
     candidates, drafts = build(batch, config)
     extraction = Extraction()

@@ -24,6 +24,7 @@ from core.memory.rules import fact_key
 from core.memory.statements import SINGLE_VALUED
 from core.memory.text import shorten
 from core.memory.types import SELF, Candidate
+from core.progress import Cancel
 from core.records import Event
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class StructuredModel(Protocol):
     n_ctx: int
 
     def generate_json(self, messages: Any, schema: Mapping[str, Any], options: Any = None, *,
-                      attempts: int = 3, priority: int = ..., cancel: Any = None) -> Any: ...
+                      attempts: int = 3, priority: int = ..., cancel: Cancel | None = None) -> Any: ...
 
     def count_tokens(self, messages: Any) -> int: ...
 
@@ -121,7 +122,7 @@ class ModelExtractor:
         self.seed = seed
         self._template = template if template is not None else prompt_template()
 
-    def extract(self, events: Sequence[Event], cancel: Any = None) -> Extraction:
+    def extract(self, events: Sequence[Event], cancel: Cancel | None = None) -> Extraction:
         """Candidates for ``events`` (in chunks that fit the context)."""
         from core.models.budget import ContextOverflow
         from core.models.runtime import BACKGROUND, StructuredOutputError

@@ -19,19 +19,9 @@ from core.errors import ModelError
 from core.memory import rows
 from core.memory.consolidate import Extractor, consolidate, fill_vectors
 from core.memory.types import ConsolidationReport
+from core.progress import Cancel
 
 log = logging.getLogger(__name__)
-
-
-class _StopToken:
-    """Adapts a ``threading.Event`` to the ``cancelled`` attribute the builders check."""
-
-    def __init__(self, event: threading.Event) -> None:
-        self._event = event
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
 
 
 class ConsolidationRunner:
@@ -48,7 +38,7 @@ class ConsolidationRunner:
         self.backlog = backlog
         self.batch_size = batch_size
         self.on_done = on_done
-        self._stop = threading.Event()
+        self._stop = Cancel()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
 
@@ -60,7 +50,7 @@ class ConsolidationRunner:
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
+        self._stop.cancel()
         if self._thread is not None:
             self._thread.join(timeout=timeout)
             self._thread = None
@@ -81,12 +71,12 @@ class ConsolidationRunner:
         if not self.due():
             fill_vectors(self.engine, limit=256)
             return None
-        return consolidate(self.engine, cancel=_StopToken(self._stop), extractor=self.extractor,
+        return consolidate(self.engine, cancel=self._stop, extractor=self.extractor,
                            batch_size=self.batch_size, max_batches=1)
 
     def _run(self) -> None:
         backoff = self.poll_seconds
-        while not self._stop.is_set():
+        while not self._stop.cancelled:
             try:
                 report = self.run_once()
                 self.last_error = None

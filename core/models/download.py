@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.errors import Cancelled, ModelError, NetworkError
-from core.models.generation import CancelToken
-
-Progress = Callable[[int, "int | None", str], None]
+from core.progress import Cancel, Progress, ProgressFn
 
 CHUNK = 1 << 20
 CONNECT_TIMEOUT = 10.0  # seconds for DNS and for connect; also the per-read stall limit
@@ -64,7 +62,7 @@ def _resolve(host: str, port: int, timeout: float) -> None:
         pool.shutdown(wait=False)  # a stuck lookup thread must not hold the caller
 
 
-def _hash_existing(path: Path, h: "hashlib._Hash", cancel: CancelToken | None) -> int:
+def _hash_existing(path: Path, h: "hashlib._Hash", cancel: Cancel | None) -> int:
     done = 0
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
@@ -82,8 +80,8 @@ def _open(url: str, offset: int, timeout: float) -> "urllib.response.addinfourl"
     return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 - http(s) only, checked
 
 
-def fetch(d: Download, part: Path, dest: Path, *, progress: Progress | None = None,
-          cancel: CancelToken | None = None, timeout: float = CONNECT_TIMEOUT,
+def fetch(d: Download, part: Path, dest: Path, *, progress: ProgressFn | None = None,
+          cancel: Cancel | None = None, timeout: float = CONNECT_TIMEOUT,
           validate: Callable[[Path], object] | None = None) -> Path:
     """Download ``d`` into ``part`` (resuming), verify it, and move it to ``dest``.
 
@@ -116,13 +114,13 @@ def fetch(d: Download, part: Path, dest: Path, *, progress: Progress | None = No
                 with part.open("ab" if offset else "wb") as out:
                     done = offset
                     if progress:
-                        progress(done, total, d.label)
+                        progress(Progress(done, total, d.label))
                     while chunk := resp.read(CHUNK):
                         out.write(chunk)
                         h.update(chunk)
                         done += len(chunk)
                         if progress:
-                            progress(done, total, d.label)
+                            progress(Progress(done, total, d.label))
                         if cancel is not None and cancel.cancelled:
                             raise Cancelled(f"Download of {d.label} paused at "
                                             f"{done * 100 // max(total or done, 1)}%; "

@@ -15,7 +15,6 @@ import collections
 import logging
 import queue
 import random
-import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import numpy as np
 from core.errors import ModelError
 from core.models import import_llama
 from core.models.worker import INTERACTIVE
+from core.progress import Cancel
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +72,6 @@ class Completion:
         return (self.completion_tokens - 1) / gen if gen > 0 and self.completion_tokens > 1 else 0.0
 
 
-class CancelToken:
-    """A thread-safe 'stop, please' shared between a requester and the model thread."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        """Ask the generation to stop before its next token."""
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether ``cancel()`` was called."""
-        return self._event.is_set()
-
-
 @dataclass(frozen=True)
 class Request:
     """One generation, as it crosses to the model thread: tokens, not text."""
@@ -97,7 +81,7 @@ class Request:
     options: GenerationOptions
     grammar: str | None
     priority: int
-    cancel: CancelToken
+    cancel: Cancel
 
 
 # -- llama.cpp's log ------------------------------------------------------------------
@@ -270,7 +254,7 @@ class Channel:
     """The producer's end of a stream. The model thread holds only this, never the
     ``TokenStream`` — so dropping the stream really drops it and cancels."""
 
-    def __init__(self, cancel: CancelToken, stall_seconds: float = STALL_SECONDS) -> None:
+    def __init__(self, cancel: Cancel, stall_seconds: float = STALL_SECONDS) -> None:
         self.cancel = cancel
         self.queue: queue.Queue[str] = queue.Queue(maxsize=1)
         self._stall = stall_seconds

@@ -23,8 +23,8 @@ from core.models.catalog import (
     find_entry, find_installed, format_size, load_catalog, partial_path, read_manifest,
     write_manifest,
 )
-from core.models.download import Download, Progress, fetch
-from core.models.generation import CancelToken
+from core.models.download import Download, fetch
+from core.progress import Cancel, Progress, ProgressFn
 from core.models.gguf_file import GGUFInfo, read_gguf
 
 
@@ -53,8 +53,8 @@ def _use_if_unset(settings: Settings, model: InstalledModel) -> bool:
 
 
 # -- pull ------------------------------------------------------------------------------------
-def pull(paths: Paths, settings: Settings, name: str, *, progress: Progress | None = None,
-         cancel: CancelToken | None = None, url: str | None = None) -> tuple[InstalledModel, bool]:
+def pull(paths: Paths, settings: Settings, name: str, *, progress: ProgressFn | None = None,
+         cancel: Cancel | None = None, url: str | None = None) -> tuple[InstalledModel, bool]:
     """Download catalog model ``name`` (resuming), verify, install; (model, now_in_use).
 
     ``url`` overrides the download location (a mirror); the catalog checksum
@@ -99,7 +99,7 @@ def _slug(text: str) -> str:
 
 
 def add_local(paths: Paths, settings: Settings, source: str | Path, *, role: str | None = None,
-              name: str | None = None, progress: Progress | None = None,
+              name: str | None = None, progress: ProgressFn | None = None,
               check_loads: Callable[[Path], None] | None = None) -> tuple[InstalledModel, bool]:
     """Validate and copy a local GGUF into the models folder; (model, now_in_use).
 
@@ -143,7 +143,7 @@ def add_local(paths: Paths, settings: Settings, source: str | Path, *, role: str
                 digest.update(chunk)
                 done += len(chunk)
                 if progress:
-                    progress(done, total, src.name)
+                    progress(Progress(done, total, src.name))
             fout.flush()
             os.fsync(fout.fileno())
         os.replace(tmp, dest)

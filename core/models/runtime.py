@@ -4,7 +4,7 @@
 after ``idle_unload_seconds`` and serves three kinds of requests:
 
 * ``stream(...)`` — a ``TokenStream`` of text pieces, cancellable between tokens
-  (``cancel()``, a ``CancelToken``, or just stop iterating);
+  (``cancel()``, a ``core.progress.Cancel``, or just stop iterating);
 * ``complete(...)`` — the whole text, for background work;
 * ``generate_json(...)`` — output constrained by a JSON-schema grammar, parsed,
   validated, retried a bounded number of times, or a ``StructuredOutputError``
@@ -35,16 +35,17 @@ from core.errors import Cancelled, ModelError
 from core.models import default_threads, new_llama
 from core.models.budget import AssembledPrompt, ContextOverflow, Piece, fit_prompt
 from core.models.generation import (
-    CancelToken, Channel, Completion, GenerationOptions, Preempted, Request, TokenStream,
+    Channel, Completion, GenerationOptions, Preempted, Request, TokenStream,
     generate_on, recent_llama_log, route_llama_logs,
 )
 from core.models.gguf_file import GGUFInfo, read_gguf
 from core.models.grammar import InvalidOutput, json_grammar
 from core.models.prompts import ChatMessage, ChatTemplate, messages_from
 from core.models.worker import BACKGROUND, INTERACTIVE, ModelThread
+from core.progress import Cancel
 
 __all__ = [
-    "BACKGROUND", "INTERACTIVE", "CancelToken", "ChatRuntime", "Completion",
+    "BACKGROUND", "INTERACTIVE", "ChatRuntime", "Completion",
     "GenerationOptions", "Preempted", "RuntimeStats", "StructuredOutputError",
     "StructuredResult", "TokenStream", "probe_loadable",
 ]
@@ -129,7 +130,7 @@ class ChatRuntime:
         self._vocab: Any = None
         self._template: ChatTemplate | None = None
         self._active: int | None = None
-        self._active_cancel: CancelToken | None = None
+        self._active_cancel: Cancel | None = None
         self._closing = False
         self._thread: ModelThread[Any] = ModelThread(
             name, self._load, unload=lambda llm: llm.close(),
@@ -244,7 +245,7 @@ class ChatRuntime:
                           budget=self.prompt_budget(max_tokens), n_ctx=self.n_ctx)
 
     def _request(self, messages: Messages, options: GenerationOptions, priority: int,
-                 cancel: CancelToken | None, grammar: str | None) -> Request:
+                 cancel: Cancel | None, grammar: str | None) -> Request:
         if options.max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")
         tokens, stops = self.prompt_tokens(messages)
@@ -253,7 +254,7 @@ class ChatRuntime:
         if len(tokens) + options.max_tokens > self.n_ctx:
             raise ContextOverflow(len(tokens) + options.max_tokens, self.n_ctx, n_ctx=self.n_ctx)
         return Request(tokens=tuple(tokens), stops=stops + options.stop, options=options,
-                       grammar=grammar, priority=priority, cancel=cancel or CancelToken())
+                       grammar=grammar, priority=priority, cancel=cancel or Cancel())
 
     def _job(self, req: Request, emit: Callable[[str], bool] | None) -> Callable[[Any], Completion]:
         def run(llm: Any) -> Completion:
@@ -272,7 +273,7 @@ class ChatRuntime:
 
     # -- generation ---------------------------------------------------------------
     def stream(self, messages: Messages, options: GenerationOptions | None = None, *,
-               priority: int = INTERACTIVE, cancel: CancelToken | None = None,
+               priority: int = INTERACTIVE, cancel: Cancel | None = None,
                grammar: str | None = None) -> TokenStream:
         """Start generating; iterate the returned stream for text pieces as they come.
 
@@ -289,7 +290,7 @@ class ChatRuntime:
         return TokenStream(channel, future)
 
     def complete(self, messages: Messages, options: GenerationOptions | None = None, *,
-                 priority: int = BACKGROUND, cancel: CancelToken | None = None,
+                 priority: int = BACKGROUND, cancel: Cancel | None = None,
                  grammar: str | None = None, max_preemptions: int = 1000) -> Completion:
         """Generate the whole answer. Preempted background work is re-run (counted).
 
@@ -322,7 +323,7 @@ class ChatRuntime:
 
     def generate_json(self, messages: Messages, schema: Mapping[str, Any],
                       options: GenerationOptions | None = None, *, attempts: int = 3,
-                      priority: int = BACKGROUND, cancel: CancelToken | None = None
+                      priority: int = BACKGROUND, cancel: Cancel | None = None
                       ) -> StructuredResult:
         """Generate a JSON value that validates against ``schema``.
 

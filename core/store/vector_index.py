@@ -28,11 +28,12 @@ import logging
 import math
 import threading
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import apsw
 import numpy as np
 
+from core.progress import Cancel
 from core.records import SearchFilters, to_epoch
 from core.store import vector_changes, vector_load
 from core.store.vectors import Space
@@ -177,10 +178,10 @@ class VectorIndex:
     @classmethod
     def load(cls, db: apsw.Connection, space: Space, collection: str = "events", *,
              candidates: int = CANDIDATES,
-             cancelled: Callable[[], bool] = lambda: False) -> "VectorIndex":
+             cancel: Cancel | None = None) -> "VectorIndex":
         """Read every vector of ``space`` from the store into a new index.
 
-        Raises ``vector_load.Cancelled`` when ``cancelled()`` turns true.
+        Raises ``core.errors.Cancelled`` once ``cancel`` is set.
         """
         table = space.table(collection)
         for fast in (True, False):
@@ -197,7 +198,7 @@ class VectorIndex:
                 index._arrays = _Arrays.empty(len(meta.ids) + len(meta.ids) // 16 + 4096,
                                               space.dims)
                 for ids, vecs in vector_load.iter_vectors(db, table, space.dims, fast=fast,
-                                                          cancelled=cancelled):
+                                                          cancel=cancel):
                     index._append(ids, vecs, meta)
                 return index
             except vector_load.LayoutMismatch as exc:

@@ -13,18 +13,16 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 import apsw
 import numpy as np
 
+from core.progress import Cancel
+
 log = logging.getLogger(__name__)
 
 _BLOCK = 65_536
-
-
-class Cancelled(Exception):
-    """The caller asked a long load to stop."""
 
 
 class LayoutMismatch(Exception):
@@ -80,7 +78,7 @@ def read_meta(db: apsw.Connection, collection: str, sources: dict[str, int],
 
 
 def iter_vectors(db: apsw.Connection, table: str, dims: int, *, fast: bool = True,
-                 cancelled: Callable[[], bool] = lambda: False
+                 cancel: Cancel | None = None
                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every (ids, float32 vectors) of a vec0 table, in blocks.
 
@@ -90,8 +88,8 @@ def iter_vectors(db: apsw.Connection, table: str, dims: int, *, fast: bool = Tru
     count = 0
     source = _shadow_blocks(db, table, dims) if fast else _vtab_blocks(db, table, dims)
     for ids, vecs in source:
-        if cancelled():
-            raise Cancelled()
+        if cancel is not None:
+            cancel.raise_if_cancelled("Loading vectors was stopped.")
         count += len(ids)
         yield ids, vecs
     if fast:

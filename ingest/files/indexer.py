@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from core.config import Settings
-from core.pipeline import Pipeline, Progress
+from core.pipeline import Pipeline
+from core.progress import Cancel, Progress, ProgressFn
 from core.records import Observation, from_epoch
 from core.store import files as file_rows
 from core.store.events import Relocation
@@ -39,7 +40,6 @@ from ingest.files.report import FileOutcome, IndexOptions, ScanReport
 log = logging.getLogger(__name__)
 
 Submit = Callable[[Sequence[Observation]], object]
-Cancelled = Callable[[], bool]
 
 # Reasons that say nothing about the file's content: retried at every scan,
 # and the file's stored chunks are kept meanwhile.
@@ -116,14 +116,14 @@ class FileIndexer:
         return is_ignored(path, root, opts.patterns, ignore_hidden=opts.ignore_hidden)
 
     # -- whole folders ------------------------------------------------------------------
-    def scan(self, folder: Path, *, root: Path | None = None, progress: Progress | None = None,
-             cancelled: Cancelled | None = None) -> ScanReport:
+    def scan(self, folder: Path, *, root: Path | None = None, progress: ProgressFn | None = None,
+             cancel: Cancel | None = None) -> ScanReport:
         """Bring the store in line with ``folder`` (absolute, resolved); return what changed.
 
         ``root`` is the watched folder ``folder`` lies in (default: itself):
         ignore patterns are relative to it. Files that disappeared since the
         last scan are forgotten, except inside sub-folders that could not be
-        listed this time. ``cancelled`` is polled between files; a cancelled
+        listed this time. ``cancel`` is checked between files; a cancelled
         scan keeps what it did and forgets nothing.
         """
         started = time.monotonic()
@@ -141,11 +141,11 @@ class FileIndexer:
         batch = _Batch()
         total = len(paths)
         for n, path in enumerate(paths):
-            if cancelled is not None and cancelled():
+            if progress is not None:
+                progress(Progress(n, total, str(path)))
+            if cancel is not None and cancel.cancelled:
                 report.cancelled = True
                 break
-            if progress is not None:
-                progress(n, total, str(path))
             key = str(path)
             orphans.discard(key)
             self._check(path, known.pop(key, None), present.get(key, 0), batch, report)
@@ -165,7 +165,7 @@ class FileIndexer:
                              for u, why in unlisted.items()]
         self._apply(batch, report)
         if progress is not None and not report.cancelled:
-            progress(total, total, "")
+            progress(Progress(total, total))
         report.seconds = time.monotonic() - started
         return report
 
@@ -199,15 +199,17 @@ class FileIndexer:
         return found, unlisted
 
     # -- single files (the watcher) -------------------------------------------------------
-    def index_files(self, paths: Iterable[Path], *, cancelled: Cancelled | None = None,
-                    folder: str = "") -> ScanReport:
+    def index_files(self, paths: Sequence[Path], *, cancel: Cancel | None = None,
+                    progress: ProgressFn | None = None, folder: str = "") -> ScanReport:
         """Re-check these files: index what changed, forget the ones that are gone."""
         started = time.monotonic()
         report = ScanReport(folder)
         db = self.store.reader()
         batch = _Batch()
-        for path in paths:
-            if cancelled is not None and cancelled():
+        for n, path in enumerate(paths):
+            if progress is not None:
+                progress(Progress(n, len(paths), str(path)))
+            if cancel is not None and cancel.cancelled:
                 report.cancelled = True
                 break
             key = str(path)

@@ -40,6 +40,7 @@ from watchdog.observers.api import ObservedWatch
 
 from core.config import Settings
 from core.pipeline import Pipeline
+from core.progress import Progress
 from core.store import files as file_rows
 from ingest.base import Control, Sink
 from ingest.files.indexer import FileIndexer, options_from_settings
@@ -218,14 +219,14 @@ class _Run:
             except KeyError:  # its emitter already stopped (the folder went away)
                 pass
 
-    def cancelled(self) -> bool:
-        """Polled between files: stop when asked; while paused, wait here."""
+    def between_files(self, _progress: Progress) -> None:
+        """Reported before each file: while capture is paused, the indexing waits here."""
         self.control.wait_while_paused()
-        return self.control.stopping
 
     def catch_up(self, root: Path) -> None:
         self.w._set_state(f"scanning {root}")
-        self.w._record(self.indexer.scan(root, cancelled=self.cancelled))
+        self.w._record(self.indexer.scan(root, cancel=self.control.cancel,
+                                         progress=self.between_files))
 
     def rescan_unwatched(self) -> None:
         now = time.monotonic()
@@ -307,10 +308,11 @@ class _Run:
                 report.merge(self.indexer.forget_files(ops["delete"], folder=str(root)))
             if ops.get("index"):
                 report.merge(self.indexer.index_files(
-                    [Path(p) for p in ops["index"]], folder=str(root), cancelled=self.cancelled))
+                    [Path(p) for p in ops["index"]], folder=str(root), cancel=self.control.cancel,
+                    progress=self.between_files))
             for folder in ops.get("scan", []):
-                report.merge(self.indexer.scan(Path(folder), root=root,
-                                               cancelled=self.cancelled))
+                report.merge(self.indexer.scan(Path(folder), root=root, cancel=self.control.cancel,
+                                               progress=self.between_files))
             self.w._record(report)
 
     def pair_moves(self, due: list[tuple[str, tuple[Op, float, Path]]]

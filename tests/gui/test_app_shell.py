@@ -149,12 +149,13 @@ def test_a_second_launch_hands_over_to_the_first(qtbot, tmp_path):
 
 def test_progress_relay_turns_a_callback_into_a_signal(qtbot):
     from app.tasks import ProgressRelay
+    from core.progress import Progress
 
     relay = ProgressRelay()
     seen: list[tuple[int, int | None, str, bool]] = []
     relay.progressed.connect(lambda p: seen.append(
         (p.done, p.total, p.label, threading.current_thread() is threading.main_thread())))
-    worker = threading.Thread(target=lambda: [relay(n, 3, "files") for n in range(1, 4)])
+    worker = threading.Thread(target=lambda: [relay(Progress(n, 3, "files")) for n in range(1, 4)])
     worker.start()
     worker.join()
     qtbot.waitUntil(lambda: len(seen) == 3, timeout=5000)
