@@ -146,6 +146,11 @@ class Settings:
             ensure_private_dir(self._path.parent)
             write_private_file(self._path, json.dumps(self._changed, indent=2).encode())
 
+    def changed(self) -> dict[str, Any]:
+        """Only what the person changed (what export carries and restore puts back)."""
+        with self._lock:
+            return json.loads(json.dumps(self._changed))
+
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return {**self._defaults, **self._changed}

@@ -139,7 +139,18 @@ def load_key(paths: Paths, ask: Ask | None) -> DatabaseKey:
     Raises KeyUnavailable (keyring locked or entry gone, no way to ask),
     WrongPassphrase, Cancelled, or BadInput (empty passphrase).
     """
-    info = _read_info(paths)
+    return unlock_record(_read_info(paths), ask, where=f"the database in {paths.data_dir}")
+
+
+def key_record(paths: Paths) -> dict[str, Any]:
+    """The key record of a data dir (key.json): backend, KDF parameters, salt and the
+    one-way check value. Never the key; safe to keep beside an encrypted backup."""
+    return _read_info(paths)
+
+
+def unlock_record(info: dict[str, Any], ask: Ask | None, *, where: str) -> DatabaseKey:
+    """Unlock the key a key record describes (``where`` names it in messages)."""
+    info = _validated(info, where)
     if info["backend"] == "keyring":
         return _load_keyring_key(info)
     from_env = PASSPHRASE_ENV in os.environ
@@ -150,8 +161,41 @@ def load_key(paths: Paths, ask: Ask | None) -> DatabaseKey:
             return DatabaseKey(key, "passphrase", _passphrase_detail(info["kdf"]))
         prompt = "Wrong passphrase, try again"
     source = PASSPHRASE_ENV if from_env else "The passphrase"
-    raise WrongPassphrase(f"{source} does not unlock the database in {paths.data_dir}.",
-                          hint="Nothing was changed.")
+    raise WrongPassphrase(f"{source} does not unlock {where}.", hint="Nothing was changed.")
+
+
+def install_key(paths: Paths, key: DatabaseKey, info: dict[str, Any]) -> None:
+    """Give a new data dir an existing key (a restored backup keeps its key).
+
+    A passphrase key needs only its record (salt, parameters, check). A keyring
+    key is stored again under this data dir's own keyring entry, so a later
+    passphrase change in the original data dir cannot take it away.
+    """
+    if not _matches(key.key, info):
+        raise KeyUnavailable("The key does not match its key record.")
+    if info["backend"] != "keyring":
+        _publish_new(paths, info)
+        return
+    backend, name = _secure_backend()
+    if backend is None:
+        raise KeyUnavailable(f"The backup's key lives in an OS keyring, and none is usable "
+                             f"here: {name}.", hint=_UNLOCK_HINT)
+    username = _keyring_username(paths)
+    record = {**info, "keyring": {"service": SERVICE, "username": username,
+                                  "backend_name": name}}
+    try:
+        existing = backend.get_password(SERVICE, username)
+        if existing is not None and existing != key.key.hex():
+            raise KeyUnavailable(f"The keyring already holds another database key "
+                                 f"({SERVICE} / {username}).")
+        _publish_new(paths, record)
+        if existing is None:
+            backend.set_password(SERVICE, username, key.key.hex())
+    except KeyUnavailable:
+        raise
+    except Exception as exc:
+        paths.key_info_path.unlink(missing_ok=True)
+        raise KeyUnavailable(f"Could not store the key in {name}: {type(exc).__name__}.") from None
 
 
 def new_passphrase_key(paths: Paths, passphrase: str) -> tuple[DatabaseKey, Callable[[], None]]:
@@ -235,8 +279,7 @@ def _create_keyring_key(paths: Paths) -> DatabaseKey:
     backend, name = _secure_backend()
     if backend is None:
         raise KeyUnavailable(f"The OS keyring cannot hold the database key: {name}.")
-    resolved = str(paths.data_dir.resolve()).encode()
-    username = f"db-key:{hashlib.sha256(resolved).hexdigest()[:16]}"
+    username = _keyring_username(paths)
     where = f"{SERVICE} / {username} in {name}"
     try:
         leftover = backend.get_password(SERVICE, username)
@@ -256,6 +299,11 @@ def _create_keyring_key(paths: Paths) -> DatabaseKey:
         # Only the type: a backend's message could echo what it was given.
         raise KeyUnavailable(f"Could not store the key in {name}: {type(exc).__name__}.") from None
     return DatabaseKey(key, "keyring", f"OS keyring ({name})")
+
+
+def _keyring_username(paths: Paths) -> str:
+    resolved = str(paths.data_dir.resolve()).encode()
+    return f"db-key:{hashlib.sha256(resolved).hexdigest()[:16]}"
 
 
 def _load_keyring_key(info: dict[str, Any]) -> DatabaseKey:
@@ -360,9 +408,14 @@ def _read_info(paths: Paths) -> dict[str, Any]:
         raise KeyUnavailable(f"No database key is set up for {paths.data_dir}.") from None
     except (OSError, ValueError) as exc:
         raise KeyUnavailable(f"The key file {path} is unreadable: {exc}.") from None
+    return _validated(info, f"The key file {path}")
+
+
+def _validated(info: Any, what: str) -> dict[str, Any]:
+    """``info`` if it is a well-formed key record, else KeyUnavailable naming ``what``."""
     try:
         if info["format"] > FORMAT:
-            raise KeyUnavailable(f"The key file {path} was written by a newer Engram.")
+            raise KeyUnavailable(f"{what} was written by a newer Engram.")
         if info["backend"] == "keyring":
             ok = all(isinstance(info["keyring"][k], str) for k in ("service", "username"))
         else:  # bounds, so a tampered file cannot make us allocate gigabytes or spin for hours
@@ -375,5 +428,5 @@ def _read_info(paths: Paths) -> dict[str, Any]:
     except (KeyError, TypeError, ValueError):
         ok = False
     if not ok:
-        raise KeyUnavailable(f"The key file {path} is damaged or not an Engram key file.")
+        raise KeyUnavailable(f"{what} is damaged or not an Engram key record.")
     return info

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "app.cli.ingest_cmds",
     "app.cli.memory_cmds",
     "app.cli.privacy_cmds",
+    "app.cli.portability_cmds",
 )
 
 

@@ -1,16 +1,13 @@
-"""Store commands: add, search, status, forget, export, reindex, passphrase."""
+"""Store commands: add, search, status, forget, reindex, passphrase."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from pathlib import Path
 
 from app.cli.context import Context, add_command, asker, terminal_ask
 from app.cli.ingest_cmds import file_status, print_file_status
 from core import keys
-from core.config import ensure_private_dir, write_private_file
 from core.errors import EngramError, NotFound, UsageError
 from core.progress import Progress
 from core.records import MEMORY_TYPES, Observation, SearchFilters, SearchHit, utcnow
@@ -53,10 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", metavar="TIME", help="forget items before this time")
     p.add_argument("--source", metavar="S", help="only items of this source")
     p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
-
-    p = add_command(sub, "export", cmd_export,
-                    "write everything as plain JSONL files (decrypted, on purpose)")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
 
     add_command(sub, "reindex", cmd_reindex,
                 "compute missing vectors now (after a model change or an embedding error)")
@@ -250,62 +243,6 @@ def cmd_forget(ctx: Context) -> int:
         ctx.emit_json({"forgotten": removed})
     else:
         ctx.out(f"Forgot {len(removed)} item{'s' if len(removed) != 1 else ''}.")
-    return 0
-
-
-# -- export ---------------------------------------------------------------------------
-EXPORT_README = """Engram export
-=============
-These files are a plain, UNENCRYPTED copy of everything Engram had stored.
-Keep them somewhere safe, or delete them when done.
-
-events.jsonl — one JSON object per line, one line per item:
-  id           Engram's id of the item
-  source       where it came from: note, screen, file, chat, …
-  started_at   ISO-8601 time (UTC) it was seen / said / written
-  ended_at     ISO-8601 time (UTC) it stopped being seen (screen), else = started_at
-  text         the text, after redaction of secrets
-  app, title, url, path, conversation, speaker   where known, else null
-  external_id  the source's own id (file path + chunk, chat message id), or null
-  meta         source-specific details (OCR word boxes, chat session, …)
-  image        file name of its thumbnail under images/, or null
-"""
-
-
-def cmd_export(ctx: Context) -> int:
-    out = Path(ctx.args.out).expanduser()
-    if out.exists() and any(out.iterdir()):
-        raise UsageError(f"{out} is not empty; choose a new or empty folder.")
-    engine = ctx.engine(create=False)
-    ctx.warn(f"writing an UNENCRYPTED copy of your data to {out}")
-    ensure_private_dir(out)
-    images = out / "images"
-    db = engine.store.reader()
-    count = 0
-    fd = os.open(out / "events.jsonl", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        for row in db.execute(f"SELECT {event_rows.COLUMNS} FROM events ORDER BY id"):
-            event = event_rows.row_to_event(row)
-            image_name = None
-            if event.has_image:
-                found = event_rows.image(db, event.id)
-                if found:
-                    ensure_private_dir(images)
-                    ext = found[0].rsplit("/", 1)[-1]
-                    image_name = f"{event.id}.{ext}"
-                    write_private_file(images / image_name, found[1])
-            fh.write(json.dumps({
-                "id": event.id, "source": event.source,
-                "started_at": event.started_at.isoformat(),
-                "ended_at": event.ended_at.isoformat(),
-                "text": event.text, "app": event.app, "title": event.title,
-                "url": event.url, "path": event.path, "conversation": event.thread,
-                "speaker": event.speaker, "external_id": event.external_id,
-                "meta": dict(event.meta), "image": image_name,
-            }, ensure_ascii=False) + "\n")
-            count += 1
-    write_private_file(out / "README.txt", EXPORT_README.encode())
-    ctx.out(f"Exported {count} items to {out}")
     return 0
 
 
