@@ -28,11 +28,10 @@ import apsw
 from core.config import ensure_private_dir, write_private_file
 from core.errors import BadInput, UsageError
 from core.memory import rows as memory_rows
+from core.progress import Progress, ProgressFn
 from core.records import Observation, from_epoch, to_epoch, utcnow
 from core.store import Store
 from core.store import events as event_rows
-
-Progress = Callable[[int, "int | None", str], None]
 
 FORMAT = "engram-export"
 VERSION = 2
@@ -108,7 +107,7 @@ class PortabilitySummary:
 
 # -- export ---------------------------------------------------------------------------
 def export_store(store: Store, out: Path, *, settings: Mapping[str, Any],
-                 models: Mapping[str, Any], progress: Progress | None = None
+                 models: Mapping[str, Any], progress: ProgressFn | None = None
                  ) -> PortabilitySummary:
     """Write everything in ``store`` (and ``settings``, the person's changed
     preferences) into the new or empty folder ``out``; files are owner-only.
@@ -161,7 +160,7 @@ def export_store(store: Store, out: Path, *, settings: Mapping[str, Any],
     return PortabilitySummary(folder=out, counts=counts, settings=dict(settings))
 
 
-def _write_events(db: apsw.Connection, out: Path, progress: Progress | None,
+def _write_events(db: apsw.Connection, out: Path, progress: ProgressFn | None,
                   total: int) -> int:
     images = out / "images"
     count = 0
@@ -191,9 +190,9 @@ def _write_events(db: apsw.Connection, out: Path, progress: Progress | None,
             }, ensure_ascii=False) + "\n")
             count += 1
             if progress and count % BATCH == 0:
-                progress(count, total, "items")
+                progress(Progress(count, total, "items"))
     if progress:
-        progress(count, total, "items")
+        progress(Progress(count, total, "items"))
     return count
 
 
@@ -260,7 +259,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def restore_export(store: Store, folder: Path, *, progress: Progress | None = None
+def restore_export(store: Store, folder: Path, *, progress: ProgressFn | None = None
                    ) -> PortabilitySummary:
     """Read the export in ``folder`` into ``store``, which must be new or empty.
 
@@ -305,7 +304,7 @@ def restore_export(store: Store, folder: Path, *, progress: Progress | None = No
                               warnings=warnings)
 
 
-def _restore_events(store: Store, folder: Path, progress: Progress | None,
+def _restore_events(store: Store, folder: Path, progress: ProgressFn | None,
                     total: int | None) -> int:
     count = 0
     batch: list[tuple[tuple, tuple | None]] = []
@@ -329,11 +328,11 @@ def _restore_events(store: Store, folder: Path, progress: Progress | None,
         if len(batch) >= BATCH:
             flush()
             if progress:
-                progress(count, total, "items")
+                progress(Progress(count, total, "items"))
     if batch:
         flush()
     if progress:
-        progress(count, total, "items")
+        progress(Progress(count, total, "items"))
     return count
 
 

@@ -118,8 +118,10 @@ def test_export_restore_round_trip_keeps_everything(engine, tmp_path: Path) -> N
     home = tmp_path / "restored-home"
     restored = open_engine_at(home)
     try:
-        back = restore_export(restored.store, first)
+        reports: list = []
+        back = restore_export(restored.store, first, progress=reports.append)
         assert dict(back.counts) == dict(c)
+        assert reports[-1].done == reports[-1].total == c["events"]
         assert back.settings["screen_excluded_apps"] == ["KeePassXC", "Signal"]
         second = tmp_path / "export-again"
         export_store(restored.store, second, settings=back.settings,
