@@ -18,6 +18,7 @@ from app.cli.context import Context, add_command
 from core.config import Settings
 from core.errors import NotFound, UsageError
 from core.store import files as file_rows
+from ingest.files.report import shown_path
 
 SETTING = "watched_folders"
 _SHOWN_PROBLEMS = 20
@@ -101,7 +102,7 @@ def print_scan(ctx: Context, report, verb: str = "Indexed") -> None:
             f"{report.removed} gone ({report.chunks_added} new passages, "
             f"{report.seconds:.1f} s)")
     for path, reason in report.problems[:_SHOWN_PROBLEMS]:
-        ctx.out(f"  skipped {path}: {reason}")
+        ctx.out(f"  skipped {shown_path(path)}: {reason}")
     if len(report.problems) > _SHOWN_PROBLEMS:
         ctx.out(f"  … and {len(report.problems) - _SHOWN_PROBLEMS} more (see `engram status`)")
 
@@ -208,7 +209,7 @@ def print_file_status(ctx: Context, info: dict[str, Any]) -> None:
     for reason, count in info["skipped_reasons"].items():
         shown = examples.get(reason, [])[:3]
         more = " …" if count > len(shown) else ""
-        ctx.out(f"  {reason:<24} {count:>5}  {', '.join(shown)}{more}")
+        ctx.out(f"  {reason:<24} {count:>5}  {', '.join(map(shown_path, shown))}{more}")
 
 
 # -- chats ------------------------------------------------------------------------------

@@ -65,8 +65,8 @@ def is_ignored(path: Path, root: Path, patterns: Sequence[str] = DEFAULT_IGNORE_
         last = depth == len(parts) - 1
         if ignore_hidden and name.startswith(".") and name not in (".", ".."):
             return True
-        if detect_venvs and (not last or Path(path).is_dir()):
-            if (Path(root).joinpath(*parts[:depth + 1]) / "pyvenv.cfg").is_file():
+        if detect_venvs and (not last or _is_dir(Path(path))):
+            if _is_file(Path(root).joinpath(*parts[:depth + 1]) / "pyvenv.cfg"):
                 return True
         prefix = "/".join(parts[:depth + 1])
         if matchers.name.match(name) or matchers.path.match(prefix):
@@ -75,10 +75,29 @@ def is_ignored(path: Path, root: Path, patterns: Sequence[str] = DEFAULT_IGNORE_
             if not last:  # every component above the last one is a folder
                 return True
             if path_is_dir is None:
-                path_is_dir = Path(path).is_dir()
+                path_is_dir = _is_dir(Path(path))
             if path_is_dir:
                 return True
     return False
+
+
+def _is_file(path: Path) -> bool:
+    """``Path.is_file`` that answers False for what cannot be looked at.
+
+    A folder the person cannot read raises ``PermissionError`` on a stat inside
+    it; the scan reports that folder as unreadable, it must not stop here.
+    """
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 _NEVER = r"(?!)"

@@ -35,7 +35,8 @@ from core.store.events import Relocation
 from ingest.files.chunk import HEADING_SEPARATOR, Chunk, chunk, external_id
 from ingest.files.extract import Extracted, Skipped, extract
 from ingest.files.ignore import is_ignored, with_defaults
-from ingest.files.report import FileOutcome, IndexOptions, ScanReport
+from ingest.files.report import (FileOutcome, IndexOptions, ScanReport, shown_path,
+                                 special_kind)
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +284,9 @@ class FileIndexer:
         key = str(path)
         try:
             key.encode("utf-8")
-        except UnicodeEncodeError:  # cannot be stored (nor shown) faithfully: count only
+        except UnicodeEncodeError:  # cannot be stored faithfully: reported, not recorded
             report.skipped += 1
+            report.problems.append((shown_path(key), "file name is not valid UTF-8"))
             return
         try:
             info = os.stat(path)
@@ -297,7 +299,11 @@ class FileIndexer:
             reason = "permission denied" if isinstance(exc, PermissionError) else \
                 f"cannot read ({exc.strerror or exc})"
         if info is not None:
-            if not stat.S_ISREG(info.st_mode):
+            if not stat.S_ISREG(info.st_mode):  # never opened: a FIFO would block a read
+                if not stat.S_ISDIR(info.st_mode):
+                    batch.files += 1
+                    self._skip(key, f"not a regular file ({special_kind(info.st_mode)})",
+                               info.st_size, info.st_mtime_ns, batch, report)
                 return
             if self._unchanged(state, info, present):
                 if state is not None and state.status == "skipped":

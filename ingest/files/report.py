@@ -1,6 +1,7 @@
 """Values of folder indexing: its options, and what a scan did."""
 from __future__ import annotations
 
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -9,6 +10,29 @@ from core.store.files import reason_group
 from ingest.files.ignore import DEFAULT_IGNORE_PATTERNS
 
 MB = 1024 * 1024
+# Control characters in a file name could fake output lines or move the cursor.
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7f, 0xa0)]}
+_CONTROL.update({0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t"})
+
+
+def shown_path(path: str) -> str:
+    """``path`` safe to print on one terminal line: control characters and bytes
+    that are not UTF-8 (kept by Python as surrogates) written as escapes."""
+    if path.isprintable():
+        return path
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.translate(_CONTROL)
+
+
+def special_kind(mode: int) -> str:
+    """What a non-regular file is, in a word ("FIFO", "device", "socket")."""
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
 
 
 @dataclass(frozen=True)
@@ -34,18 +58,19 @@ class FileOutcome:
 
     def describe(self) -> str:
         """One line for a person: "indexed notes.md (2 new, 5 unchanged)"."""
+        path = shown_path(self.path)
         if self.action == "moved":
-            return f"moved {self.path} → {self.dest}"
+            return f"moved {path} → {shown_path(self.dest or '')}"
         if self.action == "skipped":
-            return f"skipped {self.path}: {self.reason}"
+            return f"skipped {path}: {self.reason}"
         if self.action == "removed":
-            return f"forgot {self.path} ({self.removed} item{'s' * (self.removed != 1)})"
+            return f"forgot {path} ({self.removed} item{'s' * (self.removed != 1)})"
         parts = [f"{self.added} new"]
         if self.kept:
             parts.append(f"{self.kept} unchanged")
         if self.removed:
             parts.append(f"{self.removed} gone")
-        return f"indexed {self.path} ({', '.join(parts)})"
+        return f"indexed {path} ({', '.join(parts)})"
 
 
 @dataclass
