@@ -22,17 +22,18 @@ from typing import Any, Callable, Iterator, Literal, Sequence
 import numpy as np
 
 from core.citations import CitationFilter, cited_numbers, strip_invalid
-from core.extractive import content_stems, describe_time, extractive_answer, order_for
+from core.extractive import NOT_FOUND, content_stems, describe_time, order_for, short_answer
 from core.pipeline import Pipeline
 from core.progress import Cancel
+from core.replies import replies_to
 from core.records import Observation, SearchFilters, SearchHit, utcnow
 from core.retrieval import Retriever
 from core.threads import Threads
 from core.timeparse import TimeRange, extract_time_range
 
-NOT_FOUND = "I don't find that in your memories."
 PROMPT_VERSION = "answer.v1"
 EVIDENCE_K = 8
+REPLY_LOOKUPS = 5
 HISTORY_TURNS = 6
 # MiniLM cosine, question vs. passage: unrelated ≈ -0.05–0.15, answering ≈ 0.4–0.7.
 STRONG_SIMILARITY = 0.35
@@ -80,7 +81,7 @@ class Done:
     answer: str
     citations: tuple[Citation, ...]
     thread_id: int
-    mode: Literal["model", "extractive", "not_found"]
+    mode: Literal["model", "extractive", "model-fallback", "not-found"]
     notice: str | None = None
 
 
@@ -140,14 +141,9 @@ class Asker:
 
         if not evidence:
             done = Done(NOT_FOUND + (f" (looked in: {time_range.phrase})" if time_range else ""),
-                        (), thread_id, "not_found")
+                        (), thread_id, "not-found")
         elif self.model is None:
-            numbered = [(evidence[i].n, evidence[i].hit)
-                        for i in order_for(question, [e.hit for e in evidence])][:5]
-            text = extractive_answer(question, numbered, how_to_get_model=self.how_to_get_model)
-            cites = tuple(Citation(n, h) for n, h in numbered)
-            done = Done(text, cites, thread_id, "extractive",
-                        notice="No chat model installed: showing the best sources.")
+            done = self._extractive(question, evidence, thread_id)
         else:
             done = yield from self._generate(question, history, evidence, thread_id, cancel, now)
         self.threads.add_turn(thread_id, "assistant", done.answer,
@@ -158,6 +154,15 @@ class Asker:
 
             mark_recalled(self.pipeline.store, recalled)
         yield done
+
+    def _extractive(self, question: str, evidence: Sequence[Evidence], thread_id: int) -> Done:
+        numbered = [(evidence[i].n, evidence[i].hit)
+                    for i in order_for(question, [e.hit for e in evidence])]
+        short = short_answer(question, numbered)
+        by_n = {ev.n: ev.hit for ev in evidence}
+        cites = tuple(Citation(n, by_n[n]) for n in short.cited)
+        mode = "not-found" if short.kind == "not-found" else "extractive"
+        return Done(short.text, cites, thread_id, mode)
 
     # -- evidence ------------------------------------------------------------------
     def _retrieval_query(self, question: str, history: Sequence[Any]) -> str:
@@ -171,7 +176,17 @@ class Asker:
         filters = SearchFilters(since=time_range.since, until=time_range.until) \
             if time_range else SearchFilters()
         hits = self.retriever.search(query, filters, k=EVIDENCE_K)
-        return [h for h, ok in zip(hits, self._supported(query, hits)) if ok]
+        hits = [h for h, ok in zip(hits, self._supported(query, hits)) if ok]
+        replies = replies_to(self.pipeline.store, hits[:REPLY_LOOKUPS])
+        out: list[SearchHit] = []
+        seen = {h.id for h in hits}
+        for hit in hits:  # a question found in a chat comes with its reply
+            out.append(hit)
+            reply = replies.get(hit.id)
+            if reply is not None and reply.id not in seen:
+                seen.add(reply.id)
+                out.append(reply)
+        return out
 
     def _supported(self, query: str, hits: Sequence[SearchHit]) -> list[bool]:
         """Whether each hit is really about the question (honest "not found")."""

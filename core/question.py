@@ -1,0 +1,128 @@
+"""What a question asks for: its type, its subject, the words that must be matched.
+
+``analyse("When did Caroline go to the support group?")`` →
+``Question(kind="when", subject="Caroline", ...)``. Pure and cheap: the
+no-model answerer and the model guard both read questions through it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from core.retrieval import STOPWORDS
+
+Kind = Literal["when", "who", "where", "count", "yesno", "why", "how", "what"]
+
+_WORD = re.compile(r"[\w']+", re.UNICODE)
+_YESNO = re.compile(r"^(is|are|was|were|did|do|does|has|have|had|can|could|would|will|"
+                    r"should|shall|might|may)\b", re.I)
+_WHEN = re.compile(r"^(when\b|what (year|month|date|day|time|week)\b|which (year|month|day|"
+                   r"date|week)\b|in which (year|month)\b|how long ago\b|on what (date|day)\b|"
+                   r"since when\b)", re.I)
+_COUNT = re.compile(r"\bhow (many|much|long|often|old|far)\b", re.I)
+# Words a question is phrased with that never belong to the answer.
+QUESTION_WORDS = frozenset("""
+what when where who whom whose which why how many much long often kind type sort
+likely would might could probably ever recently usually name names favorite favourite
+something anything things thing one ones mention mentioned mentions say said tell told
+""".split())
+# Capitalised words that are not names even in the middle of a sentence.
+NOT_NAMES = frozenset("""
+I I'm I've I'd I'll OK Ok Oh Hey Hi Wow Yes No Yeah Thanks Thank Sure Congrats Awesome
+Mr Mrs Ms Dr The A An And But So Also Just Really Well Anyway
+Monday Tuesday Wednesday Thursday Friday Saturday Sunday
+January February March April May June July August September October November December
+""".split())
+_PLURAL_ASK = re.compile(r"^(what|which) (\w+ ){0,2}?(\w+s)\b(?<!\bis)", re.I)
+_LIST_CUE = re.compile(r"\b(both|all|each|kinds of|types of|some of|ways|things|activities|"
+                       r"places|items|hobbies|events|books|pets|names)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question read for answering."""
+
+    text: str
+    kind: Kind
+    subject: str          # the person the question is about ("" if none named)
+    names: tuple[str, ...]  # every capitalised name in it
+    wants_list: bool      # "What activities…": several facts may be combined
+
+    @property
+    def focus(self) -> set[str]:
+        """Content words of the question (lower case, question words removed)."""
+        return {w for w in words(self.text) if w not in STOPWORDS and w not in QUESTION_WORDS}
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, possessive ``'s`` dropped ("Caroline's" → "caroline")."""
+    return [re.sub(r"'s$|'$", "", w.lower()) for w in _WORD.findall(text)]
+
+
+_IRREGULAR = dict(pair.split(":") for pair in """
+made:make went:go gone:go got:get bought:buy took:take taken:take saw:see seen:see ran:run
+did:do done:do felt:feel found:find gave:give given:give told:tell thought:think met:meet
+left:leave wrote:write written:write won:win began:begin begun:begin came:come kept:keep
+brought:bring taught:teach caught:catch sold:sell held:hold built:build spent:spend
+sent:send lost:lose heard:hear paid:pay said:say read:read learnt:learn drew:draw
+drawn:draw grew:grow grown:grow flew:fly knew:know known:know wore:wear ate:eat
+children:child kids:kid
+""".split())
+
+
+def root(word: str) -> str:
+    """A crude shared root for matching word forms ("painted", "painting" → "paint")."""
+    w = _IRREGULAR.get(word, word)
+    for suffix in ("ing", "ed", "es", "s", "ly"):
+        if len(w) > len(suffix) + 3 and w.endswith(suffix):
+            w = w[: -len(suffix)]
+            break
+    return w[:6]
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalised words that look like names (sentence starts included)."""
+    found = []
+    for m in re.finditer(r"\b([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)\b", text):
+        word = re.sub(r"'s?$", "", m.group(1))
+        if word not in NOT_NAMES and word.lower() not in STOPWORDS \
+                and word.lower() not in QUESTION_WORDS:
+            found.append(word)
+    return list(dict.fromkeys(found))
+
+
+def classify(text: str) -> Kind:
+    """The kind of answer ``text`` asks for."""
+    q = text.strip().lower()
+    q = re.sub(r"^(and|so|but|ok|okay|hey)\b[\s,]*", "", q)
+    if _WHEN.search(q) or re.search(r"\bwhen\b", q.split(",")[0][:12]):
+        return "when"
+    if _COUNT.search(q):
+        return "count"
+    if q.startswith(("who ", "whose ", "whom ", "with whom ")):
+        return "who"
+    if q.startswith("where ") or re.match(r"^(in |at |from |to )?(which|what) (city|country|"
+                                          r"place|town|state|location)\b", q):
+        return "where"
+    if q.startswith("why "):
+        return "why"
+    if q.startswith("how "):
+        return "how"
+    if _YESNO.match(q):
+        return "yesno"
+    return "what"
+
+
+def analyse(text: str, known_people: tuple[str, ...] = ()) -> Question:
+    """Read ``text``: its kind, the person it is about, whether it asks for a list.
+
+    ``known_people`` (speakers seen in the evidence) decide the subject when the
+    question names several capitalised words ("What did Caroline buy in Paris?").
+    """
+    text = " ".join(text.split())
+    names = tuple(names_in(text[0].lower() + text[1:] if text else text))
+    people = [n for n in names if n in known_people] or list(names)
+    subject = people[0] if people else ""
+    wants_list = bool(_LIST_CUE.search(text) or _PLURAL_ASK.search(text))
+    return Question(text, classify(text), subject, names, wants_list)

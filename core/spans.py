@@ -1,0 +1,163 @@
+"""Cutting the answering span out of one sentence, by the kind of question.
+
+Pure functions over text. ``pick_span(question, sentence)`` returns a few words:
+a name for "who", a place for "where", a number for "how many", the clause after
+"because" for "why", "Yes"/"No" and the fact for yes/no questions, and otherwise
+the words next to the matched question words that the question does not already
+contain (the object the question asks for).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.question import QUESTION_WORDS, Question, names_in, root, words
+from core.retrieval import STOPWORDS
+
+MAX_WORDS = 10
+_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+_BOUNDARY = set(".,;:!?()[]—–…") | {"but", "because", "although", "though", "while",
+                                     "which", "so", "cause", "if", "when", "since"}
+_NUMBER = re.compile(r"\b(\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|"
+                     r"eleven|twelve|twenty|thirty|forty|fifty|hundred|dozen|once|twice|"
+                     r"a couple|a few|several)\b(\s+(?:of\s+)?[a-z]+){0,2}", re.I)
+_PLACE = re.compile(r"\b(?:in|at|to|from|near|around|into|visit(?:ed|ing)?|went to)\s+"
+                    r"((?:the\s+)?(?:[A-Z][\w'-]*(?:\s+(?:of\s+)?[A-Z][\w'-]*){0,3}))")
+_PLACE_LOWER = re.compile(r"\b(?:in|at|to|from|near)\s+((?:the|a|my|our|his|her)\s+"
+                          r"[a-z]+(?:\s+[a-z]+)?)")
+_KIN = re.compile(r"\b(my|our|his|her|their)\s+((?:best |old |little |big |younger |older )?"
+                  r"(?:mom|mother|dad|father|parents|sister|brother|friends?|partner|wife|"
+                  r"husband|son|daughter|kids?|children|family|boss|colleague|coworker|"
+                  r"teacher|mentor|cousin|aunt|uncle|grand\w+|neighbou?r|team(?:mates)?))\b",
+                  re.I)
+_WHY = re.compile(r"\b(because|since|so that|in order to|as it|as they|due to|thanks to|"
+                  r"to help|to)\b\s+(.+)", re.I)
+_HOW = re.compile(r"\b(by|through|using|with)\b\s+(.+)", re.I)
+_NEGATION = re.compile(r"\b(not|no|never|n't|nope|neither|nor)\b|n't\b", re.I)
+_FIRST_PERSON = [(re.compile(r"\bmy\b", re.I), "{s}'s"), (re.compile(r"\bmine\b", re.I), "{s}'s"),
+                 (re.compile(r"\bI'm\b"), "{s} is"), (re.compile(r"\bI've\b"), "{s} has"),
+                 (re.compile(r"\bI\b"), "{s}"), (re.compile(r"\bme\b", re.I), "{s}"),
+                 (re.compile(r"\bmyself\b", re.I), "{s}")]
+
+
+@dataclass(frozen=True)
+class SpanPick:
+    """A span of evidence ``n`` that answers the question."""
+
+    n: int
+    text: str
+
+
+def speaker_view(span: str, speaker: str) -> str:
+    """First-person words in ``span`` rewritten to the speaker ("my mom" → "Ana's mom")."""
+    name = speaker.split()[0] if speaker else ""
+    if not name or name.lower() == "you":
+        return span
+    for pattern, repl in _FIRST_PERSON:
+        span = pattern.sub(repl.format(s=name), span)
+    return span
+
+
+def _clean(text: str) -> str:
+    text = " ".join(text.split()).strip(" ,;:—–-\"'“”")
+    text = re.sub(r"^(the|a|an|some|that|this|these|those|it|is|was|are|were|of|about|for|"
+                  r"to|and|just|really|so|also)\s+", "", text, flags=re.I) \
+        if len(text.split()) > 2 else text
+    return text.rstrip(".!?…")
+
+
+def _limit(text: str, n: int = MAX_WORDS) -> str:
+    parts = text.split()
+    return " ".join(parts[:n])
+
+
+def pick_span(q: Question, sentence: str) -> str:
+    """The few words of ``sentence`` that answer ``q`` (the sentence, trimmed, if none fit)."""
+    kind = q.kind
+    if kind == "who":
+        names = [n for n in names_in(sentence) if n not in q.names]
+        if names:
+            return " and ".join(names[:2])
+        kin = _KIN.search(sentence)
+        if kin:
+            return kin.group(0)
+    elif kind == "where":
+        places = [m.group(1) for m in _PLACE.finditer(sentence)
+                  if m.group(1).split()[-1] not in q.names]
+        if places:
+            return places[0]
+        lower = _PLACE_LOWER.search(sentence)
+        if lower:
+            return lower.group(1)
+    elif kind == "count":
+        for m in _NUMBER.finditer(sentence):
+            return _clean(m.group(0))
+    elif kind == "why":
+        m = _WHY.search(sentence)
+        if m:
+            return _limit(_clean(m.group(2)), 14)
+    elif kind == "how":
+        m = _HOW.search(sentence)
+        if m and len(m.group(2).split()) >= 2:
+            return _limit(_clean(m.group(0)), 12)
+    elif kind == "yesno":
+        verdict = "No" if _NEGATION.search(sentence) else "Yes"
+        return f"{verdict}: {_limit(_clean(novel_span(q, sentence) or sentence), 12)}"
+    return novel_span(q, sentence) or _limit(_clean(sentence), 12)
+
+
+def novel_span(q: Question, sentence: str) -> str:
+    """The words beside the question's matched words that the question lacks.
+
+    The sentence is cut into clauses. In the clause sharing most words with the
+    question, the words after the last shared one are the answer; if nothing new
+    follows, the words before it, else the next clause (the answer often follows
+    a restatement: "That necklace is special - a gift from my grandma").
+    """
+    focus = {root(w) for w in q.focus}
+    tokens = _TOKEN.findall(sentence)
+    clauses: list[list[str]] = [[]]
+    for tok in tokens:
+        if tok in _BOUNDARY or tok.lower() in _BOUNDARY:
+            clauses.append([])
+        else:
+            clauses[-1].append(tok)
+    clauses = [c for c in clauses if c]
+
+    def new_words(part: list[str]) -> list[str]:
+        return [t for t in part if root(re.sub(r"'s$", "", t.lower())) not in focus
+                and t.lower() not in STOPWORDS and t.lower() not in QUESTION_WORDS
+                and t.lower() not in _FILLER]
+
+    scored = []
+    for i, clause in enumerate(clauses):
+        roots = [root(re.sub(r"'s$", "", t.lower())) for t in clause]
+        hits = [j for j, w in enumerate(roots) if w in focus]
+        scored.append((len(hits), -i, i, hits))
+    scored.sort(reverse=True)
+    for n_hits, _, i, hits in scored[:2]:
+        clause = clauses[i]
+        if not hits:
+            part = clause
+        elif len(new_words(clause[hits[-1] + 1:])) >= 1:
+            part = clause[hits[-1] + 1:]
+        elif len(new_words(clause[:hits[0]])) >= 2:
+            part = clause[:hits[0]]
+        elif i + 1 < len(clauses) and new_words(clauses[i + 1]):
+            part = clauses[i + 1]
+        else:
+            continue
+        text = _clean(_limit(" ".join(part), MAX_WORDS))
+        if text:
+            return text
+    return ""
+
+
+_FILLER = frozenset("""
+yeah yes wow oh hey hi thanks thank awesome amazing great cool totally really super
+lol haha glad happy love loved lovely nice good sounds sound pretty definitely
+""".split())
+
+
+def question_words(q: Question) -> set[str]:
+    return {w for w in words(q.text) if w not in STOPWORDS}
