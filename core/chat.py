@@ -83,6 +83,7 @@ class Done:
     thread_id: int
     mode: Literal["model", "extractive", "model-fallback", "not-found"]
     notice: str | None = None
+    draft: str = ""  # the model's own answer when it was not shown (model-fallback)
 
 
 AnswerEvent = EvidenceFound | Token | Done

@@ -46,22 +46,33 @@ def cmd_ask(ctx: Context) -> int:
     if ctx.json:
         ctx.emit_json({"answer": done.answer, "mode": done.mode, "thread": done.thread_id,
                        "citations": [c.to_json() for c in done.citations],
-                       "evidence": [{"n": e.n, **e.hit.to_json()} for e in evidence]})
+                       "evidence": [{"n": e.n, "quote": quote_for(question, e.hit),
+                                     **e.hit.to_json()} for e in evidence],
+                       **({"draft": done.draft} if done.draft else {})})
         return 0
     if not streamed:
         ctx.out(done.answer)
     else:
         ctx.out()
-    if done.mode == "model" and done.citations:
+    if done.mode == "model-fallback":
+        ctx.warn("the model's answer was not supported by its sources; showing the extractive "
+                 "answer (--json has the model's draft)")
+    if evidence:
         ctx.out("\nSources:")
-        for c in done.citations:
-            h = c.hit
-            ctx.out(f"  [{c.n}] {h.time.astimezone():%Y-%m-%d %H:%M} · {h.source} · "
-                    f"{h.title} (#{h.id})")
+        for e in evidence:
+            h = e.hit
+            ctx.out(f"  [{e.n}] {h.time.astimezone():%Y-%m-%d %H:%M} · {h.source} · "
+                    f"{h.title} (#{h.id})\n      “{quote_for(question, h)}”")
     if done.notice and done.mode == "model":
         ctx.warn(done.notice)
     ctx.out(f"\n(conversation {done.thread_id}: follow up with --thread {done.thread_id})")
     return 0
+
+
+def quote_for(question: str, hit) -> str:  # type: ignore[no-untyped-def]
+    from core.extractive import best_passage
+
+    return best_passage(hit.text or hit.snippet, question)
 
 
 def cmd_threads(ctx: Context) -> int:

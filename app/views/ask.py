@@ -145,9 +145,9 @@ class AskView(QWidget):
             ok, message = status
             self.banner_box.setVisible(not ok)
             self.banner.setText(
-                "<b>No chat model yet</b> — answers quote your best matching sources, "
-                "with their times. A local model (downloaded once, runs on this computer) "
-                "writes full answers." if not ok else "")
+                "<b>No chat model yet</b> — answers are short phrases taken from your "
+                "best matching sources, with the sources below them. A local model "
+                "(downloaded once, runs on this computer) writes full answers." if not ok else "")
             self.banner.setToolTip(message)
 
         run_in_background(lambda: adapter.model_status(engine), done, owner=self)

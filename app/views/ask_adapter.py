@@ -38,7 +38,7 @@ class AskDone:
     answer: str
     citations: tuple[tuple[int, SearchHit], ...]
     thread_id: int
-    mode: str          # "model", "extractive" or "not_found"
+    mode: str          # "model", "extractive", "model-fallback" or "not-found"
     notice: str = ""
 
 
