@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from core import keys
 from core.config import Paths, Settings, ensure_private_dir
@@ -12,6 +12,9 @@ from core.errors import EngramError, KeyUnavailable, ModelError, NotFound, Usage
 from core.pipeline import Pipeline, Redactor, VectorBackfill
 from core.retrieval import Retriever
 from core.store import Store
+
+if TYPE_CHECKING:
+    from core.memory.extract import ModelExtractor
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,19 @@ class Engine:
         """
         self._asker, self._chat_model, self._chat_checked = None, None, False
 
+    def memory_extractor(self) -> ModelExtractor | None:
+        """The model memory builder when a chat model is set up, else None (rules only).
+
+        The runtime it uses belongs to the engine (``chat_model``) and closes with it.
+        """
+        runtime = self.chat_model()
+        if runtime is None:
+            return None
+        from core.memory.consolidate import rule_config
+        from core.memory.extract import ModelExtractor
+
+        return ModelExtractor(runtime, owner_names=rule_config(self.settings).owner_names)
+
     def asker(self):
         """Ask (core.chat.Asker), with the chat model if one is installed and selected."""
         if self._asker is None:
@@ -83,13 +99,7 @@ class Engine:
         thread.start()
         self._threads.append(thread)
         self.retriever.start_index()  # fast vector search once loaded (large stores)
-        extractor = None
-        model = self.chat_model()
-        if model is not None:
-            from core.memory.extract import ModelExtractor
-
-            extractor = ModelExtractor(model, owner_names=self.settings.get("owner_names") or ())
-        runner = ConsolidationRunner(self, extractor=extractor)
+        runner = ConsolidationRunner(self, extractor=self.memory_extractor())
         runner.start()
         self._consolidation = runner
         from core.retention import RetentionRunner

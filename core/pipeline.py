@@ -16,8 +16,10 @@ import threading
 from dataclasses import replace
 from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
+import apsw
 import numpy as np
 
+from core.memory.forget import on_events_expired, on_events_forgotten
 from core.progress import Progress, ProgressFn
 from core.records import Changes, Observation
 from core.store import Store
@@ -158,7 +160,8 @@ class Pipeline:
     # -- forget / relocate --------------------------------------------------------------
     def forget(self, ids: Iterable[int], *, scrub: bool = True,
                keep_memories: bool = False) -> list[int]:
-        """Delete events everywhere (row, keyword index, images, vectors); return the ids removed.
+        """Delete events everywhere (row, keyword index, images, vectors) and the memories
+        built only from them, in one transaction; return the ids removed.
 
         ``scrub`` (the person's own forget, a deleted file) also merges the
         keyword index so the deleted terms are gone from its pages, and folds
@@ -169,8 +172,14 @@ class Pipeline:
         ids = list(ids)
         if not ids:
             return []
-        removed = self.store.write(
-            lambda db: event_rows.delete(db, ids, keep_memories=keep_memories))
+        cascade = on_events_expired if keep_memories else on_events_forgotten
+
+        def forget_in(db: apsw.Connection) -> list[int]:
+            removed = event_rows.delete(db, ids)
+            cascade(db, removed)  # an event and what was learned only from it go together
+            return removed
+
+        removed = self.store.write(forget_in)
         if removed and scrub:
             self.store.compact()
         return removed

@@ -19,7 +19,6 @@ from core.memory.extract import ModelExtractor
 from core.memory.search import list_memories, mark_recalled, search_text, strength_of
 from core.memory.types import Memory
 from core.records import Observation, SearchFilters
-from core.store import events as event_rows
 from tests.tinymodel import make_tiny_chat_gguf
 
 T0 = datetime(2024, 3, 4, 10, 0, tzinfo=timezone.utc)
@@ -168,7 +167,7 @@ def test_the_same_fact_stated_again_is_merged_and_reinforced(engine) -> None:
 
 # -- forgetting events -------------------------------------------------------------------------
 def forget(engine, ids: list[int]) -> list[int]:
-    return engine.store.write(lambda db: event_rows.delete(db, ids))
+    return engine.pipeline.forget(ids, scrub=False)
 
 
 def event_id(engine, external_id: str) -> int:

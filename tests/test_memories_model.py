@@ -97,7 +97,7 @@ def test_a_model_fact_the_rules_missed_is_kept_with_its_source(engine) -> None:
     assert [(m.text, m.fact_key, m.fields["value"]) for m in kept] == [
         ("Ana Souza has a red bike", "ana souza|owns", "red bike")]
     # Forgetting its only source removes it too.
-    engine.store.write(lambda db: event_rows.delete(db, list(kept[0].sources)))
+    engine.pipeline.forget(list(kept[0].sources), scrub=False)
     assert rows.get(engine.store.reader(), kept[0].id) is None
 
 

@@ -14,22 +14,10 @@ from typing import Sequence
 from app.cli.context import Context, add_common_options
 from core.errors import EngramError
 
-# Command-group modules, in the order their commands appear in --help.
-COMMAND_MODULES = (
-    "app.cli.store_cmds",
-    "app.cli.models_cmds",
-    "app.cli.capture_cmds",
-    "app.cli.screen_cmds",
-    "app.cli.ask_cmds",
-    "app.cli.ingest_cmds",
-    "app.cli.memory_cmds",
-    "app.cli.privacy_cmds",
-    "app.cli.portability_cmds",
-)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    import importlib
+    # Command groups, in the order their commands appear in --help.
+    from app.cli import (ask_cmds, capture_cmds, ingest_cmds, memory_cmds, models_cmds,
+                         portability_cmds, privacy_cmds, screen_cmds, store_cmds)
 
     parser = argparse.ArgumentParser(
         prog="engram",
@@ -38,13 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_common_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # a group not written yet
-                continue
-            raise
+    for module in (store_cmds, models_cmds, capture_cmds, screen_cmds, ask_cmds, ingest_cmds,
+                   memory_cmds, privacy_cmds, portability_cmds):
         module.register(sub)
     return parser
 

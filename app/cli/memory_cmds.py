@@ -259,7 +259,7 @@ def cmd_consolidate(ctx: Context) -> int:
     if ctx.args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1.")
     engine = ctx.engine(create=False)
-    extractor, _runtime = (None, None) if ctx.args.no_model else model_extractor(engine)
+    extractor = None if ctx.args.no_model else engine.memory_extractor()
     report = consolidate(engine, extractor=extractor, batch_size=ctx.args.batch_size,
                          progress=ctx.progress("Consolidating"))
     if ctx.json:
@@ -280,15 +280,3 @@ def cmd_consolidate(ctx: Context) -> int:
     if report.model_failures:
         ctx.warn(f"the chat model gave no usable output for {report.model_failures} chunk(s)")
     return 0
-
-
-def model_extractor(engine: Any) -> tuple[Any, Any]:
-    """The model builder when a chat model is set up, and its (engine-owned) runtime."""
-    from core.memory.consolidate import rule_config
-    from core.memory.extract import ModelExtractor
-
-    runtime = engine.chat_model()
-    if runtime is None:
-        return None, None
-    owners = rule_config(engine.settings).owner_names
-    return ModelExtractor(runtime, owner_names=owners), runtime

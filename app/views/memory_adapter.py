@@ -168,10 +168,8 @@ def consolidate(engine: Any, job: Any) -> Any:
     Uses the chat model's extractor when one is set up, like the CLI; ``job``
     reports progress and its ``cancel`` stops between batches.
     """
-    from app.cli.memory_cmds import model_extractor
-
     consolidate_mod = importlib.import_module("core.memory.consolidate")
-    extractor, _runtime = model_extractor(engine)
+    extractor = engine.memory_extractor()
     return consolidate_mod.consolidate(
         engine, extractor=extractor, cancel=job.cancel,
         progress=lambda p: job.report(p.done, p.total, "items"))

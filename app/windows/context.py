@@ -17,6 +17,9 @@ from app.models.jobs import JobList
 if TYPE_CHECKING:
     from app.bootstrap import Engine
 
+# The views in navigation order (Ctrl+1 … Ctrl+6).
+VIEW_ORDER = ("ask", "search", "timeline", "memories", "sources", "settings")
+
 
 class Navigator(QObject):
     """Cross-view requests; the main window carries them out."""

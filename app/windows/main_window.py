@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (
 
 from typing import TYPE_CHECKING
 
+from app.windows.context import VIEW_ORDER
+
 if TYPE_CHECKING:  # the views (and the engine's modules) load after the window shows
     from app.windows.shell import JobsBar, Shell
-
-VIEW_ORDER = ("ask", "search", "timeline", "memories", "sources", "settings")
 
 DEFAULT_SIZE = (1200, 780)
 

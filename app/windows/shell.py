@@ -19,9 +19,8 @@ from app.views.search import SearchView
 from app.views.settings import SettingsView
 from app.views.sources import SourcesView
 from app.views.timeline import TimelineView
-from app.windows.context import AppContext
+from app.windows.context import VIEW_ORDER, AppContext
 from app.windows.icons import nav_icon
-from app.windows.main_window import VIEW_ORDER
 
 
 class JobsBar(QWidget):

@@ -1,7 +1,7 @@
 """What forgetting events does to the memories built from them.
 
 ``on_events_forgotten`` runs inside the transaction that deletes the events
-(``core.store.events.delete`` calls it), so an event and what was learned
+(``core.pipeline.Pipeline.forget`` calls it), so an event and what was learned
 only from it disappear together or not at all:
 
 - a memory whose every source was forgotten is removed (row, keyword index,

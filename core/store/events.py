@@ -127,10 +127,11 @@ def time_source_clause(since: datetime | None, until: datetime | None,
     return " AND ".join(parts), params
 
 
-def delete(db: apsw.Connection, ids: Iterable[int], *, keep_memories: bool = False) -> list[int]:
-    """Forget events: rows, keyword index (trigger), images (cascade), vectors, and the
-    memories built from them (``core.memory.forget``) — or, with ``keep_memories``
-    (retention), only the memories' links to them."""
+def delete(db: apsw.Connection, ids: Iterable[int]) -> list[int]:
+    """Delete events: rows, keyword index (trigger), images (cascade) and vectors.
+
+    What was built from them is not this layer's business: ``Pipeline.forget``
+    runs this and the memory cascade in one transaction."""
     ids = list(ids)
     removed: list[int] = []
     for chunk in _chunks(ids, 500):
@@ -138,11 +139,6 @@ def delete(db: apsw.Connection, ids: Iterable[int], *, keep_memories: bool = Fal
         removed += [r[0] for r in db.execute(
             f"DELETE FROM events WHERE id IN ({marks}) RETURNING id", chunk)]
     vectors.delete(db, "events", removed)
-    # Memories built only from these events go with them, in this same transaction.
-    # Imported here: core.memory builds on this module, not the other way round.
-    from core.memory.forget import on_events_expired, on_events_forgotten
-
-    (on_events_expired if keep_memories else on_events_forgotten)(db, removed)
     return removed
 
 

@@ -1,113 +1,19 @@
-"""Which window is in front: app, title, pid, geometry — one interface, a backend per OS.
+"""The X11 backend (python-xlib): EWMH/ICCCM, with stand-ins for a bare Xvfb.
 
-Backends:
-
-- **X11** (python-xlib): EWMH ``_NET_ACTIVE_WINDOW``; without a window manager
-  (a bare Xvfb) that property is absent, so the focused window
-  (``GetInputFocus``, or the top-level under the pointer when focus is
-  PointerRoot) stands in for it. Title from ``_NET_WM_NAME`` then ``WM_NAME``;
-  app from ``WM_CLASS`` (class part), else the process name; pid from
-  ``_NET_WM_PID``, else the X-Resource extension (Xvfb and Xorg have it).
-- **Windows** (ctypes) and **macOS** (AppKit/Quartz, else ``osascript``): in
-  :mod:`ingest.screen.window_other`; not runnable on this Linux box.
-- **Null**: no usable display (Wayland without XWayland, no ``DISPLAY``);
-  ``active_window()`` returns None and ``backend_status()`` says why.
-
-Browser URLs are not exposed by X11 (nor by Windows without UI Automation):
-``url`` is filled only when a browser's title *is* a URL (a page without a
-<title>), otherwise None. macOS can ask Safari/Chrome by AppleScript (opt-in).
-
-An X connection is not thread-safe: the module-level helpers keep one backend
-per thread.
+See :mod:`ingest.screen.window` for how the active window is found.
 """
 from __future__ import annotations
 
 import os
-import re
-import sys
-import threading
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ingest.screen.frame import Rect
-
-
-@dataclass(frozen=True)
-class WindowInfo:
-    """One top-level window as the OS describes it; any field may be unknown."""
-
-    app: str | None
-    title: str | None
-    pid: int | None = None
-    window_id: int | None = None
-    geometry: Rect | None = None
-    url: str | None = None
-    process: str | None = None  # executable name, when known (e.g. "keepassxc")
-
-
-@dataclass(frozen=True)
-class BackendStatus:
-    """Which backend answers ``active_window()``, and why it may not know."""
-
-    name: str
-    ok: bool
-    reason: str
-
-
-class WindowBackend(Protocol):
-    name: str
-
-    def active_window(self) -> WindowInfo | None: ...
-
-    def list_windows(self) -> tuple[WindowInfo, ...]: ...
-
-    def status(self) -> BackendStatus: ...
-
-
-class NullBackend:
-    """Used when no backend works: knows no windows, and says why."""
-
-    name = "none"
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def active_window(self) -> WindowInfo | None:
-        return None
-
-    def list_windows(self) -> tuple[WindowInfo, ...]:
-        return ()
-
-    def status(self) -> BackendStatus:
-        return BackendStatus(self.name, False, self.reason)
-
-
-_BROWSERS = re.compile(r"(?i)firefox|chrom|brave|edge|opera|vivaldi|safari|librewolf|epiphany")
-_URL_TITLE = re.compile(r"^(?P<url>https?://\S+|file:///\S+)(?:\s+[-—–]\s+[^/]*)?$")
-
-
-def url_from_title(app: str | None, title: str | None) -> str | None:
-    """A browser window's URL when its title obviously is one, else None."""
-    if not app or not title or not _BROWSERS.search(app):
-        return None
-    m = _URL_TITLE.match(title.strip())
-    return m["url"] if m else None
+from ingest.screen.window.base import BackendStatus, WindowInfo, process_name, url_from_title
 
 
 def _xid(value: Any) -> int:
     """python-xlib gives a Window object, or a bare int for None/PointerRoot."""
     return value if isinstance(value, int) else int(value.id)
-
-
-def process_name(pid: int | None) -> str | None:
-    """The executable name of a local process (Linux /proc), or None."""
-    if not pid:
-        return None
-    try:
-        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as fh:
-            return fh.read().strip() or None
-    except OSError:
-        return None
 
 
 class X11Backend:
@@ -278,66 +184,3 @@ class X11Backend:
             wins = [c for c in self._root.query_tree().children
                     if self._viewable(c) and self._wm_class(c) is not None]
         return tuple(self._info(w) for w in wins)
-
-
-def create_backend(display: str | None = None) -> WindowBackend:
-    """The best backend for this session, or a NullBackend saying why none works."""
-    if sys.platform == "win32":
-        from ingest.screen.window_other import WindowsBackend
-        return WindowsBackend()
-    if sys.platform == "darwin":
-        from ingest.screen.window_other import MacBackend
-        return MacBackend()
-    display = display or os.environ.get("DISPLAY")
-    wayland = bool(os.environ.get("WAYLAND_DISPLAY")) or \
-        os.environ.get("XDG_SESSION_TYPE") == "wayland"
-    if not display:
-        return NullBackend("Wayland: active window unknown" if wayland
-                           else "No display (DISPLAY is not set): active window unknown")
-    try:
-        return X11Backend(display)
-    except ImportError:
-        return NullBackend("python-xlib is not installed: active window unknown")
-    except Exception as exc:  # Xlib raises several unrelated types on connect
-        return NullBackend(f"Cannot connect to X display {display}: {exc}")
-
-
-_local = threading.local()
-
-
-def _backend() -> WindowBackend:
-    backend = getattr(_local, "backend", None)
-    if backend is None:
-        backend = _local.backend = create_backend()
-    return backend
-
-
-def reset_backend() -> None:
-    """Forget this thread's backend (after DISPLAY changed, or the X server went away)."""
-    backend = getattr(_local, "backend", None)
-    if isinstance(backend, X11Backend):
-        backend.close()
-    _local.backend = None
-
-
-def active_window() -> WindowInfo | None:
-    """The window in front on this desktop, or None when unknown."""
-    try:
-        return _backend().active_window()
-    except ConnectionError:
-        reset_backend()  # X server restarted: reconnect on the next call
-        return None
-
-
-def list_windows() -> tuple[WindowInfo, ...]:
-    """All top-level application windows the backend can see."""
-    try:
-        return _backend().list_windows()
-    except ConnectionError:
-        reset_backend()
-        return ()
-
-
-def backend_status() -> BackendStatus:
-    """Which backend is in use and whether it can know the active window."""
-    return _backend().status()
