@@ -18,6 +18,11 @@ rather than on "long and random-looking" alone. Kinds of markers:
 - ``secret``: values assigned to secret-looking names (``api_key = "…"``).
 - ``password``: values after password labels, and passwords inside URLs.
 - ``otp``: 4–8 digit one-time codes next to "code", "OTP", "verification"…
+- ``iban``: bank account numbers (IBAN) of a known country and length whose
+  mod-97 check digits are right, printed in one run or in groups.
+- ``ssn``: US Social Security numbers: ``AAA-GG-SSSS`` anywhere, other spellings
+  next to an "SSN" label; never the ranges the SSA does not issue (area 000, 666,
+  900–999; group 00; serial 0000).
 - ``custom``: words and phrases the person listed (a client's name, a project).
 
 Kinds can be switched off (``RedactOptions.off``): their rules don't run, or
@@ -38,15 +43,18 @@ from typing import Any, Callable, Mapping
 MARK = "[redacted:{}]"
 
 # Kinds of secrets the rules find, in the order a settings page lists them.
-KINDS: tuple[str, ...] = ("password", "api-key", "token", "private-key", "secret", "card", "otp")
+KINDS: tuple[str, ...] = ("password", "api-key", "token", "private-key", "secret", "card", "otp",
+                          "iban", "ssn")
 KIND_LABELS: Mapping[str, str] = MappingProxyType({
     "password": "Passwords (after a password label, inside links)",
-    "api-key": "API keys (AWS, GitHub, Slack, Stripe, OpenAI, Anthropic, Google)",
+    "api-key": "API keys (AWS, GitHub, GitLab, Slack, Stripe, OpenAI, Anthropic, Google…)",
     "token": "Access tokens (JWTs, Bearer and Basic credentials)",
     "private-key": "Private key blocks (PEM, OpenSSH, PGP)",
     "secret": "Secrets assigned in code and config (api_key = …)",
     "card": "Payment card numbers",
     "otp": "One-time codes (verification, 2FA, sign-in codes)",
+    "iban": "Bank account numbers (IBAN)",
+    "ssn": "US Social Security numbers",
 })
 CUSTOM = "custom"
 
@@ -90,13 +98,42 @@ def _mark(kind: str) -> str:
 
 # --- private keys ---------------------------------------------------------------
 
-_PEM = re.compile(
-    r"-{3,}[ \t]*BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)[ \t]*-{3,}"
-    r"(?:.*?-{3,}[ \t]*END \1PRIVATE KEY\2[ \t]*-{3,}"
-    # A block cut off by the edge of the screen: take the base64-ish lines that follow.
-    r"|(?:[ \t]*\r?\n[ \t]*(?:[A-Za-z0-9+/=]{16,}|[A-Za-z-]+:[^\n]*|(?=\r?\n)))*)",
-    re.DOTALL,
-)
+# Runs of dashes are matched possessively from their first dash: a line of ten
+# thousand dashes must not be tried at every position (quadratic time).
+_PEM_BEGIN = re.compile(
+    r"(?<!-)-{3,}+[ \t]*BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)[ \t]*-{3,}+")
+# A block cut off by the edge of the screen: the base64-ish lines that follow.
+_PEM_CUT = re.compile(
+    r"(?:[ \t]*\r?\n[ \t]*(?:[A-Za-z0-9+/=]{16,}|[A-Za-z-]+:[^\n]*|(?=\r?\n)))*")
+
+
+def _sub_pem(text: str, counts: Counter[str], off: frozenset[str]) -> str:
+    """Private key blocks, BEGIN to END (or to where the cut-off text stops).
+
+    The END line is looked for once per kind of block: when none follows a
+    header, none follows any later header either (linear time on any input)."""
+    if "private-key" in off or "PRIVATE KEY" not in text:
+        return text
+    out, last = [], 0
+    no_end_after: dict[tuple[str, str], int] = {}
+    for m in _PEM_BEGIN.finditer(text):
+        if m.start() < last:
+            continue
+        label = (m.group(1), m.group(2))
+        stop = -1
+        if m.end() < no_end_after.get(label, len(text) + 1):
+            end = re.compile(rf"(?<!-)-{{3,}}+[ \t]*END {re.escape(label[0])}PRIVATE KEY"
+                             rf"{re.escape(label[1])}[ \t]*-{{3,}}+").search(text, m.end())
+            if end is None:
+                no_end_after[label] = m.end()
+            else:
+                stop = end.end()
+        if stop < 0:
+            stop = _PEM_CUT.match(text, m.end()).end()  # type: ignore[union-attr]
+        out += [text[last:m.start()], _mark("private-key")]
+        counts["private-key"] += 1
+        last = stop
+    return "".join(out) + text[last:] if out else text
 
 # --- provider keys and tokens -----------------------------------------------------
 
@@ -110,6 +147,15 @@ _PROVIDER_KEYS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}",
     r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}",
     r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])",
+    r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20,}",
+    r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])",
+    r"(?<![A-Za-z0-9_-])pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}",
+    r"(?<![A-Za-z0-9_.-])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])",
+    r"(?<![A-Za-z0-9_])hf_[A-Za-z]{34}(?![A-Za-z0-9_])",
+    r"(?<![A-Za-z0-9_])do[opr]_v1_[a-f0-9]{64}(?![A-Za-z0-9_])",
+    r"(?<![A-Za-z0-9_])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9_])",
+    # Anyone holding a Slack webhook's URL can post as the app.
+    r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,}",
 ))
 
 # AWS secret access keys are 40 base64 characters with no prefix: only by label.
@@ -127,11 +173,22 @@ _AUTH_HEADER = re.compile(
     r"([A-Za-z0-9._~+/-]{12,}=*)"
 )
 
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)([^\s/@]+)(@)")
+# Schemes are short: an unbounded one tried at every letter of "sk-sk-sk-…" is quadratic.
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]{0,30}://[^\s:/@]+:)([^\s/@]+)(@)")
+# "Password Gr33n-Tea!" (a label and a space, as on a Wi-Fi card): only a value that
+# has a letter, a digit and a symbol, as passwords must and words don't.
+_PASSWORD_SPACED = re.compile(
+    r"(?i)(\b(?:password|passwort|passcode|passphrase)[ \t]+)"
+    r"(?=[^\s]*[A-Za-z])(?=[^\s]*\d)(?=[^\s]*[!@#$%^&*_+=?~.-])"
+    r"([A-Za-z0-9][^\s'\"`()\[\]{}<>]{7,})(?![^\s.,;])(?![ \t]+(?:characters|chars|long)\b)")
+# MySQL's clients take the password glued to -p: ``mysql -u root -p'secret' db``.
+_MYSQL_PASSWORD = re.compile(
+    r"(\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]*?[ \t]-p)"
+    r"('[^'\n]+'|\"[^\"\n]+\"|[^\s'\"-][^\s'\"]*)")
 
 # --- labelled values: assignments in code/config and labels in UIs ----------------
 
-_PASSWORD_WORDS = r"passw(?:or)?d|passphrase|passwort|mot de passe|contraseña|pwd|pass"
+_PASSWORD_WORDS = r"passw(?:or)?d|passphrase|passwort|mot de passe|contraseña|pwd|pass|pw"
 _SECRET_WORDS = (
     r"secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token"
     r"|refresh[_-]?token|id[_-]?token|session[_-]?token|bearer[_-]?token|token"
@@ -146,7 +203,9 @@ _VALUE_SUFFIXES = frozenset(
 # The word is matched first and its prefix (DB_, aws_…) checked afterwards: a
 # regex that starts with an optional identifier prefix backtracks at every word.
 _LABELLED = re.compile(
-    rf"(?:(?<![A-Za-z0-9])|(?<=[_.-]))(?:(?P<pw>{_PASSWORD_WORDS})|(?P<sec>{_SECRET_WORDS}))"
+    # PGPASSWORD (libpq's variable) is the one name glued to its prefix.
+    rf"(?:(?<![A-Za-z0-9])|(?<=[_.-])|(?<=(?<![A-Za-z0-9])[Pp][Gg]))"
+    rf"(?:(?P<pw>{_PASSWORD_WORDS})|(?P<sec>{_SECRET_WORDS}))"
     r"(?P<suffix>(?:[_.-][A-Za-z0-9]+)*)(?![A-Za-z0-9])"
     r"(?P<sep>['\"]?[ \t]*(?::=|=>|==|=|:)[ \t]*|[ \t]+(?:is|was|ist)[ \t]*:?[ \t]+)"
     r"(?:(?P<q>['\"`])(?P<qval>[^'\"`\n]+)(?P=q)|(?P<val>[^\s'\"`]+))",
@@ -209,8 +268,12 @@ def _labelled_value(m: re.Match[str], value: str) -> str | None:
     if not quoted:
         after = m.string[m.end("val") - (len(m["val"]) - len(value)):][:40]
         lowered = value.lower()
+        # "passwordField" names a password; "S3cure#Pass" is one (a digit and a symbol
+        # no identifier has).
+        names_one = bool(_ANY_WORD.search(value)) and not (
+            re.search(r"\d", value) and re.search(r"[#!@%^&*~?]", value))
         if (_CODE_EXPR.search(value) or lowered in _STOPWORDS or lowered in _TYPE_NAMES
-                or _ANY_WORD.search(value) or ("=" in sep and _CODE_CONTINUES.match(after))):
+                or names_one or ("=" in sep and _CODE_CONTINUES.match(after))):
             return None
         if ":" in sep and value.isalpha() and _PROSE_CONTINUES.match(after):
             return None
@@ -319,6 +382,107 @@ def _sub_cards(text: str, counts: Counter[str], off: frozenset[str]) -> str:
     return _CARD.sub(repl, text)
 
 
+# --- bank accounts (IBAN) ----------------------------------------------------------
+
+# Length of the IBAN in each country that issues them (ISO 13616 registry).
+_IBAN_LENGTHS: Mapping[str, int] = MappingProxyType({
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22,
+    "BH": 22, "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24,
+    "DE": 22, "DJ": 27, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+    "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27,
+    "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27,
+    "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20, "MR": 27,
+    "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24, "PL": 28,
+    "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31,
+    "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+})
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})")
+
+
+def iban_ok(iban: str) -> bool:
+    """Whether ``iban`` (no spaces) has its country's length and valid mod-97 digits."""
+    iban = iban.upper()
+    if _IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban.isascii() or not iban.isalnum():
+        return False
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def _iban_at(text: str, m: re.Match[str]) -> int:
+    """End of the IBAN starting at ``m`` (0 if none): exactly the country's length of
+    letters and digits, single spaces or hyphens allowed between them."""
+    length = _IBAN_LENGTHS.get(m.group(1).upper())
+    if length is None:
+        return 0
+    chars, pos, end = [m.group(1), m.group(2)], m.end(), len(text)
+    count = 4
+    while count < length and pos < end:
+        ch = text[pos]
+        if ch in " -" and pos + 1 < end and text[pos + 1].isascii() and text[pos + 1].isalnum():
+            pos += 1
+            continue
+        if not (ch.isascii() and ch.isalnum()):
+            return 0
+        chars.append(ch)
+        count += 1
+        pos += 1
+    if count < length or (pos < end and text[pos].isalnum()):
+        return 0
+    return pos if iban_ok("".join(chars)) else 0
+
+
+def _sub_iban(text: str, counts: Counter[str], off: frozenset[str]) -> str:
+    if "iban" in off:
+        return text
+    out, last = [], 0
+    for m in _IBAN_START.finditer(text):
+        if m.start() < last:
+            continue
+        stop = _iban_at(text, m)
+        if stop:
+            out += [text[last:m.start()], _mark("iban")]
+            last = stop
+            counts["iban"] += 1
+    return "".join(out) + text[last:] if out else text
+
+
+# --- US Social Security numbers ---------------------------------------------------
+
+_SSN_DASHED = re.compile(r"(?<![\w.,/:+-])(\d{3})-(\d{2})-(\d{4})(?![\w-]|[.,/:]\d)")
+# Other spellings (spaces, one run of nine digits) only right after an SSN label.
+_SSN_LABELLED = re.compile(
+    r"(?i)(\b(?:ssn|ss\#|soc(?:ial)?\.?[ \t]*sec(?:urity)?\.?(?:[ \t]*(?:number|no\.?|\#|num))?)"
+    r"(?:[ \t]*(?:is|was|:|=|\#|-)?)*[ \t]*)(\d{3})[ \t]?(\d{2})[ \t]?(\d{4})(?![\w-]|[.,/:]\d)"
+)
+
+
+def ssn_ok(area: str, group: str, serial: str) -> bool:
+    """Whether the three parts are in ranges the SSA issues."""
+    return (area != "000" and area != "666" and area[0] != "9"
+            and group != "00" and serial != "0000")
+
+
+def _sub_ssn(text: str, counts: Counter[str], off: frozenset[str]) -> str:
+    if "ssn" in off or not _THREE_DIGITS.search(text):
+        return text
+
+    def dashed(m: re.Match[str]) -> str:
+        if not ssn_ok(m.group(1), m.group(2), m.group(3)):
+            return m.group(0)
+        counts["ssn"] += 1
+        return _mark("ssn")
+
+    def labelled(m: re.Match[str]) -> str:
+        if not ssn_ok(m.group(2), m.group(3), m.group(4)):
+            return m.group(0)
+        counts["ssn"] += 1
+        return m.group(1) + _mark("ssn")
+
+    return _SSN_DASHED.sub(dashed, _SSN_LABELLED.sub(labelled, text))
+
+
 # --- one-time codes ----------------------------------------------------------------
 
 _OTP_WORDS = (
@@ -342,6 +506,11 @@ _OTP_BEFORE = re.compile(
     r"(?P<rest>[ \t]+(?:is|as)[ \t]+your\b[^\n]{0,40}?"
     r"\b(?:code|otp|passcode|pin|one[- ]time password))"
 )
+# "Enter 597455 to verify your email", "use 4411 to sign in".
+_OTP_ENTER = re.compile(
+    r"(?i)(?P<verb>\b(?:enter|use|type|input)[ \t]+)(?P<code>\d{4,8})"
+    r"(?P<rest>[ \t]+(?:to|for)[ \t]+(?:verify|confirm|sign[ -]?in|log[ -]?in|complete|finish"
+    r"|activate|reset)\b)")
 _THREE_DIGITS = re.compile(r"\d{3}")
 
 
@@ -366,7 +535,12 @@ def _sub_otp(text: str, counts: Counter[str], off: frozenset[str]) -> str:
         counts["otp"] += 1
         return _mark("otp") + m["rest"]
 
-    return _OTP_BEFORE.sub(before, _OTP_AFTER.sub(after, text))
+    def enter(m: re.Match[str]) -> str:
+        counts["otp"] += 1
+        return m["verb"] + _mark("otp") + m["rest"]
+
+    text = _OTP_ENTER.sub(enter, _OTP_AFTER.sub(after, text))
+    return _OTP_BEFORE.sub(before, text)
 
 
 # --- the pipeline ------------------------------------------------------------------
@@ -406,13 +580,18 @@ def _sub_group(pattern: re.Pattern[str], group: int, kind: str,
 # generic label rule later sees "[redacted:…]" and leaves it alone; one-time
 # codes before labels, so "one-time password is 482913" counts as an otp.
 _STEPS: tuple[Step, ...] = (
-    _sub_simple(_PEM, "private-key"),
+    _sub_pem,
     *(_sub_simple(p, "api-key") for p in _PROVIDER_KEYS),
     _sub_group(_AWS_SECRET, 3, "api-key"),
     _sub_simple(_JWT, "token"),
     _sub_group(_AUTH_HEADER, 2, "token", lambda v: _token_like(v) or len(v) >= 24),
     _sub_group(_URL_PASSWORD, 2, "password",
                lambda v: not (_ANY_WORD.fullmatch(v) or v.startswith(("<", "[", "{", "$")))),
+    _sub_group(_PASSWORD_SPACED, 2, "password", lambda v: not v.startswith("[redacted")),
+    _sub_group(_MYSQL_PASSWORD, 2, "password",
+               lambda v: not v.strip("'\"").startswith(("$", "<", "{"))),
+    _sub_iban,
+    _sub_ssn,
     _sub_otp,
     _sub_labelled,
     _sub_cards,

@@ -32,6 +32,21 @@ def start_of_day(moment: datetime) -> datetime:
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     """Parse a point in time; raise UsageError with an example when it can't."""
     now = now if now is not None and now.tzinfo else (now or local_now()).astimezone()
+    try:
+        return _parse_when(text, now)
+    except (OverflowError, ValueError):
+        # "99999999999 days ago", year 0 or 10000 after a time-zone shift.
+        raise UsageError(f"The time {_shown(text)} is out of range.",
+                         hint="Use a date between the years 1 and 9999.") from None
+
+
+def _shown(text: str) -> str:
+    """The input quoted for a one-line message: control characters escaped, cut short."""
+    shown = repr(text[:60])
+    return shown if len(text) <= 60 else shown[:-1] + "…" + shown[-1]
+
+
+def _parse_when(text: str, now: datetime) -> datetime:
     value = text.strip().lower()
     if value == "now":
         return to_utc(now)
@@ -48,7 +63,7 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"Can't read the time {text!r}.",
+            f"Can't read the time {_shown(text)}.",
             hint="Use e.g. 2024-03-01, 2024-03-01T14:30, today, yesterday, 3d or '2 weeks ago'.",
         ) from None
     return to_utc(parsed)
@@ -128,7 +143,10 @@ def extract_time_range(text: str, *, now: datetime | None = None) -> TimeRange |
     best: tuple[tuple[int, int], TimeRange] | None = None
     for pattern, kind in _PATTERNS:
         for match in pattern.finditer(low):
-            found = _interpret(kind, match, now)
+            try:
+                found = _interpret(kind, match, now)
+            except (OverflowError, ValueError):
+                found = None  # "march 0000", "99999 years ago": no such time
             if found is None:
                 continue
             rank = (match.start(), -len(match.group(0)))  # earliest, then longest

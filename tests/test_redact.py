@@ -41,8 +41,6 @@ def test_card_numbers_are_redacted(card: str) -> None:
     "Tracking 9400 1000 0000 0000 0000 00",    # USPS tracking, wrong grouping
     "Call +1 415 555 2671 or +44 20 7946 0958",
     "Meeting 2024-01-15 14:30:00 UTC, epoch 1705329000000",
-    "IBAN DE89 3704 0044 0532 0130 00",
-    "IBAN GB29 NWBK 6016 1331 9268 19",
     "Invoice 00000000000000000",
     "version 4.11.1111.1111 released",
     "id=4111111111111111abc",
@@ -50,6 +48,13 @@ def test_card_numbers_are_redacted(card: str) -> None:
 ])
 def test_numbers_that_are_not_cards_stay(text: str) -> None:
     assert redact(text).text == text
+
+
+@pytest.mark.parametrize("text", ["IBAN DE89 3704 0044 0532 0130 00",
+                                  "IBAN GB29 NWBK 6016 1331 9268 19"])
+def test_ibans_are_not_cards(text: str) -> None:
+    # Until IBANs had a filter of their own these stayed in clear; now they are IBANs.
+    assert dict(redact(text).counts) == {"iban": 1}
 
 
 def test_card_in_a_sentence_keeps_the_sentence() -> None:
