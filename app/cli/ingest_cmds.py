@@ -105,6 +105,8 @@ def print_scan(ctx: Context, report, verb: str = "Indexed") -> None:
         ctx.out(f"  skipped {shown_path(path)}: {reason}")
     if len(report.problems) > _SHOWN_PROBLEMS:
         ctx.out(f"  … and {len(report.problems) - _SHOWN_PROBLEMS} more (see `engram status`)")
+    for path, note in report.notes[:_SHOWN_PROBLEMS]:
+        ctx.out(f"  partly read {shown_path(path)}: {note}")
 
 
 def cmd_watch_add(ctx: Context) -> int:
@@ -195,7 +197,9 @@ def file_status(settings: Settings, db) -> dict[str, Any]:
     summary = file_rows.summary(db)
     return {"watched": [str(f) for f in watched(settings)], "indexed": summary.indexed,
             "skipped": summary.skipped, "skipped_reasons": dict(summary.reasons),
-            "problems": [{"path": p, "reason": r} for p, r in summary.problems]}
+            "problems": [{"path": p, "reason": r} for p, r in summary.problems],
+            "partly_read": summary.noted,
+            "notes": [{"path": p, "note": n} for p, n in summary.notes]}
 
 
 def print_file_status(ctx: Context, info: dict[str, Any]) -> None:
@@ -210,6 +214,10 @@ def print_file_status(ctx: Context, info: dict[str, Any]) -> None:
         shown = examples.get(reason, [])[:3]
         more = " …" if count > len(shown) else ""
         ctx.out(f"  {reason:<24} {count:>5}  {', '.join(map(shown_path, shown))}{more}")
+    if info.get("partly_read"):
+        ctx.out(f"  {'partly read':<24} {info['partly_read']:>5}")
+        for note in info["notes"][:3]:
+            ctx.out(f"    {shown_path(note['path'])}: {note['note']}")
 
 
 # -- chats ------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ class FolderStatus:
     indexed: int
     skipped: int
     problems: tuple[tuple[str, str], ...]
+    notes: tuple[tuple[str, str], ...] = ()  # indexed in part: (path, what was left out)
 
 
 def folder_statuses(engine: Any, folders: list[str]) -> list[FolderStatus]:
@@ -40,7 +41,7 @@ def folder_statuses(engine: Any, folders: list[str]) -> list[FolderStatus]:
     for folder in folders:
         s = file_rows.summary(db, folder=folder, examples=20)
         out.append(FolderStatus(folder, Path(folder).is_dir(), s.indexed, s.skipped,
-                                tuple(s.problems)))
+                                tuple(s.problems), tuple(s.notes)))
     return out
 
 
@@ -130,6 +131,8 @@ class FoldersPanel(QWidget):
             item.setData(0, 256, s.folder)
             for path, reason in s.problems:
                 item.addChild(QTreeWidgetItem([path, reason]))
+            for path, note in s.notes:
+                item.addChild(QTreeWidgetItem([path, f"partly read: {note}"]))
             self.tree.addTopLevelItem(item)
         has = bool(statuses)
         self.remove.setEnabled(has)

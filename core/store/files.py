@@ -142,6 +142,9 @@ class FileSummary:
     skipped: int
     reasons: Mapping[str, int]
     problems: tuple[tuple[str, str], ...]  # (path, reason), newest first, capped
+    # Files indexed with parts left out: (path, "page 3: no readable text layer")
+    notes: tuple[tuple[str, str], ...] = ()
+    noted: int = 0
 
 
 def summary(db: apsw.Connection, *, folder: str | None = None,
@@ -162,9 +165,14 @@ def summary(db: apsw.Connection, *, folder: str | None = None,
     problems = tuple((r[0], r[1] or "unknown") for r in db.execute(
         f"SELECT path, problem FROM files WHERE status = 'skipped' AND {where} "
         "ORDER BY checked_at DESC, path LIMIT ?", (*params, examples)))
+    notes = tuple((r[0], r[1]) for r in db.execute(
+        f"SELECT path, problem FROM files WHERE status = 'indexed' AND problem IS NOT NULL "
+        f"AND {where} ORDER BY checked_at DESC, path LIMIT ?", (*params, examples)))
+    noted = db.execute(f"SELECT count(*) FROM files WHERE status = 'indexed' "
+                       f"AND problem IS NOT NULL AND {where}", params).fetchall()[0][0]
     return FileSummary(indexed=counts.get("indexed", 0), skipped=counts.get("skipped", 0),
                        reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
-                       problems=problems)
+                       problems=problems, notes=notes, noted=noted)
 
 
 def reason_group(reason: str) -> str:

@@ -9,131 +9,23 @@ never stop a folder scan, and the reason is shown to the person.
 from __future__ import annotations
 
 import io
-import logging
 import re
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
 from ingest.files.blocks import Block, Extracted, Outline, Skipped
+from ingest.files.pdf import pdf, pdf_paragraphs
+
+__all__ = ["docx", "odt", "pdf", "pdf_paragraphs"]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML and legacy .doc
 _HEADING_STYLE = re.compile(r"^Heading (\d)$")
-_SENTENCE_END = (".", "!", "?", ":", "…", "。", "！", "？")
-
-
-# pypdf's warnings about damaged files quote raw document bytes; nothing of a
-# document may reach a log, and the problem is reported as Skipped anyway.
-logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
 
 def _reason(exc: BaseException) -> str:
     """Only the exception's type: parser messages quote document content."""
     return type(exc).__name__
-
-
-# ── PDF ───────────────────────────────────────────────────────────────────────
-
-def pdf(path: Path, data: bytes) -> Extracted | Skipped:
-    """Text per page; the PDF outline (bookmarks), when present, gives headings."""
-    from pypdf import PdfReader  # imported here: only PDF scans pay for it
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not _open_encrypted(reader):
-            return Skipped(path, "encrypted PDF")
-        pages = list(reader.pages)
-    except Exception as exc:  # pypdf raises many types on damaged files
-        return Skipped(path, f"unreadable PDF ({_reason(exc)})")
-    starts = _outline_starts(reader)
-    outline = Outline()
-    blocks: list[Block] = []
-    notes: list[str] = []
-    for number, page in enumerate(pages, 1):
-        for level, entry in starts.get(number - 1, ()):
-            outline.enter(level, entry)
-        try:
-            text = page.extract_text() or ""
-        except Exception as exc:
-            notes.append(f"page {number}: unreadable ({_reason(exc)})")
-            continue
-        blocks.extend(Block("paragraph", para, outline.path, number)
-                      for para in pdf_paragraphs(text))
-    title: str | None = None
-    try:
-        title = (reader.metadata.title or None) if reader.metadata else None
-    except Exception:
-        pass  # a broken info dictionary only costs the title
-    if not blocks:
-        return Skipped(path, "no text in this PDF (scanned images?)")
-    return Extracted(path, "pdf", tuple(blocks), title=title, pages=len(pages),
-                     notes=tuple(notes))
-
-
-def _open_encrypted(reader: object) -> bool:
-    """Many PDFs are encrypted with an empty user password: those open freely."""
-    try:
-        return bool(reader.decrypt(""))  # type: ignore[attr-defined]
-    except Exception:
-        return False
-
-
-def _outline_starts(reader: object) -> dict[int, list[tuple[int, str]]]:
-    """page index → [(level, title)] of outline entries starting on that page."""
-    starts: dict[int, list[tuple[int, str]]] = {}
-
-    def walk(items: list[object], level: int) -> None:
-        for item in items:
-            if isinstance(item, list):
-                walk(item, level + 1)
-                continue
-            try:
-                page = reader.get_destination_page_number(item)  # type: ignore[attr-defined]
-                title = str(item.title).strip()  # type: ignore[attr-defined]
-            except Exception:
-                continue
-            if page is not None and page >= 0 and title:
-                starts.setdefault(page, []).append((level, title))
-    try:
-        walk(list(reader.outline), 1)  # type: ignore[attr-defined]
-    except Exception:
-        return {}  # outlines are often broken; text matters more
-    return starts
-
-
-def pdf_paragraphs(text: str) -> list[str]:
-    """Rebuild paragraphs from pypdf's lines.
-
-    pypdf gives one line per printed line. A line that ends a sentence and is
-    clearly shorter than the page's usual line ends its paragraph; other line
-    breaks are wraps, joined with a space (or nothing after a hyphenated word).
-    """
-    lines = [line.strip() for line in text.splitlines()]
-    widths = sorted(len(line) for line in lines if line)
-    if not widths:
-        return []
-    usual = widths[int(len(widths) * 0.8)]
-    paragraphs: list[str] = []
-    current = ""
-    for line in lines:
-        if not line:
-            if current:
-                paragraphs.append(current)
-            current = ""
-            continue
-        if not current:
-            current = line
-        elif current.endswith("-") and len(current) > 1 and current[-2].isalpha() \
-                and line[:1].islower():
-            current = current[:-1] + line
-        else:
-            current = f"{current} {line}"
-        if line.endswith(_SENTENCE_END) and len(line) < 0.8 * usual:
-            paragraphs.append(current)
-            current = ""
-    if current:
-        paragraphs.append(current)
-    return paragraphs
 
 
 # ── DOCX ──────────────────────────────────────────────────────────────────────

@@ -15,7 +15,10 @@ from __future__ import annotations
 import codecs
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
+
+from core.textnorm import normalize_text
 
 from ingest.files import documents, markup
 from ingest.files.blocks import Block, Extracted, Skipped, paragraphs
@@ -77,6 +80,11 @@ def extract(path: Path, *, max_bytes: int) -> Extracted | Skipped:
         return Skipped(path, f"larger than {_size(max_bytes)}")
     if not data.strip():
         return Skipped(path, "empty file")
+    result = _read(path, data, suffix)
+    return _normalized(result) if isinstance(result, Extracted) else result
+
+
+def _read(path: Path, data: bytes, suffix: str) -> Extracted | Skipped:
     if suffix == ".pdf" or (suffix not in _TEXT_SUFFIXES and data.startswith(b"%PDF-")):
         return documents.pdf(path, data)
     if suffix == ".docx":
@@ -84,6 +92,16 @@ def extract(path: Path, *, max_bytes: int) -> Extracted | Skipped:
     if suffix == ".odt":
         return documents.odt(path, data)
     return _text_file(path, data, suffix)
+
+
+def _normalized(extracted: Extracted) -> Extracted:
+    """Blocks, headings and title NFKC-folded (as the pipeline does), so chunk
+    sizes and content hashes are those of the text that is stored."""
+    blocks = tuple(Block(b.kind, normalize_text(b.text),
+                         tuple(normalize_text(h) for h in b.heading), b.page, b.level)
+                   for b in extracted.blocks)
+    title = normalize_text(extracted.title) if extracted.title else extracted.title
+    return replace(extracted, blocks=blocks, title=title)
 
 
 def _text_file(path: Path, data: bytes, suffix: str) -> Extracted | Skipped:

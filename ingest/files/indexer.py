@@ -384,14 +384,17 @@ class FileIndexer:
             added += 1
         gone = [e.id for events in spare.values() for e in events]
         batch.replaced += gone
+        # Notes (a page without a readable text layer) are the indexed file's "problem".
         batch.states.append(file_rows.FileState(key, size, mtime_ns, "indexed",
+                                                "; ".join(extracted.notes) or None,
                                                 kind=extracted.kind, chunks=len(chunks)))
         report.indexed += 1
         report.chunks_added += added
         report.chunks_kept += kept
         report.chunks_removed += len(gone)
         report.outcomes.append(FileOutcome(key, "indexed", added=added, kept=kept,
-                                           removed=len(gone)))
+                                           removed=len(gone),
+                                           reason="; ".join(extracted.notes) or None))
 
     def _forget_files(self, paths: list[str], batch: _Batch, report: ScanReport) -> None:
         if not paths:

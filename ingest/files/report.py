@@ -70,7 +70,8 @@ class FileOutcome:
             parts.append(f"{self.kept} unchanged")
         if self.removed:
             parts.append(f"{self.removed} gone")
-        return f"indexed {path} ({', '.join(parts)})"
+        noted = f" — {self.reason}" if self.reason else ""
+        return f"indexed {path} ({', '.join(parts)}){noted}"
 
 
 @dataclass
@@ -107,6 +108,11 @@ class ScanReport:
         self.outcomes += other.outcomes
         return self
 
+    @property
+    def notes(self) -> list[tuple[str, str]]:
+        """Files read only in part, and what was left out ("page 3: no readable text layer")."""
+        return [(o.path, o.reason) for o in self.outcomes if o.action == "indexed" and o.reason]
+
     def reasons(self) -> dict[str, int]:
         """Skipped files by kind of reason, most common first."""
         counts = Counter(reason_group(reason) for _, reason in self.problems)
@@ -121,4 +127,5 @@ class ScanReport:
             "bytes_read": self.bytes_read, "seconds": round(self.seconds, 3),
             "cancelled": self.cancelled, "skipped_reasons": self.reasons(),
             "problems": [{"path": p, "reason": r} for p, r in self.problems],
+            "notes": [{"path": p, "note": n} for p, n in self.notes],
         }
