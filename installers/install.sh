@@ -20,6 +20,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 APT_PACKAGES=(
   build-essential cmake git           # llama.cpp is compiled on install
   tesseract-ocr tesseract-ocr-eng     # OCR of screen captures
+  poppler-utils poppler-data          # pdftotext: PDF text in reading order, CJK CMaps
   fonts-dejavu-core
   libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0

@@ -31,7 +31,7 @@ def _counts(text: str) -> tuple[int, int, int, int, int]:
     """(visible chars, bad chars, private-use chars, letters, Latin-1/Extended letters)."""
     visible = bad = private = letters = extended = 0
     for ch in text:
-        if ch.isspace():
+        if ch in " \t\n\r\f\v":
             continue
         visible += 1
         code = ord(ch)
@@ -40,9 +40,9 @@ def _counts(text: str) -> tuple[int, int, int, int, int]:
             if 0xC0 <= code <= 0x24F:
                 extended += 1
             continue
-        if ch.isdigit() or ch.isascii():
-            continue
         category = unicodedata.category(ch)
+        if ch.isdigit() or (ch.isascii() and category != "Cc"):
+            continue
         if category == "Co":
             private += 1
         elif category in ("Cc", "Cn", "Cs") or ch == "\ufffd":
@@ -71,6 +71,10 @@ def text_problem(text: str) -> str | None:
     # Text of a non-Latin script read through a Latin code page: nearly every
     # letter an accented Latin one (real Latin-script languages stay far below).
     if letters >= 20 and extended > 0.6 * letters:
+        return "mojibake"
+    # A multi-byte encoding (EUC-JP, GBK, Big5 …) read as Latin-1: a dense run
+    # of Latin-1 letters and symbols, more than any Latin-script language has.
+    if sum(1 for ch in text if 0x80 <= ord(ch) <= 0xFF) > 0.4 * visible:
         return "mojibake"
     return None
 
