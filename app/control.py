@@ -83,7 +83,8 @@ class ControlServer:
                     raise ValueError("request must be an object")
                 reply = self._handler(request)
             except EngramError as exc:
-                reply = {"ok": False, "error": exc.message}
+                reply = {"ok": False, "error": exc.message, "hint": exc.hint,
+                         "exit_code": exc.exit_code}
             except Exception as exc:
                 log.exception("control request failed")
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -123,7 +124,11 @@ def request(paths: Paths, message: dict[str, Any], *, timeout: float = 10.0) -> 
             raise EngramError("The running Engram instance did not answer in time.")
         reply = json.loads(conn.recv_bytes())
     if not reply.get("ok", False):
-        raise EngramError(reply.get("error") or "The running instance refused the request.")
+        error = EngramError(reply.get("error") or "The running instance refused the request.",
+                            hint=reply.get("hint"))
+        if isinstance(reply.get("exit_code"), int):  # the CLI exits as if it failed here
+            error.exit_code = reply["exit_code"]
+        raise error
     return reply
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Sequence
 
@@ -49,6 +50,7 @@ class Instance:
         self.supervisor = Supervisor(sources, engine.pipeline.submit)
         self.stopped = threading.Event()
         self._server: ControlServer | None = None
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="access")
 
     def start(self, *, control: bool = True) -> None:
         if control:
@@ -61,6 +63,7 @@ class Instance:
         if self._server is not None:
             self._server.close()
             self._server = None
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.stopped.set()
 
     def status(self) -> dict[str, Any]:
@@ -79,6 +82,13 @@ class Instance:
         op = message.get("op")
         if op == "ping":
             return {"ok": True}
+        if isinstance(op, str) and op.startswith("access."):
+            # Search, ask, items, memories, timeline for the CLI and `engram mcp`: on a
+            # small fixed pool, so their reader connections and page caches are reused.
+            from core import access
+
+            request = {**message, "op": op.removeprefix("access.")}
+            return {"ok": True, **self._pool.submit(access.run, self.engine, request).result()}
         if op == "status":
             return {"ok": True, **self.status()}
         if op == "pause":

@@ -17,7 +17,7 @@ from core.errors import EngramError
 def build_parser() -> argparse.ArgumentParser:
     # Command groups, in the order their commands appear in --help.
     from app.cli import (ask_cmds, capture_cmds, ingest_cmds, memory_cmds, models_cmds,
-                         portability_cmds, privacy_cmds, screen_cmds, store_cmds)
+                         portability_cmds, privacy_cmds, reach_cmds, screen_cmds, store_cmds)
 
     parser = argparse.ArgumentParser(
         prog="engram",
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (store_cmds, models_cmds, capture_cmds, screen_cmds, ask_cmds, ingest_cmds,
-                   memory_cmds, privacy_cmds, portability_cmds):
+                   memory_cmds, privacy_cmds, portability_cmds, reach_cmds):
         module.register(sub)
     return parser
 

@@ -99,6 +99,26 @@ def get_many(db: apsw.Connection, ids: Sequence[int]) -> dict[int, Event]:
     return out
 
 
+def find_identity(db: apsw.Connection, obs: Observation) -> int | None:
+    """The id of the stored event with ``obs``'s identity (as the pipeline stored it)."""
+    if obs.external_id is not None:
+        rows = db.execute("SELECT id FROM events WHERE source = ? AND external_id = ?",
+                          (obs.source, obs.external_id)).fetchall()
+    else:
+        rows = db.execute("SELECT id FROM events WHERE source = ? AND external_id IS NULL "
+                          "AND content_hash = ?", (obs.source, obs.content_hash())).fetchall()
+    return int(rows[0][0]) if rows else None
+
+
+def between(db: apsw.Connection, since: datetime, until: datetime,
+            limit: int = 50_000) -> list[Event]:
+    """Events overlapping [since, until), oldest first."""
+    where, params = time_source_clause(since, until, (), (), alias="events")
+    rows = db.execute(f"SELECT {COLUMNS} FROM events WHERE {where} "
+                      "ORDER BY started_at, id LIMIT ?", (*params, limit))
+    return [row_to_event(r) for r in rows]
+
+
 def select_ids(db: apsw.Connection, *, since: datetime | None = None,
                until: datetime | None = None, source: str | None = None,
                app: str | None = None) -> list[int]:

@@ -1,0 +1,300 @@
+"""The read (and one write) operations other programs reach the memory through.
+
+``engram search|ask|status|memories list|timeline``, ``engram mcp`` and the
+running instance's control channel all call these, so a request answered by
+the running instance and one answered by a freshly opened store give the same
+JSON. Every function takes an engine (anything with ``store``, ``retriever``,
+``pipeline``, ``settings`` and ``asker()``) and returns plain JSON-able dicts:
+they cross a process boundary as JSON.
+
+``run(engine, request)`` dispatches a request dict ``{"op": …, …}``; a request
+names only the operations listed in ``OPS``, with their arguments checked here,
+so the control channel cannot be asked for anything else.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from core.errors import NotFound, UsageError
+from core.memory.types import Memory
+from core.records import MEMORY_TYPES, Event, Observation, SearchFilters, SearchHit, utcnow
+
+MAX_K = 100
+ASK_TIMEOUT_SECONDS = 300.0
+# A screen event seen once still stood for about one capture interval.
+MIN_SCREEN_SECONDS = 5.0
+
+
+class EngineLike(Protocol):
+    store: Any
+    retriever: Any
+    pipeline: Any
+    settings: Any
+
+    def asker(self) -> Any: ...
+
+
+# -- search -------------------------------------------------------------------------
+def filters_from(request: Mapping[str, Any]) -> SearchFilters:
+    """Search filters from a request's ``since``/``until`` (ISO or "2 weeks ago"),
+    ``sources``, ``apps``, ``types`` and ``memories`` (False: items only)."""
+    from core.timeparse import parse_when
+
+    since = parse_when(request["since"]) if request.get("since") else None
+    until = parse_when(request["until"]) if request.get("until") else None
+    if since and until and since >= until:
+        raise UsageError("since must be before until.")
+    types = tuple(_strings(request.get("types")))
+    bad = [t for t in types if t not in MEMORY_TYPES]
+    if bad:
+        raise UsageError(f"Unknown memory type {bad[0]!r}; use one of {', '.join(MEMORY_TYPES)}.")
+    return SearchFilters(since=since, until=until, sources=tuple(_strings(request.get("sources"))),
+                         apps=tuple(_strings(request.get("apps"))), memory_types=types,  # type: ignore[arg-type]
+                         include_memories=bool(request.get("memories", True)))
+
+
+def hit_json(hit: SearchHit) -> dict[str, Any]:
+    """A search hit as JSON: ``SearchHit.to_json`` plus its type and image flag."""
+    out = hit.to_json()
+    out["has_image"] = hit.has_image
+    return out
+
+
+def search(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"query", "results": [hit…]}`` — the best ``k`` hits for ``query``."""
+    query = str(request.get("query") or "").strip()
+    if not query:
+        raise UsageError("The query is empty.")
+    k = _int(request.get("k", 10), "k", 1, MAX_K)
+    hits = engine.retriever.search(query, filters_from(request), k=k)
+    return {"query": query, "results": [hit_json(h) for h in hits]}
+
+
+# -- ask ----------------------------------------------------------------------------
+def ask(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Ask through the public chat API (``Asker.answer``) and return its final state:
+    ``{"answer", "mode", "thread", "notice", "citations", "evidence", "looked_in"}``."""
+    from core.chat import Done, EvidenceFound
+
+    question = " ".join(str(request.get("question") or "").split())
+    if not question:
+        raise UsageError("The question is empty.")
+    thread = request.get("thread")
+    thread_id = _int(thread, "thread", 1, None) if thread is not None else None
+    evidence: tuple = ()
+    looked_in = None
+    done = None
+    for item in engine.asker().answer(question, thread_id):
+        if isinstance(item, EvidenceFound):
+            evidence = item.evidence
+            looked_in = item.time_range.phrase if item.time_range else None
+        elif isinstance(item, Done):
+            done = item
+    if done is None:  # pragma: no cover - Asker always ends with Done
+        raise RuntimeError("Ask ended without an answer")
+    return {"answer": done.answer, "mode": done.mode, "thread": done.thread_id,
+            "notice": done.notice, "looked_in": looked_in,
+            "citations": [c.to_json() for c in done.citations],
+            "evidence": [{"n": e.n, **hit_json(e.hit), "text": e.hit.text} for e in evidence]}
+
+
+# -- items and memories ----------------------------------------------------------------
+def event_json(event: Event) -> dict[str, Any]:
+    """A stored item with its full text and where it came from."""
+    from core.retrieval import event_title
+
+    return {"id": event.id, "kind": "event", "source": event.source,
+            "time": event.started_at.isoformat(), "end_time": event.ended_at.isoformat(),
+            "title": event_title(event), "text": event.text, "app": event.app,
+            "window_title": event.title, "url": event.url, "path": event.path,
+            "conversation": event.thread, "speaker": event.speaker,
+            "external_id": event.external_id, "has_image": event.has_image}
+
+
+def memory_json(m: Memory, now: datetime) -> dict[str, Any]:
+    """A memory as JSON (the shape ``engram memories --json`` prints)."""
+    from core.memory.search import is_weak, strength_of
+
+    return {
+        "id": m.id, "type": m.type, "title": m.title, "text": m.text, "fields": dict(m.fields),
+        "current": m.current, "superseded_by": m.superseded_by,
+        "valid_from": m.valid_from.isoformat(),
+        "valid_until": m.valid_until.isoformat() if m.valid_until else None,
+        "started_at": m.started_at.isoformat(), "ended_at": m.ended_at.isoformat(),
+        "importance": round(m.importance, 3), "strength": round(strength_of(m, now), 4),
+        "weak": is_weak(m, now), "pinned": m.pinned, "origin": m.origin,
+        "recall_count": m.recall_count, "evidence_count": m.evidence_count,
+        "created_at": m.created_at.isoformat(), "updated_at": m.updated_at.isoformat(),
+        "last_recalled": m.last_recalled.isoformat() if m.last_recalled else None,
+        "sources": list(m.sources),
+    }
+
+
+def get_item(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
+    """One item (``kind`` "event", the default) or memory (``kind`` "memory") in full;
+    a memory comes with the items it was built from."""
+    from core.memory import rows as memory_rows
+    from core.store import events as event_rows
+
+    item_id = _int(request.get("id"), "id", 1, None)
+    kind = str(request.get("kind") or "event")
+    db = engine.store.reader()
+    if kind == "event":
+        found = event_rows.get_many(db, [item_id]).get(item_id)
+        if found is None:
+            raise NotFound(f"No item with id {item_id}.")
+        return {"item": event_json(found)}
+    if kind != "memory":
+        raise UsageError("kind must be 'event' or 'memory'.")
+    memory = memory_rows.get(db, item_id)
+    if memory is None:
+        raise NotFound(f"No memory with id {item_id}.")
+    sources = event_rows.get_many(db, list(memory.sources))
+    return {"memory": memory_json(memory, utcnow()),
+            "sources": [event_json(sources[i]) for i in memory.sources if i in sources]}
+
+
+def memories(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Current memories (``all``: also superseded and faded ones), of ``types``,
+    or the best matches for ``query``."""
+    from core.memory import rows as memory_rows
+    from core.memory.search import list_memories
+
+    now = utcnow()
+    types = tuple(_strings(request.get("types")))
+    bad = [t for t in types if t not in MEMORY_TYPES]
+    if bad:
+        raise UsageError(f"Unknown memory type {bad[0]!r}; use one of {', '.join(MEMORY_TYPES)}.")
+    query = str(request.get("query") or "").strip()
+    limit = _int(request.get("limit", 200), "limit", 1, 10_000)
+    db = engine.store.reader()
+    if query:
+        hits = engine.retriever.search(
+            query, SearchFilters(memory_types=types or MEMORY_TYPES), k=min(limit, MAX_K))
+        found_map = memory_rows.get_many(db, [h.id for h in hits])
+        found = [found_map[h.id] for h in hits if h.id in found_map]
+    else:
+        found = list_memories(db, types=types, include_all=bool(request.get("all")), now=now,
+                              limit=limit)
+    return {"memories": [memory_json(m, now) for m in found]}
+
+
+def remember(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Store a note (through the pipeline: redacted and deduplicated like any item)."""
+    from core.timeparse import parse_when
+
+    text = str(request.get("text") or "").strip()
+    if not text:
+        raise UsageError("The note is empty.")
+    at = parse_when(request["at"]) if request.get("at") else utcnow()
+    obs = Observation(source="note", captured_at=at, text=text)
+    changes = engine.pipeline.submit([obs])
+    if changes.added:
+        return {"id": changes.added[0], "status": "added"}
+    from core.store import events as event_rows
+
+    known = event_rows.find_identity(engine.store.reader(),
+                                   engine.pipeline.redact(engine.pipeline.normalize(obs)))
+    return {"id": known, "status": "already stored"}
+
+
+# -- timeline -----------------------------------------------------------------------------
+def timeline(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
+    """A local day: its episodes (episodic memories) and time per app and per source.
+
+    ``day`` is ``YYYY-MM-DD``, ``today``, ``yesterday`` or anything ``parse_when``
+    reads; screen time counts how long windows were seen, other items count as
+    items.
+    """
+    from core.memory.search import list_memories
+    from core.store import events as event_rows
+
+    day = _day(request.get("day"))
+    start = datetime.combine(day, time.min).astimezone()
+    end = datetime.combine(day + timedelta(days=1), time.min).astimezone()
+    db = engine.store.reader()
+    seconds: dict[str, float] = defaultdict(float)
+    items: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    first = last = None
+    for event in event_rows.between(db, start, end):
+        sources[event.source] += 1
+        label = event.app or {"file": "Files", "chat": "Chats", "note": "Notes"}.get(
+            event.source, event.source)
+        items[label] += 1
+        if event.source == "screen":
+            s, e = max(event.started_at, start), min(end, max(
+                event.ended_at, event.started_at + timedelta(seconds=MIN_SCREEN_SECONDS)))
+            seconds[label] += max(0.0, (e - s).total_seconds())
+        first = event.started_at if first is None else min(first, event.started_at)
+        last = event.ended_at if last is None else max(last, event.ended_at)
+    now = utcnow()
+    # A day's episodes are shown however faded they are (the app's timeline does the
+    # same); only those a newer memory replaced are left out.
+    episodes = [m for m in list_memories(db, types=("episodic",), since=start, until=end,
+                                         now=now, include_all=True) if m.superseded_by is None]
+    apps = sorted(items, key=lambda a: (-seconds.get(a, 0.0), -items[a], a))
+    return {
+        "day": day.isoformat(), "first": first.isoformat() if first else None,
+        "last": last.isoformat() if last else None, "items": sum(sources.values()),
+        "sources": dict(sources.most_common()),
+        "apps": [{"app": a, "screen_minutes": round(seconds.get(a, 0.0) / 60, 1),
+                  "items": items[a]} for a in apps],
+        "episodes": [{"id": m.id, "title": m.title, "text": m.text,
+                      "start": m.started_at.isoformat(), "end": m.ended_at.isoformat(),
+                      "sources": len(m.sources)}
+                     for m in sorted(episodes, key=lambda m: m.started_at)],
+    }
+
+
+# -- dispatch -----------------------------------------------------------------------------
+OPS: dict[str, Callable[[EngineLike, Mapping[str, Any]], dict[str, Any]]] = {
+    "search": search, "ask": ask, "get_item": get_item, "memories": memories,
+    "timeline": timeline, "remember": remember,
+}
+
+
+def run(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Answer one request ``{"op": name, …arguments}`` with the operation ``name``."""
+    op = OPS.get(str(request.get("op")))
+    if op is None:
+        raise UsageError(f"unknown request {request.get('op')!r}")
+    return op(engine, request)
+
+
+# -- argument checks ------------------------------------------------------------------------
+def _strings(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise UsageError(f"expected a string or a list of strings, got {value!r}")
+
+
+def _int(value: Any, name: str, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise UsageError(f"{name} must be a whole number.")
+    try:
+        number = int(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number.") from None
+    if number < low or (high is not None and number > high):
+        raise UsageError(f"{name} must be between {low} and {high}." if high is not None
+                         else f"{name} must be at least {low}.")
+    return number
+
+
+def _day(value: Any) -> date:
+    from core.timeparse import parse_when
+
+    if value is None or value == "" or value == "today":
+        return datetime.now().astimezone().date()
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return parse_when(text).astimezone().date()
