@@ -228,6 +228,9 @@ def test_odt_headings_lists_tables(tmp_path: Path) -> None:
         ("paragraph", "Ben: migration\nand rollback plan", ("Meeting notes",)),
         ("heading", "Numbers", ("Meeting notes", "Numbers")),
         ("table", "Users | 1 204", ("Meeting notes", "Numbers")),
+        # notes are indexed too (issue 21), once, under their own heading
+        ("heading", "Footnotes", ("Footnotes",)),
+        ("paragraph", "[1] footnote", ("Footnotes",)),
     ]
 
 

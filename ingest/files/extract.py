@@ -46,7 +46,7 @@ BINARY = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".i
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
-_TEXT_SUFFIXES = MARKDOWN | HTML | CODE | {".txt", ".csv", ".tsv"}
+_TEXT_SUFFIXES = MARKDOWN | HTML | CODE | {".txt", ".csv", ".tsv", ".fodt"}
 _SNIFF = 8192
 # Bytes that do not occur in text (tab, newlines, form feed, backspace and ESC
 # for coloured logs are allowed).
@@ -87,9 +87,9 @@ def extract(path: Path, *, max_bytes: int) -> Extracted | Skipped:
 def _read(path: Path, data: bytes, suffix: str) -> Extracted | Skipped:
     if suffix == ".pdf" or (suffix not in _TEXT_SUFFIXES and data.startswith(b"%PDF-")):
         return documents.pdf(path, data)
-    if suffix == ".docx":
+    if suffix in documents.DOCX:
         return documents.docx(path, data)
-    if suffix == ".odt":
+    if suffix in documents.ODT:
         return documents.odt(path, data)
     return _text_file(path, data, suffix)
 
@@ -120,6 +120,8 @@ def _text_file(path: Path, data: bytes, suffix: str) -> Extracted | Skipped:
             ("<!doctype html", "<html"))):
         kind = "html"
         blocks, title = markup.html_blocks(text)
+    elif suffix == ".fodt":
+        return documents.fodt(path, text)
     elif suffix in (".csv", ".tsv"):
         kind = "csv"
         blocks, notes = markup.csv_blocks(text, tab_separated=suffix == ".tsv")
