@@ -239,8 +239,12 @@ def cmd_import(ctx: Context) -> int:
     result = {
         "path": str(path), "format": report.format, "messages": report.imported,
         "imported": len(changes.added), "already_present": changes.duplicates,
-        "skipped": [{"where": s.where, "reason": s.reason} for s in report.skipped],
+        "skipped": [{"where": s.where, "reason": s.reason, "detail": s.detail}
+                    for s in report.skipped],
+        "skipped_by_reason": report.skipped_by_reason,
         "ignored": dict(report.ignored),
+        "notes": dict(report.notes),
+        "read": report.total,
     }
     if ctx.json:
         ctx.emit_json(result)
@@ -252,10 +256,13 @@ def cmd_import(ctx: Context) -> int:
     if report.skipped:
         ctx.out(f"Skipped {len(report.skipped)}:")
         for item in report.skipped[:_SHOWN_PROBLEMS]:
-            ctx.out(f"  {item.where}: {item.reason}")
+            ctx.out(f"  {item.where}: {item.describe()}")
         if len(report.skipped) > _SHOWN_PROBLEMS:
             ctx.out(f"  … and {len(report.skipped) - _SHOWN_PROBLEMS} more (see --json)")
     if report.ignored:
         ctx.out("Left out on purpose: " + ", ".join(
             f"{n} × {reason}" for reason, n in sorted(report.ignored.items())))
+    if report.notes:
+        ctx.out("Read with care: " + ", ".join(
+            f"{n} × {what}" for what, n in sorted(report.notes.items())))
     return 0

@@ -84,7 +84,7 @@ def import_chats(pipeline: Any, path: Path, job: Job, *,
     return ImportSummary(
         path=str(path), format=report.format, messages=report.imported,
         added=len(changes.added), already=changes.duplicates,
-        skipped=tuple((s.where, s.reason) for s in report.skipped),
+        skipped=tuple((s.where, s.describe()) for s in report.skipped),
         ignored=tuple(sorted(report.ignored.items())), cancelled=cancelled, changes=changes)
 
 

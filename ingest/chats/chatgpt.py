@@ -16,18 +16,26 @@ regenerating an answer starts a new branch. Decisions:
   message on its branch (or the conversation's), with ``meta["time_estimated"]``.
 - External ids are ``chatgpt:<conversation id>:<message id>``.
 
-The JSON document is loaded whole (the format has no record boundaries).
+- Each message's context (``meta["context"]``) is its neighbours on its own
+  branch: the nearest imported ancestor before it, and after it the nearest
+  imported descendant along the main line (or the newest child off it).
+
+The file is streamed one conversation at a time (exports reach gigabytes);
+each conversation is bounded in depth and size (``jsonstream``).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from core.errors import BadInput
+from core.records import Observation
 from ingest.chats.common import (ChatItem, Ignored, ParseOptions, SkippedItem, dict_of,
-                                 from_epoch, list_of, load_json, make_observation,
-                                 read_export_bytes, short_hash, text_of)
+                                 export_opener, from_epoch, list_of, make_observation,
+                                 short_hash, text_of, turn_of)
+from ingest.chats.jsonstream import check_json, json_units
 
 FORMAT = "chatgpt"
 SPEAKERS = {"user": "You", "assistant": "ChatGPT"}
@@ -42,19 +50,26 @@ def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatIt
     Raises ``BadInput`` at once when the file is not valid JSON or not a list
     of conversations; a broken conversation inside is skipped and reported.
     """
-    data, label = read_export_bytes(path, "conversations.json")
-    document = load_json(data, label)
-    if isinstance(document, dict) and "mapping" in document:
-        document = [document]  # a single conversation saved on its own
-    if not isinstance(document, list):
+    open_, label = export_opener(path, "conversations.json")
+    shape = check_json(open_, label)
+    # A single conversation saved on its own is an object with a "mapping".
+    single = shape.root == "object" and "mapping" in shape.keys
+    if not single and shape.root != "list":
         raise BadInput(f"{label}: expected a list of conversations, "
-                       f"found a JSON {type(document).__name__}")
-    return _conversations(document, label)
+                       f"found a JSON {shape.root}")
+    return _conversations(open_, label, single)
 
 
-def _conversations(document: list[Any], label: str) -> Iterator[ChatItem]:
-    for index, conversation in enumerate(document):
+def _conversations(open_: Callable[[], IO[bytes]], label: str,
+                   single: bool) -> Iterator[ChatItem]:
+    wanted = () if single else ("item",)
+    units = json_units(open_, lambda path: path == wanted)
+    for index, unit in enumerate(units):
         where = f"{label}: conversation {index}"
+        conversation = unit.value
+        if unit.error is not None:
+            yield SkippedItem(where, "conversation not readable", unit.error)
+            continue
         if not isinstance(conversation, dict) or not isinstance(conversation.get("mapping"), dict):
             yield SkippedItem(where, "not a conversation (no message tree)")
             continue
@@ -78,6 +93,7 @@ def _conversation(conversation: dict[str, Any], where: str, title: str) -> Itera
     # Depth-first from each root, children in their listed order: conversation
     # order within a branch, and every node visited once even if the tree is cyclic.
     visited: set[str] = set()
+    found: list[tuple[str, ChatItem]] = []
     stack: list[tuple[str, datetime | None]] = [(key, start_time) for key in reversed(roots)]
     while stack:
         key, inherited = stack.pop()
@@ -94,11 +110,45 @@ def _conversation(conversation: dict[str, Any], where: str, title: str) -> Itera
         elif message is not None:
             item = SkippedItem(f"{where}, node {key}", "message is not an object")
         if item is not None:
-            yield item
+            found.append((key, item))
         stack.extend((child, inherited) for child in reversed(children[key]))
-    lost = [key for key, node in nodes.items() if key not in visited and node.get("message")]
-    if lost:
-        yield SkippedItem(where, f"{len(lost)} message(s) not reachable from the tree's root")
+    observations = {key: item for key, item in found if isinstance(item, Observation)}
+    for key, item in found:
+        if isinstance(item, Observation):
+            item = _with_context(item, key, observations, parents, children, main)
+        yield item
+    for key, node in nodes.items():
+        if key not in visited and node.get("message"):
+            yield SkippedItem(f"{where}, node {key}", "not reachable from the tree's root")
+
+
+def _with_context(obs: Observation, key: str, observations: dict[str, Observation],
+                  parents: dict[str, str | None], children: dict[str, list[str]],
+                  main: set[str]) -> Observation:
+    """``obs`` with its neighbours on its own branch as ``meta["context"]``."""
+    context: dict[str, str] = {}
+    seen = {key}
+    step = parents[key]
+    while step is not None and step not in seen:
+        seen.add(step)
+        if step in observations:
+            context["before"] = turn_of(observations[step])
+            break
+        step = parents[step]
+    step = _next_on_branch(key, children, main)
+    while step is not None and step not in seen:
+        seen.add(step)
+        if step in observations:
+            context["after"] = turn_of(observations[step])
+            break
+        step = _next_on_branch(step, children, main)
+    return replace(obs, meta={**obs.meta, "context": context})
+
+
+def _next_on_branch(key: str, children: dict[str, list[str]], main: set[str]) -> str | None:
+    kids = children[key]
+    on_main = [k for k in kids if k in main]
+    return on_main[0] if on_main else (kids[-1] if kids else None)
 
 
 def _ref(value: object, nodes: dict[str, Any]) -> str | None:

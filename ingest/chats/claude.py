@@ -10,17 +10,19 @@ not imported: it is the file, not the conversation).
 Where the export records branches (``parent_message_uuid`` and the
 conversation's ``current_leaf_message_uuid``), messages off the path to the
 current leaf get ``meta["branch"] = "alternate"``, as for ChatGPT.
-External ids are ``claude:<conversation uuid>:<message uuid>``. Loaded whole.
+External ids are ``claude:<conversation uuid>:<message uuid>``. Streamed one
+conversation at a time, each bounded in depth and size (``jsonstream``).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from core.errors import BadInput
-from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions,
-                                 SkippedItem, dict_of, list_of, from_iso, load_json, make_observation,
-                                 read_export_bytes, short_hash, text_of)
+from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions, SkippedItem,
+                                 dict_of, export_opener, from_iso, list_of, make_observation,
+                                 short_hash, text_of)
+from ingest.chats.jsonstream import check_json, json_units
 
 FORMAT = "claude"
 SPEAKERS = {"human": ("You", "user"), "user": ("You", "user"),
@@ -33,19 +35,24 @@ def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatIt
     Raises ``BadInput`` at once when the file is not valid JSON or not a list
     of conversations; a broken conversation or message is skipped and reported.
     """
-    data, label = read_export_bytes(path, "conversations.json")
-    document = load_json(data, label)
-    if isinstance(document, dict) and "chat_messages" in document:
-        document = [document]
-    if not isinstance(document, list):
+    open_, label = export_opener(path, "conversations.json")
+    shape = check_json(open_, label)
+    single = shape.root == "object" and "chat_messages" in shape.keys
+    if not single and shape.root != "list":
         raise BadInput(f"{label}: expected a list of conversations, "
-                       f"found a JSON {type(document).__name__}")
-    return _conversations(document, label)
+                       f"found a JSON {shape.root}")
+    return _conversations(open_, label, single)
 
 
-def _conversations(document: list[Any], label: str) -> Iterator[ChatItem]:
-    for index, conversation in enumerate(document):
+def _conversations(open_: Callable[[], IO[bytes]], label: str,
+                   single: bool) -> Iterator[ChatItem]:
+    wanted = () if single else ("item",)
+    for index, unit in enumerate(json_units(open_, lambda path: path == wanted)):
         where = f"{label}: conversation {index}"
+        conversation = unit.value
+        if unit.error is not None:
+            yield SkippedItem(where, "conversation not readable", unit.error)
+            continue
         if not isinstance(conversation, dict) or not isinstance(
                 conversation.get("chat_messages"), list):
             yield SkippedItem(where, "not a conversation (no chat_messages)")

@@ -2,8 +2,11 @@
 
 Every format module exposes ``parse(path, options) -> Iterator[ChatItem]``: a
 stream of ``Observation`` (one per imported message), ``SkippedItem`` (something
-that looked like content but could not be read, reported to the person) and
-``Ignored`` (deliberately left out — system notices, tool calls — only counted).
+that looked like content but could not be read, reported to the person),
+``Ignored`` (deliberately left out — system notices, tool calls — only counted)
+and ``Note`` (a message was stored, but read with an assumption the person
+should hear about, e.g. "23:59 PM" read as 23:59). Every message of a file is
+exactly one of stored, skipped or ignored, so the report's counts add up.
 ``parse`` itself is a plain function that validates the file *before* returning
 the generator, so a file that cannot be read at all raises ``BadInput`` before a
 single message is handed out. Only a read failure during the stream (the file
@@ -14,12 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import stat
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator, Mapping, Union
+from contextlib import contextmanager
+from typing import IO, Any, Callable, Iterator, Mapping, Union
 
 from core.errors import BadInput
 from core.records import Observation, to_utc
@@ -35,7 +40,12 @@ class SkippedItem:
     """
 
     where: str
-    reason: str
+    reason: str  # a fixed phrase, so reports can count per reason
+    detail: str = ""  # the particular value, e.g. the unreadable timestamp
+
+    def describe(self) -> str:
+        """The reason with its detail, for one line of a report."""
+        return f"{self.reason} ({self.detail})" if self.detail else self.reason
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,14 @@ class Ignored:
     reason: str
 
 
-ChatItem = Union[Observation, SkippedItem, Ignored]
+@dataclass(frozen=True)
+class Note:
+    """Something the person should know about how a stored message was read."""
+
+    what: str
+
+
+ChatItem = Union[Observation, SkippedItem, Ignored, Note]
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,17 @@ class ImportReport:
     imported: int
     skipped: tuple[SkippedItem, ...]
     ignored: Mapping[str, int]
+    notes: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def skipped_by_reason(self) -> dict[str, int]:
+        """How many messages (or units) were skipped, per reason."""
+        return dict(Counter(s.reason for s in self.skipped))
+
+    @property
+    def total(self) -> int:
+        """Every message read from the file: imported + skipped + ignored."""
+        return self.imported + len(self.skipped) + sum(self.ignored.values())
 
 
 class ChatImport:
@@ -89,6 +117,7 @@ class ChatImport:
         self.imported = 0
         self.skipped: list[SkippedItem] = []
         self.ignored: Counter[str] = Counter()
+        self.notes: Counter[str] = Counter()
         self._items = items
 
     def __iter__(self) -> Iterator[Observation]:
@@ -97,7 +126,13 @@ class ChatImport:
         waiting: dict[str, Observation] = {}
         last: dict[str, str] = {}
         for item in self._items:
-            if isinstance(item, Observation):
+            if isinstance(item, Observation) and item.meta.get("cut"):
+                self.notes[CUT_NOTE] += 1
+            if isinstance(item, Observation) and "context" in item.meta:
+                # The parser knows the neighbours better (conversation trees).
+                self.imported += 1
+                yield item
+            elif isinstance(item, Observation):
                 self.imported += 1
                 key = item.thread or ""
                 before = last.get(key)
@@ -110,6 +145,8 @@ class ChatImport:
                     yield _with_after(held, last[key])
             elif isinstance(item, SkippedItem):
                 self.skipped.append(item)
+            elif isinstance(item, Note):
+                self.notes[item.what] += 1
             else:
                 self.ignored[item.reason] += 1
         yield from waiting.values()
@@ -129,10 +166,15 @@ class ChatImport:
     def report(self) -> ImportReport:
         """A frozen snapshot of the counts so far (complete after iteration)."""
         return ImportReport(self.format, str(self.path), self.imported,
-                            tuple(self.skipped), dict(self.ignored))
+                            tuple(self.skipped), dict(self.ignored), dict(self.notes))
 
 
 CONTEXT_CHARS = 300
+
+
+def turn_of(obs: Observation) -> str:
+    """One message as a short "speaker: text" line for its neighbours' context."""
+    return _turn(obs)
 
 
 def _turn(obs: Observation) -> str:
@@ -224,21 +266,82 @@ def find_member(archive: zipfile.ZipFile, basename: str) -> str | None:
     return min(names, key=lambda n: (n.count("/"), n)) if names else None
 
 
-def read_export_bytes(path: Path, basename: str) -> tuple[bytes, str]:
-    """The bytes of ``path``, or of its member ``basename`` when it is a zip.
+# A message longer than this is cut, with a visible note, before it is stored:
+# a 50 MB "line" is not a message anyone wrote, and the pipeline splits what is
+# left into items of its own size limit.
+MAX_MESSAGE_CHARS = 1024 * 1024
+# Whole-file reads (Slack's small JSON files) stop at this size.
+MAX_SMALL_FILE = 256 * 1024 * 1024
+CUT_NOTE = "message cut to 1 MB"
 
-    Returns the bytes and a label naming the file for error messages.
+
+def bound_text(text: str, dropped: int = 0) -> tuple[str, bool]:
+    """``text`` cut to ``MAX_MESSAGE_CHARS`` with a visible note; whether it was cut.
+
+    ``dropped`` counts characters the reader already left out of ``text``.
+    """
+    if len(text) <= MAX_MESSAGE_CHARS and not dropped:
+        return text, False
+    extra = max(0, len(text) - MAX_MESSAGE_CHARS) + dropped
+    return (text[:MAX_MESSAGE_CHARS].rstrip()
+            + f"\n[… {extra:,} more characters not imported]"), True
+
+
+def check_regular(path: Path) -> None:
+    """Refuse, before anything reads it, a path that is not a file or folder.
+
+    A FIFO would block the import forever and ``/dev/zero`` never ends.
     """
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                member = find_member(archive, basename)
-                if member is None:
-                    raise BadInput(f"{path.name}: no {basename} inside this zip")
-                return archive.read(member), f"{path.name}:{member}"
-        return path.read_bytes(), path.name
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise BadInput(f"{path}: no such file or folder") from exc
+    except OSError as exc:
+        raise BadInput(f"{path.name}: cannot read ({exc.strerror or exc})") from exc
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise BadInput(f"{path.name}: not a regular file (a pipe, device or socket)",
+                       hint="Save the export to a file and import that file.")
+
+
+def export_opener(path: Path, basename: str) -> tuple[Callable[[], IO[bytes]], str]:
+    """A function opening ``path`` (or its zip member ``basename``) for reading.
+
+    Returns the opener and a label naming the file for messages. Raises
+    ``BadInput`` when the file or member cannot be found or opened.
+    """
+    check_regular(path)
+    try:
+        if not zipfile.is_zipfile(path):
+            path.open("rb").close()
+            return (lambda: path.open("rb")), path.name
+        with zipfile.ZipFile(path) as archive:
+            member = find_member(archive, basename)
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise BadInput(f"{path.name}: cannot read the export ({exc})") from exc
+    if member is None:
+        raise BadInput(f"{path.name}: no {basename} inside this zip")
+
+    @contextmanager
+    def open_member() -> Iterator[IO[bytes]]:
+        try:
+            with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
+                yield handle
+        except (zipfile.BadZipFile, EOFError) as exc:
+            raise BadInput(f"{path.name}:{member}: cannot read ({exc})") from exc
+    return open_member, f"{path.name}:{member}"  # type: ignore[return-value]
+
+
+def read_small(path: Path, label: str, limit: int = MAX_SMALL_FILE) -> bytes:
+    """A regular file's bytes, refusing non-regular files and files over ``limit``."""
+    check_regular(path)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise BadInput(f"{label}: cannot read ({exc.strerror or exc})") from exc
+    if len(data) > limit:
+        raise BadInput(f"{label}: larger than {limit // (1024 * 1024)} MB")
+    return data
 
 
 class BadJson(BadInput):
@@ -252,11 +355,13 @@ class BadJson(BadInput):
 def load_json(data: bytes, label: str) -> Any:
     """Parse a whole JSON document; a broken one raises ``BadJson`` naming where.
 
-    JSON exports (ChatGPT, Claude, Telegram, Slack) are loaded whole: their
-    formats have no record boundaries to stream on.
+    Used for files that are small by nature (Slack's day files and lists);
+    large exports are streamed (``jsonstream``).
     """
     try:
         return json.loads(data)
+    except RecursionError as exc:
+        raise BadJson(label, "not readable: nested too deeply") from exc
     except UnicodeDecodeError as exc:
         raise BadJson(label, f"not UTF-8 text (byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
@@ -286,7 +391,14 @@ def text_of(value: object) -> str:
 def make_observation(*, captured_at: datetime, text: str, thread: str,
                      speaker: str | None, external_id: str, app: str | None,
                      meta: dict[str, Any], url: str | None = None) -> Observation:
-    """One chat message as an ``Observation`` (source ``"chat"``)."""
+    """One chat message as an ``Observation`` (source ``"chat"``).
+
+    Text over ``MAX_MESSAGE_CHARS`` is cut with a visible note and
+    ``meta["cut"]``; the import report counts it.
+    """
+    text, cut = bound_text(text)
+    if cut:
+        meta = {**meta, "cut": True}
     return Observation(source="chat", captured_at=captured_at, text=text,
                        app=app, url=url, thread=thread, speaker=speaker,
                        external_id=external_id, meta=meta)

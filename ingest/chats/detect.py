@@ -6,6 +6,7 @@ few hundred KiB; the file is only parsed once, by the chosen format's parser.
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from datetime import tzinfo
 from pathlib import Path, PurePosixPath
@@ -13,7 +14,7 @@ from typing import Callable, Iterator
 
 from core.errors import BadInput
 from ingest.chats import chatgpt, claude, jsonl, slack, telegram, whatsapp
-from ingest.chats.common import ChatImport, ChatItem, ParseOptions, find_member
+from ingest.chats.common import ChatImport, ChatItem, ParseOptions, check_regular, find_member
 
 Parser = Callable[[Path, ParseOptions], Iterator[ChatItem]]
 PARSERS: dict[str, Parser] = {
@@ -32,8 +33,7 @@ def detect_format(path: Path) -> str:
 
     Raises ``BadInput`` when the path is missing or the format is not recognised.
     """
-    if not path.exists():
-        raise BadInput(f"{path}: no such file or folder")
+    check_regular(path)  # a FIFO or device would block or never end
     try:
         if path.is_dir():
             found = _detect_folder(path)
@@ -62,6 +62,7 @@ def parse_export(path: Path, format: str = "auto", *, name: str | None = None,
     order. A file that cannot be read at all raises ``BadInput`` here, before
     anything is imported; problems inside are reported in ``skipped``.
     """
+    check_regular(path)
     chosen = detect_format(path) if format == "auto" else format
     if chosen not in PARSERS:
         raise BadInput(f"unknown chat format {format!r}",
@@ -109,7 +110,7 @@ def _detect_zip(path: Path) -> str | None:
 
 def _detect_head(head: bytes, name: str) -> str | None:
     """Guess from the first bytes of a file (possibly cut mid-character)."""
-    text = head.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")
+    text = head.decode("utf-8", "ignore").lstrip("\ufeff\u200e\u200f \t\r\n")
     first_line = text.split("\n", 1)[0]
     if whatsapp.looks_like_whatsapp(first_line):
         return "whatsapp"
@@ -125,12 +126,20 @@ def _detect_head(head: bytes, name: str) -> str | None:
         return "claude"
     if any(key in text for key in ('"date_unixtime"', '"personal_information"', '"from_id"')):
         return "telegram"
+    # Older or converted Telegram exports: chats.list, or messages typed "message".
+    if _TELEGRAM_CHATS.search(text) or (
+            '"messages"' in text and _TELEGRAM_MESSAGE.search(text)):
+        return "telegram"
     return None
+
+
+_TELEGRAM_CHATS = re.compile(r'"chats"\s*:\s*\{\s*"(?:about|list)"')
+_TELEGRAM_MESSAGE = re.compile(r'"type"\s*:\s*"(?:message|service)"')
 
 
 def _is_jsonl_record(line: str) -> bool:
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(record, dict) and "text" in record and "timestamp" in record

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from core.errors import BadInput
-from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions,
-                                 SkippedItem, from_epoch, from_iso, make_observation)
+from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions, SkippedItem,
+                                 check_regular, from_epoch, from_iso, make_observation)
 
 FORMAT = "jsonl"
 
@@ -35,11 +35,35 @@ def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatIt
     return _items(path, options)
 
 
+MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer line is skipped, never held whole
+
+
+def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """Numbered lines; None for a line over ``MAX_LINE_BYTES`` (read past, not kept)."""
+    number = 0
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            while raw and not raw.endswith(b"\n"):
+                raw = handle.readline(1024 * 1024)
+            yield number, None
+            continue
+        yield number, raw
+
+
 def _check_first_line(path: Path) -> None:
     number = 0
+    check_regular(path)
     try:
         with path.open("rb") as handle:
-            for number, raw in enumerate(handle, 1):
+            for number, raw in _lines(handle):
+                if raw is None:
+                    raise BadInput(f"{path.name}, line {number}: a line over "
+                                   f"{MAX_LINE_BYTES // (1024 * 1024)} MB; expected one "
+                                   "chat message per line (JSONL)")
                 if not raw.strip():
                     continue
                 record = _decode(raw, number == 1)
@@ -50,7 +74,10 @@ def _check_first_line(path: Path) -> None:
     except OSError as exc:
         raise BadInput(f"{path.name}: cannot read ({exc.strerror or exc})") from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path.name}, line {number}: not valid JSON ({exc}); "
+        raise BadInput(f"{path.name}, line {number}: not valid JSON ({str(exc)[:120]}); "
+                       "expected one chat message per line (JSONL)") from exc
+    except RecursionError as exc:
+        raise BadInput(f"{path.name}, line {number}: JSON nested too deeply; "
                        "expected one chat message per line (JSONL)") from exc
     raise BadInput(f"{path.name}: the file is empty")
 
@@ -65,14 +92,21 @@ def _items(path: Path, options: ParseOptions) -> Iterator[ChatItem]:
     seen: set[tuple[str, str]] = set()
     default_conversation = options.name or path.stem
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
+        for number, raw in _lines(handle):
+            where = f"{path.name}, line {number}"
+            if raw is None:
+                yield SkippedItem(where, "line too long",
+                                  f"over {MAX_LINE_BYTES // (1024 * 1024)} MB")
+                continue
             if not raw.strip():
                 continue
-            where = f"{path.name}, line {number}"
             try:
                 record = _decode(raw, number == 1)
             except UnicodeDecodeError:
                 yield SkippedItem(where, "not UTF-8 text")
+                continue
+            except RecursionError:
+                yield SkippedItem(where, "JSON nested too deeply")
                 continue
             except ValueError:
                 truncated = not raw.endswith(b"\n")
@@ -92,8 +126,9 @@ def _message(record: dict[str, Any], where: str, default_conversation: str,
     stamp = record.get("timestamp")
     when = from_epoch(stamp) if isinstance(stamp, (int, float)) else from_iso(stamp, options.tz)
     if when is None:
-        reason = "no timestamp" if stamp is None else f"unreadable timestamp {stamp!r}"
-        return SkippedItem(where, reason)
+        if stamp is None:
+            return SkippedItem(where, "no timestamp")
+        return SkippedItem(where, "unreadable timestamp", repr(stamp)[:80])
     text = record.get("text")
     if not isinstance(text, str):
         return SkippedItem(where, "no text" if text is None else "text is not a string")
@@ -103,7 +138,7 @@ def _message(record: dict[str, Any], where: str, default_conversation: str,
     own_id = _scalar(record.get("id"))
     if own_id is not None:
         if (conversation, own_id) in seen:
-            return SkippedItem(where, f"duplicate id {own_id!r} in {conversation!r}")
+            return SkippedItem(where, "duplicate id", f"{own_id!r} in {conversation!r}"[:200])
         seen.add((conversation, own_id))
         local_id = own_id
     else:

@@ -2,14 +2,17 @@
 (plus ``groups.json``, ``dms.json``, ``mpims.json`` when present) and one folder
 per conversation of ``YYYY-MM-DD.json`` day files.
 
-User ids become display names (from ``users.json``, else the message's own
-``user_profile``); ``<@U123>``, ``<#C123|general>``, ``<!here>`` and
+User ids become people's real names (from ``users.json``, else the message's
+own ``user_profile``; the display name or handle only when no real name is
+known). Bot posts keep their words in ``attachments`` (pretext, title, text,
+fields, or the fallback when nothing else is there); those become the text. ``<@U123>``, ``<#C123|general>``, ``<!here>`` and
 ``<https://…|label>`` become readable text. Thread replies keep their parent's
 ``thread_ts`` in ``meta``. Joins, leaves, topic changes and other notices are
 ignored; edits and deletions recorded as separate events are ignored too (the
 export already holds the edited text). A broken day file is skipped and
 reported; a broken ``channels.json`` or ``users.json`` refuses the whole export.
-External ids are ``slack:<channel id>:<ts>`` (ts is unique within a channel).
+External ids are ``slack:<channel id>:<ts>`` (ts is unique within a channel);
+the time is ts's whole seconds (its fraction is a sequence number, not time).
 Each JSON file is loaded whole; day files keep that small.
 """
 from __future__ import annotations
@@ -22,12 +25,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from core.errors import BadInput
-from ingest.chats.common import (BadJson, ChatItem, Ignored, ParseOptions, SkippedItem, dict_of,
-                                 from_epoch, list_of, load_json, make_observation, text_of)
+from ingest.chats.common import (MAX_SMALL_FILE, BadJson, ChatItem, Ignored, ParseOptions,
+                                 SkippedItem, check_regular, dict_of, from_epoch, list_of,
+                                 load_json, make_observation, read_small, text_of)
 
 FORMAT = "slack"
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
-_IMPORTED_SUBTYPES = {None, "thread_broadcast", "me_message", "file_share", "bot_message"}
+_IMPORTED_SUBTYPES = {None, "thread_broadcast", "reply_broadcast", "me_message", "file_share",
+                      "bot_message", "slackbot_response", "file_comment"}
 _MARKUP = re.compile(r"<([^<>]+)>")
 
 
@@ -60,8 +65,11 @@ class _Tree:
 
     def read(self, name: str) -> bytes:
         if self._zip is not None:
+            if self._zip.getinfo(name).file_size > MAX_SMALL_FILE:
+                raise BadInput(f"{self.label(name)}: larger than "
+                               f"{MAX_SMALL_FILE // (1024 * 1024)} MB")
             return self._zip.read(name)
-        return (self.path / name).read_bytes()
+        return read_small(self.path / name, self.label(name))
 
     def exists(self, name: str) -> bool:
         return name in self.names
@@ -84,6 +92,7 @@ def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatIt
     Raises ``BadInput`` at once when it is not a Slack export or its
     ``channels.json`` / ``users.json`` cannot be read.
     """
+    check_regular(path)
     try:
         tree = _Tree(path)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -123,8 +132,8 @@ def _users(tree: _Tree) -> dict[str, str]:
 def _person_name(profile: object, fallback: dict[str, Any] | None = None) -> str:
     profile = profile if isinstance(profile, dict) else {}
     fallback = fallback or {}
-    for value in (profile.get("display_name"), profile.get("real_name"),
-                  fallback.get("real_name"), profile.get("name"), fallback.get("name")):
+    for value in (profile.get("real_name"), fallback.get("real_name"),
+                  profile.get("display_name"), profile.get("name"), fallback.get("name")):
         if isinstance(value, str) and value.strip():
             return value.strip()
     return ""
@@ -163,10 +172,10 @@ def _items(tree: _Tree, channels: list[_Channel], users: dict[str, str]) -> Iter
                 try:
                     messages = _load(tree, day)
                 except BadJson as exc:
-                    yield SkippedItem(tree.label(day), exc.problem)
+                    yield SkippedItem(tree.label(day), "day file not readable", exc.problem)
                     continue
                 except BadInput as exc:
-                    yield SkippedItem(tree.label(day), exc.message)
+                    yield SkippedItem(tree.label(day), "day file not readable", exc.message)
                     continue
                 if not isinstance(messages, list):
                     yield SkippedItem(tree.label(day), "not a list of messages")
@@ -185,20 +194,24 @@ def _message(message: object, where: str, channel: _Channel, users: dict[str, st
     if subtype not in _IMPORTED_SUBTYPES:
         return Ignored(f"{subtype} event")
     ts = text_of(message.get("ts"))
-    when = from_epoch(ts)
+    when = from_epoch(ts.partition(".")[0]) if ts else None
     if when is None:
-        return SkippedItem(where, f"message without a readable ts ({ts!r})")
+        return SkippedItem(where, "message without a readable ts", repr(ts)[:80])
     text = readable_text(text_of(message.get("text")), users)
+    attachments = [dict_of(a) for a in list_of(message.get("attachments"))]
     files = [dict_of(f) for f in list_of(message.get("files"))]
     notes = [f"[file: {text_of(f.get('name')) or text_of(f.get('title')) or 'unnamed'}]"
              for f in files if f]
-    text = "\n".join(p for p in [text, *notes] if p.strip()).strip()
+    parts = [text, *(_attachment_text(a, users, text) for a in attachments), *notes]
+    text = "\n".join(p for p in parts if p.strip()).strip()
     if not text:
         return Ignored("empty message")
     user = text_of(message.get("user"))
     speaker = (users.get(user) or _person_name(message.get("user_profile"))
                or text_of(message.get("username"))
-               or _person_name(message.get("bot_profile")) or user or None)
+               or _person_name(message.get("bot_profile"))
+               or next((text_of(a.get("author_name")) for a in attachments
+                        if text_of(a.get("author_name"))), "") or user or None)
     meta: dict[str, Any] = {"format": FORMAT, "conversation_id": channel.id, "ts": ts}
     thread_ts = text_of(message.get("thread_ts"))
     if thread_ts:
@@ -208,6 +221,19 @@ def _message(message: object, where: str, channel: _Channel, users: dict[str, st
         meta["edited"] = True
     return make_observation(captured_at=when, text=text, thread=channel.title, speaker=speaker,
                             external_id=f"slack:{channel.id}:{ts}", app="Slack", meta=meta)
+
+
+def _attachment_text(attachment: dict[str, Any], users: dict[str, str], said: str) -> str:
+    """What a person sees of one attachment (bot posts, link unfurls, shares)."""
+    pieces = [text_of(attachment.get(k)) for k in ("pretext", "title", "text")]
+    for field in list_of(attachment.get("fields")):
+        title, value = text_of(dict_of(field).get("title")), text_of(dict_of(field).get("value"))
+        pieces.append(f"{title}: {value}" if title and value else title or value)
+    pieces = [readable_text(p, users).strip() for p in pieces if p.strip()]
+    if not pieces:
+        fallback = readable_text(text_of(attachment.get("fallback")), users).strip()
+        pieces = [fallback] if fallback and fallback not in said else []
+    return "\n".join(p for p in pieces if p not in said)
 
 
 def readable_text(text: str, users: dict[str, str]) -> str:

@@ -9,18 +9,24 @@ is local wall-clock time (read in ``options.tz``, default this machine's zone).
 Service messages ("X joined the group", pinned messages, calls) are ignored,
 like WhatsApp's notices. Media become short notes ("[photo]", "[voice
 message]", "[file: report.pdf]") followed by any caption. ``from`` may be null
-(deleted accounts): the speaker is then "Deleted account".
-External ids are ``telegram:<chat id>:<message id>``. Loaded whole.
+(deleted accounts): the speaker is then "Deleted account". Some exports carry
+the text only as ``text_entities`` (the same parts); they are read the same way.
+
+External ids are ``telegram:<chat id>:<message id>``; a message without an id
+(hand-made or converted exports) gets ``h<hash>`` of its time, sender and text
+(plus an occurrence counter), as in JSONL. A chat without a name is called after
+its id. The file is streamed one message at a time (``jsonstream``).
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from core.errors import BadInput
-from ingest.chats.common import (ChatItem, Ignored, ParseOptions, SkippedItem, from_epoch,
-                                 from_iso, load_json, make_observation, read_export_bytes,
+from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions, SkippedItem,
+                                 export_opener, from_epoch, from_iso, make_observation,
                                  text_of)
+from ingest.chats.jsonstream import check_json, json_units
 
 FORMAT = "telegram"
 _MEDIA = {"sticker": "sticker", "voice_message": "voice message", "video_message":
@@ -33,66 +39,87 @@ def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatIt
     Raises ``BadInput`` at once when the file is not valid JSON or holds no
     chats; a broken chat or message inside is skipped and reported.
     """
-    data, label = read_export_bytes(path, "result.json")
-    document = load_json(data, label)
-    if not isinstance(document, dict):
-        raise BadInput(f"{label}: expected a Telegram export object, "
-                       f"found a JSON {type(document).__name__}")
-    if isinstance(document.get("messages"), list):
-        chats: list[Any] = [document]
-    else:
-        chats = []
-        for key in ("chats", "left_chats"):
-            section = document.get(key)
-            if isinstance(section, dict) and isinstance(section.get("list"), list):
-                chats.extend(section["list"])
-        if not chats and not isinstance(document.get("chats"), dict):
-            raise BadInput(f"{label}: no chats in this export (no 'messages' or 'chats.list')")
-    return _chats(chats, label, options)
+    open_, label = export_opener(path, "result.json")
+    shape = check_json(open_, label)
+    if shape.root != "object":
+        raise BadInput(f"{label}: expected a Telegram export object, found a JSON {shape.root}")
+    if not shape.keys & {"messages", "chats", "left_chats"}:
+        raise BadInput(f"{label}: no chats in this export (no 'messages' or 'chats.list')")
+    return _messages(open_, label, options)
 
 
-def _chats(chats: list[Any], label: str, options: ParseOptions) -> Iterator[ChatItem]:
-    for index, chat in enumerate(chats):
-        where = f"{label}: chat {index}"
-        if not isinstance(chat, dict) or not isinstance(chat.get("messages"), list):
-            yield SkippedItem(where, "not a chat (no messages)")
+_PATHS = {("messages", "item"), ("chats", "list", "item", "messages", "item"),
+          ("left_chats", "list", "item", "messages", "item")}
+
+
+def _messages(open_: Callable[[], IO[bytes]], label: str,
+              options: ParseOptions) -> Iterator[ChatItem]:
+    derived: dict[str, DerivedIds] = {}
+    for unit in json_units(open_, lambda path: path in _PATHS):
+        # The chat is the object holding "messages": its fields precede them.
+        chat_fields, _ = unit.ancestors[-2]
+        number = unit.ancestors[-3][1] - 1 if len(unit.ancestors) >= 3 else 0
+        section = unit.path[0] if len(unit.path) > 2 else "chat"
+        name = chat_name(chat_fields)
+        raw_id = chat_fields.get("id")
+        chat_id = (str(raw_id) if isinstance(raw_id, (int, str)) and not isinstance(raw_id, bool)
+                   else f"{section}-{number}")
+        where = (f"{label}: chat {number} ({name!r})" if section != "chat"
+                 else f"{label} ({name!r})")
+        position = unit.ancestors[-1][1] - 1
+        if unit.error is not None:
+            yield SkippedItem(f"{where}, message #{position + 1}", "message not readable",
+                              unit.error)
             continue
-        name = text_of(chat.get("name")).strip() or (
-            "Saved Messages" if chat.get("type") == "saved_messages" else f"Chat {chat.get('id')}")
-        chat_id = str(chat["id"]) if isinstance(chat.get("id"), (int, str)) else name
-        for message in chat["messages"]:
-            yield _message(message, f"{where} ({name!r})", name, chat_id, options)
+        yield _message(unit.value, where, position, name, chat_id, options,
+                       derived.setdefault(chat_id, DerivedIds()))
 
 
-def _message(message: object, where: str, chat: str, chat_id: str,
-             options: ParseOptions) -> ChatItem:
+def chat_name(chat: dict[str, Any]) -> str:
+    """A chat's name as the person saw it in Telegram's list of chats."""
+    name = text_of(chat.get("name")).strip()
+    if name:
+        return name
+    if chat.get("type") == "saved_messages":
+        return "Saved Messages"
+    raw_id = chat.get("id")
+    if isinstance(raw_id, (int, str)) and not isinstance(raw_id, bool) and str(raw_id):
+        return f"Telegram chat {raw_id}"
+    return "Telegram chat"
+
+
+def _message(message: object, where: str, position: int, chat: str, chat_id: str,
+             options: ParseOptions, derived: DerivedIds) -> ChatItem:
     if not isinstance(message, dict):
-        return SkippedItem(where, "message is not an object")
+        return SkippedItem(f"{where}, message #{position + 1}", "message is not an object")
     message_id = message.get("id")
-    at = f"{where}, message {message_id}"
+    has_id = isinstance(message_id, (int, str)) and not isinstance(message_id, bool) \
+        and str(message_id) != ""
+    at = f"{where}, message {message_id}" if has_id else f"{where}, message #{position + 1}"
     if message.get("type") == "service":
         return Ignored("service message")
-    if not isinstance(message_id, (int, str)):
-        return SkippedItem(at, "message has no id")
     when = from_epoch(message.get("date_unixtime")) or from_iso(message.get("date"), options.tz)
     if when is None:
         return SkippedItem(at, "no readable date")
-    text = "\n".join(p for p in (_media_note(message), flatten_text(message.get("text"))) if p)
-    if not text.strip():
+    body = flatten_text(message.get("text")) or flatten_text(message.get("text_entities"))
+    text = "\n".join(p for p in (_media_note(message), body) if p).strip()
+    if not text:
         return Ignored("empty message")
     sender = message.get("from")
     speaker = (sender.strip() or None) if isinstance(sender, str) else (
         "Deleted account" if message.get("from_id") else None)
+    local_id = str(message_id) if has_id else "h" + derived.make(
+        when.isoformat(), speaker, text)
     meta: dict[str, Any] = {"format": FORMAT, "conversation_id": chat_id,
-                            "message_id": message_id}
+                            "message_id": message_id if has_id else local_id}
     if message.get("reply_to_message_id") is not None:
         meta["reply_to"] = message["reply_to_message_id"]
     if isinstance(message.get("forwarded_from"), str):
         meta["forwarded_from"] = message["forwarded_from"]
     if message.get("edited") or message.get("edited_unixtime"):
         meta["edited"] = True
-    return make_observation(captured_at=when, text=text.strip(), thread=chat, speaker=speaker,
-                            external_id=f"telegram:{chat_id}:{message_id}", app="Telegram",
+    return make_observation(captured_at=when, text=text, thread=chat, speaker=speaker,
+                            external_id=f"telegram:{chat_id}:{local_id}", app="Telegram",
                             meta=meta)
 
 

@@ -32,39 +32,86 @@ import re
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, TextIO
 
 from core.errors import BadInput
-from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions,
-                                 SkippedItem, local_to_utc, make_observation)
+from ingest.chats.common import (MAX_MESSAGE_CHARS, ChatItem, DerivedIds, Ignored, Note,
+                                 ParseOptions, SkippedItem, bound_text, check_regular,
+                                 local_to_utc, make_observation)
 
 FORMAT = "whatsapp"
-_MARKS = "\u200e\u200f\ufeff"
+ODD_CLOCK_NOTE = "12-hour time with hour 0 or 13–23 (e.g. 23:59 PM) read as a 24-hour time"
+_LINE_CHARS = 64 * 1024  # read lines in pieces of this size at most
+# Invisible direction marks and BOMs that WhatsApp (and the apps it exports
+# through) put around dates, names and phone numbers, and before iPhone notices.
+_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+_STRIP_MARKS = re.compile(f"[{_MARKS}]")
+# 12-hour suffixes: AM/PM in its spellings ("a. m.", "p.m."), German vorm./nachm.,
+# Spanish/Portuguese day parts.
+_AMPM = (r"(?P<ampm>[AaPp]\.?\s?[Mm]\.?|vorm\.|nachm\.|"
+         r"de la (?:mañana|madrugada|tarde|noche)|da (?:manhã|madrugada|tarde|noite))")
+# Matched on the line with its marks taken out (``header_of``).
 HEADER = re.compile(
-    r"^[\u200e\u200f\ufeff]*(?P<open>\[)?"
-    r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{2,4})\.?,?\s+"
+    r"^(?P<open>\[)?\s*"
+    r"(?P<a>\d{1,4})(?P<sep>[./-])\s?(?P<b>\d{1,2})(?P=sep)\s?(?P<c>\d{2,4})\.?,?\s+"
     r"(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:[:.](?P<S>\d{2}))?"
-    r"(?:\s*(?P<ampm>[AaPp])\.?\s?[Mm]\.?)?"
-    r"(?(open)\]\s|\s[-\u2013]\s)(?P<rest>.*)$")
+    r"(?:\s*" + _AMPM + r")?"
+    r"(?(open)\s*\]\s?|\s*[-\u2013]\s)")
+_HEADER_SPAN = 200  # a header, marks and all, is shorter than this
+_PM = ("p", "nachm.", "de la tarde", "de la noche", "da tarde", "da noite")
 # A sender is what precedes the first ": "; quotes mean it is a notice such as
 # 'Ana changed the subject to "Plan: Friday"'.
 _SPEAKER = re.compile(r'^(?P<name>[^:"\u201c\u201d\n]{1,80}?): (?P<text>.*)$', re.S)
 _OMITTED = re.compile(
     r"(?i)^<(media omitted|medien ausgeschlossen|multimedia omitido|médias omis|"
-    r"media weggelaten|mídia oculta|media omessi|archivo omitido)>$")
-# iPhone: "image omitted", or "<file> • <n> pages document omitted" for documents.
+    r"media weggelaten|m[íi]dia oculta|arquivo de m[íi]dia oculto|media omessi|"
+    r"archivo omitido)>$")
+# iPhone: "image omitted", or "<file> • <n> pages document omitted" for documents,
+# and the same in German, Spanish and Portuguese.
+_IOS_KINDS = {"image": "image", "video": "video", "audio": "audio", "sticker": "sticker",
+              "gif": "GIF", "document": "document", "contact card": "contact card",
+              "bild": "image", "dokument": "document", "kontaktkarte": "contact card",
+              "imagen": "image", "documento": "document", "tarjeta de contacto": "contact card",
+              "imagem": "image", "vídeo": "video", "áudio": "audio", "figurinha": "sticker",
+              "cartão de contato": "contact card"}
 _IOS_OMITTED = re.compile(r"(?i)^(?:(?P<what>\S+\.\w{1,5}(?: \u2022 [^\n]*)?)\s)?"
-                          r"(?P<kind>image|video|audio|sticker|gif|document|contact card)"
-                          r" omitted$")
+                          r"(?P<kind>" + "|".join(sorted(_IOS_KINDS, key=len, reverse=True))
+                          + r") (?:omitted|weggelassen|omitid[oa]|ocultad?[oa]|oculto)$")
+# The encryption banner, recognised by its wording alone (it is a full sentence
+# nobody types); other notices need the iPhone mark *and* their wording.
+_BANNER = re.compile(
+    r"(?i)^(?:messages and calls are end-to-end encrypted|"
+    r"messages (?:to this group|you send to this (?:chat|group))(?: and calls)? are now "
+    r"secured with end-to-end encryption|"
+    r"nachrichten und anrufe sind ende-zu-ende-verschlüsselt|"
+    r"nachrichten (?:an diese gruppe|, die du)[^.]*ende-zu-ende-verschlüsselung|"
+    r"los mensajes y las llamadas están cifrados de extremo a extremo|"
+    r"los mensajes (?:de este grupo|que envíes)[^.]*cifrado de extremo a extremo|"
+    r"as mensagens e as chamadas são protegidas com a criptografia de ponta a ponta|"
+    r"as mensagens (?:deste grupo|e ligações)[^.]*criptografia de ponta[- ]a[- ]ponta)")
+_NOTICE = re.compile(
+    r"(?i)(?:\b(?:created group|added|removed|left|joined using this group's invite link|"
+    r"changed the (?:subject|group description|group name)|changed this group's (?:icon|"
+    r"settings)|deleted this group's icon|security code (?:with .+ )?changed|"
+    r"changed (?:their|his|her) phone number|is now an admin|pinned a message|"
+    r"turned (?:on|off) disappearing messages|"
+    r"hat die gruppe .+ erstellt|hinzugefügt|entfernt|hat die gruppe verlassen|"
+    r"sicherheitsnummer|hat den betreff|"
+    r"creó el grupo|añadió|eliminó a|salió del grupo|cambió el asunto|código de seguridad|"
+    r"criou o grupo|adicionou|removeu|saiu do grupo|mudou o assunto|código de segurança)\b"
+    r"|^(?:you|du|tú|você) )")
 _ATTACHED = re.compile(r"<attached: (?P<file>[^>]+)>")
 _FILE_ATTACHED = re.compile(r"(?i)^(?P<file>\S.*?) \((?:file attached|datei angehängt|"
                             r"archivo adjunto|fichier joint|arquivo anexado)\)")
 _DELETED = {"this message was deleted", "you deleted this message",
             "diese nachricht wurde gelöscht", "du hast diese nachricht gelöscht",
-            "se eliminó este mensaje", "eliminaste este mensaje"}
-_EDITED = re.compile(r"\s*<(?:This message was edited|Diese Nachricht wurde bearbeitet)>$")
+            "se eliminó este mensaje", "eliminaste este mensaje",
+            "essa mensagem foi apagada", "esta mensagem foi apagada",
+            "você apagou esta mensagem", "você apagou essa mensagem"}
+_EDITED = re.compile(r"\s*<(?:This message was edited|Diese Nachricht wurde bearbeitet|"
+                     r"Se editó este mensaje|Mensagem editada)>$")
 _CHAT_NAME = [re.compile(p, re.I) for p in (
     r"^WhatsApp Chat (?:with|-)\s*(.+)$", r"^WhatsApp[- ]Chat mit (.+)$",
     r"^Chat de WhatsApp con (.+)$", r"^Conversa do WhatsApp com (.+)$",
@@ -86,10 +133,10 @@ def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatIt
     is not a WhatsApp message line.
     """
     source = _locate(path)
-    with _open(source) as lines:
-        for number, line in enumerate(lines, 1):
-            if line.strip(_MARKS + " \t\r\n"):
-                if not HEADER.match(line.rstrip("\n")):
+    with _open(source) as handle:
+        for number, (line, _) in enumerate(_lines(handle), 1):
+            if clean(line).strip():
+                if not header_of(line):
                     raise BadInput(f"{source.label}, line {number}: not a WhatsApp chat "
                                    "line (expected a date and time first)")
                 break
@@ -99,9 +146,41 @@ def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatIt
     return _items(source, chat, options)
 
 
+def clean(line: str) -> str:
+    """``line`` without invisible marks, odd spaces as plain ones, no line end."""
+    return _STRIP_MARKS.sub("", line).rstrip("\r\n")
+
+
+@dataclass(frozen=True)
+class Header:
+    """A message line's date/time header (its fields) and the text after it."""
+
+    found: re.Match[str]
+    rest: str
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.rest if name == "rest" else self.found[name]
+
+
+def header_of(line: str) -> Header | None:
+    """The date/time header a message line starts with, marks tolerated anywhere
+    in it; ``rest`` keeps any marks that follow it (they mark iPhone notices)."""
+    head = line[:_HEADER_SPAN]
+    found = HEADER.match(_STRIP_MARKS.sub("", head))
+    if found is None:
+        return None
+    # Walk the original line past as many unmarked characters as matched.
+    wanted, position = found.end(), 0
+    while wanted:
+        if head[position] not in _MARKS:
+            wanted -= 1
+        position += 1
+    return Header(found, line[position:].rstrip("\r\n"))
+
+
 def looks_like_whatsapp(first_line: str) -> bool:
     """Whether a line starts the way WhatsApp export lines do."""
-    return HEADER.match(first_line.rstrip("\r\n")) is not None
+    return header_of(first_line) is not None
 
 
 def chat_name(path: Path, member: str | None = None) -> str:
@@ -136,6 +215,7 @@ def _locate(path: Path) -> _Source:
 
 @contextmanager
 def _open(source: _Source) -> Iterator[TextIO]:
+    check_regular(source.path)
     try:
         if source.member is None:
             with source.path.open(encoding="utf-8-sig", errors="replace") as handle:
@@ -147,93 +227,199 @@ def _open(source: _Source) -> Iterator[TextIO]:
         raise BadInput(f"{source.label}: cannot read ({exc.strerror or exc})") from exc
 
 
+def _lines(handle: TextIO) -> Iterator[tuple[str, int]]:
+    """Lines of at most ``_LINE_CHARS``, with how many characters were dropped.
+
+    One "line" of 50 MB (or a file with no line breaks) is never held whole.
+    """
+    while True:
+        line = handle.readline(_LINE_CHARS)
+        if not line:
+            return
+        dropped = 0
+        if len(line) == _LINE_CHARS and not line.endswith("\n"):
+            while True:
+                more = handle.readline(_LINE_CHARS)
+                dropped += len(more.rstrip("\r\n"))
+                if not more or more.endswith("\n"):
+                    break
+        yield line, dropped
+
+
+class _DateOrder:
+    """Day/month order decided from every date of the file.
+
+    Each reading (day first, month first) is scored by how many of the
+    file's dates it makes impossible (a month over 12) and then by how often
+    it makes the chat go back in time; the better reading wins. Only when
+    both are equal does the locale's style decide: dotted dates and 24-hour
+    clocks are day first, 12-hour clocks month first (the US layout).
+    """
+
+    def __init__(self) -> None:
+        self.impossible = [0, 0]  # [day first, month first]
+        self.backwards = [0, 0]
+        self.last: list[date | None] = [None, None]
+        self.dotted = self.twelve_hour = False
+
+    def see(self, found: Header) -> None:
+        if len(found["a"]) > 2:
+            return
+        self.dotted = self.dotted or found["sep"] == "."
+        self.twelve_hour = self.twelve_hour or found["ampm"] is not None
+        for reading, day_first in enumerate((True, False)):
+            when = _date(found, day_first)
+            if when is None:
+                self.impossible[reading] += 1
+                continue
+            last = self.last[reading]
+            if last is not None and when < last:
+                self.backwards[reading] += 1
+            self.last[reading] = when
+
+    def day_first(self) -> bool:
+        day = (self.impossible[0], self.backwards[0])
+        month = (self.impossible[1], self.backwards[1])
+        if day != month:
+            return day < month
+        return self.dotted or not self.twelve_hour
+
+
 def _guess_day_first(source: _Source) -> bool:
     """Decide day/month order from every header line of the file."""
-    dotted = twelve_hour = False
-    with _open(source) as lines:
-        for line in lines:
-            found = HEADER.match(line.rstrip("\n"))
-            if not found or len(found["a"]) > 2:
-                continue
-            if int(found["a"]) > 12:
-                return True
-            if int(found["b"]) > 12:
-                return False
-            dotted = dotted or found["sep"] == "."
-            twelve_hour = twelve_hour or found["ampm"] is not None
-    return dotted or not twelve_hour
+    order = _DateOrder()
+    with _open(source) as handle:
+        for line, _ in _lines(handle):
+            found = header_of(line)
+            if found is not None:
+                order.see(found)
+    return order.day_first()
+
+
+class _Message:
+    """The lines of one message as they are read, bounded in size."""
+
+    def __init__(self, header: Header, number: int) -> None:
+        self.header = header
+        self.number = number
+        self.body = [header["rest"]]
+        self.size = len(header["rest"])
+        self.dropped = 0
+
+    def add(self, line: str, dropped: int) -> None:
+        self.dropped += dropped
+        if self.size > MAX_MESSAGE_CHARS:
+            self.dropped += len(line) + 1
+            return
+        self.body.append(line)
+        self.size += len(line) + 1
 
 
 def _items(source: _Source, chat: str, options: ParseOptions) -> Iterator[ChatItem]:
     day_first = options.day_first if options.day_first is not None else _guess_day_first(source)
     derived = DerivedIds()
-    header: re.Match[str] | None = None
-    start = 0
-    body: list[str] = []
-    with _open(source) as lines:
-        for number, raw in enumerate(lines, 1):
-            line = raw.rstrip("\r\n")
-            found = HEADER.match(line)
+    current: _Message | None = None
+    with _open(source) as handle:
+        for number, (raw, dropped) in enumerate(_lines(handle), 1):
+            found = header_of(raw)
             if found is None:
-                body.append(line)  # continues the message above
+                if current is not None:
+                    current.add(raw.rstrip("\r\n"), dropped)  # continues the message above
                 continue
-            if header is not None:
-                yield _message(header, body, f"{source.label}, line {start}", chat,
-                               day_first, options, derived)
-            header, start, body = found, number, [found["rest"]]
-    if header is not None:
-        yield _message(header, body, f"{source.label}, line {start}", chat,
-                       day_first, options, derived)
+            if current is not None:
+                yield from _message(current, source.label, chat, day_first, options, derived)
+            current = _Message(found, number)
+            current.dropped = dropped
+    if current is not None:
+        yield from _message(current, source.label, chat, day_first, options, derived)
 
 
-def _message(header: re.Match[str], body: list[str], where: str, chat: str,
-             day_first: bool, options: ParseOptions, derived: DerivedIds) -> ChatItem:
+def _message(message: _Message, label: str, chat: str, day_first: bool,
+             options: ParseOptions, derived: DerivedIds) -> Iterator[ChatItem]:
+    header = message.header
+    where = f"{label}, line {message.number}"
     wall = _wall_clock(header, day_first)
     if wall is None:
-        return SkippedItem(where, "impossible date or time")
-    full = "\n".join(body).rstrip()
+        yield SkippedItem(where, "impossible date or time")
+        return
+    full = "\n".join(message.body).rstrip()
     sent = _SPEAKER.match(full)
     if sent is None:
-        return Ignored("system notice")
-    speaker = sent["name"].strip(_MARKS + " ")
+        yield Ignored("system notice")  # Android: no "Name:" after the time
+        return
+    speaker = clean(sent["name"]).strip()
     raw_text = sent["text"]
-    if raw_text.startswith("\u200e") and not _media_note(raw_text.strip(_MARKS)):
-        return Ignored("system notice")  # iPhone marks notices this way
-    text = raw_text.strip(_MARKS + " \n")
+    marked = raw_text.lstrip(" ")[:1] in _MARKS
+    text = _STRIP_MARKS.sub("", raw_text).strip(" \n")
+    if _BANNER.match(text) or (marked and _is_notice(text, speaker, chat)):
+        yield Ignored("system notice")
+        return
     meta: dict[str, Any] = {"format": FORMAT, "conversation_id": chat}
     edited = _EDITED.search(text)
     if edited:
         text = text[:edited.start()]
         meta["edited"] = True
     if text.lower().rstrip(".") in _DELETED:
-        return Ignored("deleted message")
+        yield Ignored("deleted message")
+        return
     if text in ("", "null"):  # "null": view-once media on Android
-        return Ignored("empty message")
+        yield Ignored("empty message")
+        return
     note = _media_note(text)
     if note is not None:
         text = note
         meta["media"] = True
+    text, cut = bound_text(text, message.dropped)
+    if cut:
+        meta["cut"] = True
+    if _odd_twelve_hour(header):
+        yield Note(ODD_CLOCK_NOTE)
     local_id = derived.make(wall.isoformat(), speaker, text)
-    return make_observation(captured_at=local_to_utc(wall, options.tz), text=text,
-                            thread=chat, speaker=speaker, app="WhatsApp", meta=meta,
-                            external_id=f"whatsapp:{chat}:{local_id}")
+    yield make_observation(captured_at=local_to_utc(wall, options.tz), text=text,
+                           thread=chat, speaker=speaker, app="WhatsApp", meta=meta,
+                           external_id=f"whatsapp:{chat}:{local_id}")
 
 
-def _wall_clock(found: re.Match[str], day_first: bool) -> datetime | None:
+def _is_notice(text: str, speaker: str, chat: str) -> bool:
+    """An iPhone notice: marked, worded like one, and said by the group or about
+    the speaker themself ("Ana: ‎Ana left")."""
+    if not _NOTICE.search(text):
+        return False
+    first = text.split(" ", 1)[0].lower()
+    return (speaker == chat or text.startswith(speaker)
+            or first in ("you", "du", "tú", "você", "your", "tu", "dein"))
+
+
+def _date(found: Header, day_first: bool) -> date | None:
     a, b, c = int(found["a"]), int(found["b"]), int(found["c"])
     if len(found["a"]) > 2:
         year, month, day = a, b, c
     else:
         year = c + 2000 if len(found["c"]) <= 2 else c
         day, month = (a, b) if day_first else (b, a)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _odd_twelve_hour(found: Header) -> bool:
+    return found["ampm"] is not None and not 1 <= int(found["H"]) <= 12
+
+
+def _wall_clock(found: Header, day_first: bool) -> datetime | None:
+    day = _date(found, day_first)
+    if day is None:
+        return None
     hour, minute = int(found["H"]), int(found["M"])
     second = int(found["S"]) if found["S"] else 0
-    if found["ampm"] is not None:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if found["ampm"].lower() == "p" else 0)
+    if found["ampm"] is not None and 1 <= hour <= 12:
+        pm = found["ampm"].lower().startswith(_PM)
+        hour = hour % 12 + (12 if pm else 0)
+    # Hour 0 or 13-23 with AM/PM: the phone wrote a 24-hour time and a suffix
+    # (seen in real exports); the hour is the time it means (ODD_CLOCK_NOTE).
     try:
-        return datetime(year, month, day, hour, minute, second)
+        return datetime(day.year, day.month, day.day, hour, minute, second)
     except ValueError:
         return None
 
@@ -244,8 +430,8 @@ def _media_note(text: str) -> str | None:
         return "[media omitted]"
     omitted = _IOS_OMITTED.match(text)
     if omitted:
-        what = f": {omitted['what'].strip(_MARKS + ' ')}" if omitted["what"] else ""
-        return f"[{omitted['kind'].lower()} omitted{what}]"
+        what = f": {omitted['what'].strip()}" if omitted["what"] else ""
+        return f"[{_IOS_KINDS[omitted['kind'].lower()]} omitted{what}]"
     if _ATTACHED.search(text):
         return _ATTACHED.sub(lambda m: f"[attached: {m['file']}]", text).strip(_MARKS + " ")
     attached = _FILE_ATTACHED.match(text)
