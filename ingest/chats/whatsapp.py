@@ -102,7 +102,7 @@ _NOTICE = re.compile(
     r"creó el grupo|añadió|eliminó a|salió del grupo|cambió el asunto|código de seguridad|"
     r"criou o grupo|adicionou|removeu|saiu do grupo|mudou o assunto|código de segurança)\b"
     r"|^(?:you|du|tú|você) )")
-_ATTACHED = re.compile(r"<attached: (?P<file>[^>]+)>")
+_ATTACHED = re.compile(r"<(?:attached|Anhang|adjunto|anexado|pièce jointe): (?P<file>[^>]+)>")
 _FILE_ATTACHED = re.compile(r"(?i)^(?P<file>\S.*?) \((?:file attached|datei angehängt|"
                             r"archivo adjunto|fichier joint|arquivo anexado)\)")
 _DELETED = {"this message was deleted", "you deleted this message",
