@@ -99,3 +99,27 @@ def test_a_truncated_export_gives_one_clear_error_and_stores_nothing(cli, data_d
     assert json.loads(cli("status", "--json").stdout)["events"] == before
     missing = cli("import", str(tmp_path / "nope.json"), check=False)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_json_report_counts_per_reason_and_adds_up(cli) -> None:
+    result = run_import(cli, FIXTURES / "corpus" / "WhatsApp Chat with Road crew.txt")
+    assert result["messages"] == result["imported"] == 8
+    assert result["ignored"] == {"system notice": 3, "deleted message": 1}
+    assert result["skipped_by_reason"] == {}
+    assert list(result["notes"].values()) == [2]
+    assert result["read"] == 12
+    jsonl = run_import(cli, FIXTURES / "generic.jsonl")
+    assert jsonl["skipped_by_reason"]["no timestamp"] == 1
+    assert sum(jsonl["skipped_by_reason"].values()) == len(jsonl["skipped"])
+    assert jsonl["read"] == jsonl["messages"] + len(jsonl["skipped"]) + sum(
+        jsonl["ignored"].values())
+
+
+def test_importing_a_fifo_is_refused_at_once(cli, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "chat.txt"
+    os.mkfifo(fifo)
+    proc = cli("import", str(fifo), check=False, timeout=60)
+    assert proc.returncode == 2 and "not a regular file" in proc.stderr
+    assert "Traceback" not in proc.stderr
