@@ -165,11 +165,11 @@ def test_one_bad_file_never_stops_the_scan_and_transient_problems_are_retried(
     real_extract = indexer_module.extract
     refused: list[Path] = []
 
-    def flaky(path: Path, *, max_bytes: int):
+    def flaky(path: Path, **limits: int):
         if path.name == "locked.txt" and not refused:  # unreadable the first time only
             refused.append(path)
             return Skipped(path, "permission denied")
-        return real_extract(path, max_bytes=max_bytes)
+        return real_extract(path, **limits)
 
     monkeypatch.setattr(indexer_module, "extract", flaky)
     indexer = FileIndexer(engine.pipeline)

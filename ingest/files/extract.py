@@ -23,7 +23,7 @@ from core.textnorm import normalize_text
 from ingest.files import documents, markup
 from ingest.files.blocks import Block, Extracted, Skipped, paragraphs
 
-__all__ = ["Block", "Extracted", "Skipped", "decode_text", "extract"]
+__all__ = ["Block", "DATA_MAX_BYTES", "Extracted", "Skipped", "decode_text", "extract"]
 
 MARKDOWN = {".md", ".markdown", ".mdown", ".mkd", ".mdx"}
 HTML = {".html", ".htm", ".xhtml"}
@@ -42,23 +42,32 @@ BINARY = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".i
           ".sqlite", ".sqlite3", ".iso", ".dmg", ".img", ".gguf", ".npy", ".pkl",
           ".parquet", ".xls", ".ppt", ".doc", ".kdbx", ".xlsx", ".pptx", ".ods", ".odp",
           ".epub", ".key", ".numbers", ".pages"}
+# Machine data: beyond DATA_MAX_BYTES (setting ``file_data_max_kb``) only a head is indexed.
+DATA = {".json", ".geojson", ".topojson", ".jsonl", ".ndjson", ".har", ".xml", ".kml", ".gpx",
+        ".svg", ".log", ".map"}
+DATA_MAX_BYTES = 256 * 1024
+DATA_HEAD = 1200  # one chunk
+MINIFIED_LINE = 2000
 # UTF-32 first: its little-endian BOM starts with UTF-16's.
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
-_TEXT_SUFFIXES = MARKDOWN | HTML | CODE | {".txt", ".csv", ".tsv", ".fodt"}
+_TEXT_SUFFIXES = MARKDOWN | HTML | CODE | DATA | {".txt", ".csv", ".tsv", ".fodt"}
 _SNIFF = 8192
 # Bytes that do not occur in text (tab, newlines, form feed, backspace and ESC
 # for coloured logs are allowed).
 _CONTROL = bytes(set(range(32)) - {8, 9, 10, 11, 12, 13, 27}) + b"\x7f"
 
 
-def extract(path: Path, *, max_bytes: int) -> Extracted | Skipped:
+def extract(path: Path, *, max_bytes: int,
+            data_max_bytes: int = DATA_MAX_BYTES) -> Extracted | Skipped:
     """Read ``path`` and return its text with structure, or why it was skipped.
 
     Plain text and code (UTF-8, UTF-16/32 with BOM, else Windows-1252/Latin-1
     when the bytes look like text), Markdown, HTML, PDF, DOCX, ODT and CSV.
-    Unknown extensions are read as text when their content is text.
+    Unknown extensions are read as text when their content is text. Machine
+    data (JSON, XML, logs, minified code) larger than ``data_max_bytes`` is
+    kept as its name and first lines only (see ``_machine_data``).
     """
     try:
         info = os.stat(path)
@@ -80,8 +89,45 @@ def extract(path: Path, *, max_bytes: int) -> Extracted | Skipped:
         return Skipped(path, f"larger than {_size(max_bytes)}")
     if not data.strip():
         return Skipped(path, "empty file")
+    if 0 < data_max_bytes < len(data):
+        head = _machine_data(path, data, suffix)
+        if head is not None:
+            return _normalized(head)
     result = _read(path, data, suffix)
     return _normalized(result) if isinstance(result, Extracted) else result
+
+
+def _machine_data(path: Path, data: bytes, suffix: str) -> Extracted | Skipped | None:
+    """A large file written by and for programs, as one chunk: its first lines.
+
+    JSON, XML, logs, source maps and minified code are read by machines, not
+    people; indexed whole, a 2 MB coordinate dump became 1,500 chunks that
+    bury everything else. Its name (the chunk's title) and path still find
+    it, and the head says what it is. None: not machine data, read it normally.
+    """
+    name = path.name.lower()
+    minified = suffix in (".js", ".mjs", ".cjs", ".css") and (
+        ".min." in name or _longest_line(data[:1 << 16]) > MINIFIED_LINE)
+    if suffix not in DATA and not minified:
+        return None
+    decoded = decode_text(data)
+    if decoded is None:
+        return Skipped(path, "binary file")
+    text, encoding = decoded
+    head = text[:DATA_HEAD]
+    if len(text) > DATA_HEAD:  # end on a line or a space, not in a word
+        cut = max(head.rfind("\n"), head.rfind(" "), head.rfind(","))
+        head = head[:cut + 1] if cut > DATA_HEAD // 2 else head
+    if not head.strip():
+        return Skipped(path, "no text")
+    kind = "minified code" if minified else "data file"
+    note = f"large {kind} ({_size(len(data))}): only its name and first lines are indexed"
+    return Extracted(path, "data", (Block("code", head.rstrip()),), encoding=encoding,
+                     notes=(note,))
+
+
+def _longest_line(data: bytes) -> int:
+    return max((len(line) for line in data.split(b"\n")), default=0)
 
 
 def _read(path: Path, data: bytes, suffix: str) -> Extracted | Skipped:

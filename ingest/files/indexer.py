@@ -56,8 +56,10 @@ def options_from_settings(settings: Settings) -> IndexOptions:
     """Ignore patterns (defaults + the person's own) and the size limit, from settings."""
     extra = settings.get("file_ignore_patterns") or []
     max_mb = float(settings.get("file_max_mb") or 20)
+    data_kb = settings.get("file_data_max_kb")
     return IndexOptions(patterns=with_defaults(extra), max_bytes=int(max_mb * 1024 * 1024),
-                        ignore_hidden=bool(settings.get("file_ignore_hidden", True)))
+                        ignore_hidden=bool(settings.get("file_ignore_hidden", True)),
+                        data_max_bytes=int(float(256 if data_kb is None else data_kb) * 1024))
 
 
 def is_transient(reason: str | None) -> bool:
@@ -312,7 +314,8 @@ class FileIndexer:
                 else:
                     report.unchanged += 1
                 return
-            result = extract(path, max_bytes=self.options.max_bytes)
+            result = extract(path, max_bytes=self.options.max_bytes,
+                             data_max_bytes=self.options.data_max_bytes)
             report.bytes_read += info.st_size
         else:
             result = Skipped(path, reason)

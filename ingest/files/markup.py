@@ -6,29 +6,40 @@ has one. Pure functions over strings; no file access.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
-from html.parser import HTMLParser
 
 from ingest.files.blocks import Block, Outline
+from ingest.files.html import html_blocks
+
+__all__ = ["csv_blocks", "html_blocks", "markdown_blocks"]
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_TITLE = re.compile(r"^title:\s*(.+?)\s*$", re.I)
+_TITLE = re.compile(r"^title\s*[:=]\s*(.+?)\s*$", re.I)
 CSV_MAX_ROWS = 10_000
 CSV_MAX_CELL = 500
 
 
 def markdown_blocks(text: str) -> tuple[list[Block], str | None]:
-    """Markdown as heading, paragraph and code blocks; title from front matter or H1."""
+    """Markdown as its rendered text: heading, paragraph and code blocks.
+
+    Markup is what the reader does not see: link targets, emphasis marks,
+    bullets, table rules, raw HTML tags (their text is kept, script, style and
+    comments are not) and template tags (Liquid/Jinja/Hugo ``{{ }}``, ``{% %}``,
+    ``{# #}``) are dropped; fenced code stays as written. Title from front
+    matter (YAML or TOML), else the first level-1 heading.
+    """
     lines = text.splitlines()
     title: str | None = None
     start = 0
-    if lines and lines[0].strip() == "---":  # YAML front matter: metadata, not prose
+    if lines and lines[0].strip() in ("---", "+++"):  # front matter: metadata, not prose
+        closing = ("---", "...") if lines[0].strip() == "---" else ("+++",)
         for end in range(1, min(len(lines), 200)):
-            if lines[end].strip() in ("---", "..."):
+            if lines[end].strip() in closing:
                 for line in lines[1:end]:
                     found = _TITLE.match(line)
                     if found:
@@ -40,6 +51,7 @@ def markdown_blocks(text: str) -> tuple[list[Block], str | None]:
     para: list[str] = []
     fence: str | None = None
     code: list[str] = []
+    hidden: re.Pattern[str] | None = None  # the end of a multi-line comment, script, tag
 
     def flush() -> None:
         if para:
@@ -55,24 +67,38 @@ def markdown_blocks(text: str) -> tuple[list[Block], str | None]:
             else:
                 code.append(line)
             continue
+        if hidden is not None:
+            found = hidden.search(line)
+            if found is None:
+                continue
+            line, hidden = line[found.end():], None
+            if not line.strip():
+                continue
         opened = _FENCE.match(line)
         if opened:  # fence lines are markup; the code between them is the content
             flush()
             fence, code = opened.group(1), []
             continue
+        line, hidden = _unhide(line)
         atx = _ATX.match(line)
         setext = _SETEXT.match(line) if para else None
         if atx and atx.group(2):
             flush()
-            _heading(blocks, outline, len(atx.group(1)), atx.group(2))
+            _heading(blocks, outline, len(atx.group(1)), render_inline(atx.group(2)))
         elif setext and (setext.group(1)[0] == "=" or len(para) == 1):
             heading_text = " ".join(p.strip() for p in para)
             para.clear()
             _heading(blocks, outline, 1 if setext.group(1)[0] == "=" else 2, heading_text)
-        elif _RULE.match(line):  # a horizontal rule separates, it is not text
-            flush()
+        elif _TABLE_RULE.match(line) and para:
+            continue  # the rule under a table's header row
+        elif _RULE.match(line) or _REF_DEF.match(line):
+            flush()  # rules and link definitions are not text
         elif line.strip():
-            para.append(line.rstrip())
+            rendered = render_inline(_line_markers(line)).strip()
+            if rendered:
+                para.append(rendered)
+            elif _HTML_TAG.search(line):
+                flush()  # a line of block-level HTML tags separates paragraphs
         else:
             flush()
     flush()
@@ -80,120 +106,101 @@ def markdown_blocks(text: str) -> tuple[list[Block], str | None]:
         blocks.append(Block("code", "\n".join(code), outline.path))
     if title is None:
         title = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
-    return blocks, title
+    return [b for b in blocks if b.text.strip()], title
+
+
+# Constructs that may run over several lines, and what ends them.
+_OPENERS = ((re.compile(r"<!--"), re.compile(r"-->")),
+            (re.compile(r"<script\b", re.I), re.compile(r"</script\s*>", re.I)),
+            (re.compile(r"<style\b", re.I), re.compile(r"</style\s*>", re.I)),
+            (re.compile(r"\{%-?\s*comment\s*-?%\}"), re.compile(r"\{%-?\s*endcomment\s*-?%\}")),
+            (re.compile(r"\{\{"), re.compile(r"\}\}")),
+            (re.compile(r"\{%"), re.compile(r"%\}")),
+            (re.compile(r"\{#(?=\s)"), re.compile(r"#\}")))
+_HIDDEN_SPANS = re.compile(
+    r"<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>|"
+    r"\{%-?\s*comment\s*-?%\}.*?\{%-?\s*endcomment\s*-?%\}|"
+    r"\{\{.*?\}\}|\{%.*?%\}|\{#\s.*?#\}", re.I | re.S)
+_HTML_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_REF_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*\S+")
+_BULLET = re.compile(r"^(\s*)(?:>\s?)*\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?)?")
+_ADMONITION = re.compile(r"^\s*(?:!!!|\?\?\?\+?|:::+)\s*[\w-]*\s*")
+_ATTRIBUTES = re.compile(r"\{[:#.][^}]*\}")
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_FOOTNOTE_DEF = re.compile(r"^ {0,3}\[\^[^\]]+\]:\s*")
+_FOOTNOTE = re.compile(r"\[\^[^\]]+\](?!:)")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
+_EMPHASIS = (re.compile(r"(?<![\w*])(\*{1,3})(?=\S)(.+?)(?<=\S)\1(?![\w*])"),
+             re.compile(r"(?<![\w])(_{1,3})(?=\S)(.+?)(?<=\S)\1(?!\w)"),
+             re.compile(r"(~~)(?=\S)(.+?)(?<=\S)\1"))
+
+
+def _unhide(line: str) -> tuple[str, re.Pattern[str] | None]:
+    """``line`` without comments, scripts and template tags; and, when one of
+    them is left open at the end of the line, the pattern that will close it."""
+    opener, closer = _OPENERS[3]  # {% comment %}: a tag that hides what follows it
+    found = opener.search(line)
+    if found is not None and closer.search(line, found.end()) is None:
+        return _HIDDEN_SPANS.sub("", line[:found.start()]), closer
+    line = _HIDDEN_SPANS.sub("", line)
+    for opener, closer in _OPENERS:
+        found = opener.search(line)
+        if found is not None and closer.search(line, found.end()) is None:
+            return line[:found.start()], closer
+    return line, None
+
+
+def _line_markers(line: str) -> str:
+    """A line without its block markers: bullets, task boxes, quote marks, admonitions."""
+    if _ADMONITION.match(line):
+        line = _ADMONITION.sub("", line).strip().strip("\"'")
+    line = _FOOTNOTE_DEF.sub("", line)
+    found = _BULLET.match(line)
+    line = found.group(1) + line[found.end():] if found and found.end() else line
+    if line.lstrip().startswith("|"):  # a table row: cells between pipes
+        line = " | ".join(cell.strip() for cell in line.strip().strip("|").split("|"))
+    return line
+
+
+def render_inline(text: str) -> str:
+    """Inline Markdown as the reader sees it: link and image text, no emphasis
+    marks, no HTML tags or template tags; code spans keep their content."""
+    escaped: dict[str, str] = {}
+
+    def protect(found: re.Match[str]) -> str:
+        key = chr(0xF0000 + len(escaped))
+        escaped[key] = found.group(1) if found.group(0).startswith("\\") else found.group(2)
+        return key
+
+    text = _ESCAPED.sub(protect, text)
+    text = _CODE_SPAN.sub(protect, text)
+    text = _HIDDEN_SPANS.sub("", text)
+    text = _ATTRIBUTES.sub("", text)
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _FOOTNOTE.sub("", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _HTML_TAG.sub("", text)
+    for pattern in _EMPHASIS:
+        for _ in range(3):  # nested emphasis: ***a** b*
+            text, count = pattern.subn(r"\2", text)
+            if not count:
+                break
+    text = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", html.unescape(text))  # where tags were
+    for key, value in escaped.items():
+        text = text.replace(key, value)
+    return text
 
 
 def _heading(blocks: list[Block], outline: Outline, level: int, text: str) -> None:
     text = text.strip()
     blocks.append(Block("heading", text, outline.enter(level, text), level=level))
-
-
-class _HtmlText(HTMLParser):
-    """Collects the visible text of an HTML page as blocks."""
-
-    SKIPPED = {"script", "style", "noscript", "template", "svg", "iframe", "object",
-               "canvas", "math", "select"}
-    BREAKS = {"p", "div", "section", "article", "main", "header", "footer", "nav", "aside",
-              "li", "ul", "ol", "dl", "dt", "dd", "table", "thead", "tbody", "tr",
-              "blockquote", "figure", "figcaption", "form", "fieldset", "address", "hr",
-              "body", "html", "details", "summary", "caption"}
-    HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[Block] = []
-        self.title: str | None = None
-        self.outline = Outline()
-        self._buffer: list[str] = []
-        self._skip: tuple[str, int] | None = None  # (tag, nesting depth) being hidden
-        self._in_title = False
-        self._title: list[str] = []
-        self._pre = 0
-        self._heading: int | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._skip is not None:
-            if tag == self._skip[0]:
-                self._skip = (tag, self._skip[1] + 1)
-            return
-        values = dict(attrs)
-        hidden = ("hidden" in values or values.get("aria-hidden") == "true"
-                  or re.search(r"display\s*:\s*none", values.get("style") or "") is not None)
-        if tag in self.SKIPPED or (hidden and tag not in ("br", "hr", "img", "input")):
-            self._skip = (tag, 1)
-        elif tag == "title":
-            self._in_title = True
-        elif tag in self.HEADINGS:
-            self._flush()
-            self._heading = self.HEADINGS[tag]
-        elif tag == "pre":
-            self._flush()
-            self._pre += 1
-        elif tag == "br":
-            self._buffer.append("\n")
-        elif tag in ("td", "th") and self._buffer and "".join(self._buffer).strip():
-            self._buffer.append(" | ")
-        elif tag in self.BREAKS:
-            self._flush()
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._skip is not None:
-            if tag == self._skip[0]:
-                depth = self._skip[1] - 1
-                self._skip = (tag, depth) if depth else None
-            return
-        if tag == "title":
-            self._in_title = False
-            self.title = " ".join("".join(self._title).split()) or None
-        elif tag in self.HEADINGS and self._heading is not None:
-            text = " ".join("".join(self._buffer).split())
-            self._buffer.clear()
-            if text:
-                self.blocks.append(Block("heading", text, self.outline.enter(self._heading, text),
-                                         level=self._heading))
-            self._heading = None
-        elif tag == "pre" and self._pre:
-            code = "".join(self._buffer).strip("\n")
-            self._buffer.clear()
-            self._pre -= 1
-            if code.strip():
-                self.blocks.append(Block("code", code, self.outline.path))
-        elif tag in self.BREAKS:
-            self._flush()
-
-    def handle_data(self, data: str) -> None:
-        if self._skip is not None:
-            return
-        if self._in_title:
-            self._title.append(data)
-        elif self._pre:
-            self._buffer.append(data)
-        else:  # source line breaks are spaces; only <br> (a "\n" here) breaks a line
-            self._buffer.append(re.sub(r"\s+", " ", data))
-
-    def _flush(self) -> None:
-        if self._pre or self._heading is not None:
-            return
-        lines = [" ".join(part.split()) for part in "".join(self._buffer).split("\n")]
-        self._buffer.clear()
-        text = "\n".join(line for line in lines if line)
-        if text:
-            self.blocks.append(Block("paragraph", text, self.outline.path))
-
-    def close(self) -> None:
-        super().close()
-        self._pre = 0
-        self._heading = None
-        self._flush()
-
-
-def html_blocks(text: str) -> tuple[list[Block], str | None]:
-    """The visible text of an HTML document: headings, paragraphs, preformatted code."""
-    parser = _HtmlText()
-    parser.feed(text)
-    parser.close()
-    title = parser.title or next((b.text for b in parser.blocks if b.kind == "heading"), None)
-    return parser.blocks, title
 
 
 def csv_blocks(text: str, *, tab_separated: bool = False) -> tuple[list[Block], list[str]]:

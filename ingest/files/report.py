@@ -37,11 +37,12 @@ def special_kind(mode: int) -> str:
 
 @dataclass(frozen=True)
 class IndexOptions:
-    """Which files a scan reads: ignore patterns, hidden files, size limit."""
+    """Which files a scan reads: ignore patterns, hidden files, size limits."""
 
     patterns: tuple[str, ...] = DEFAULT_IGNORE_PATTERNS
     max_bytes: int = 20 * MB
     ignore_hidden: bool = True
+    data_max_bytes: int = 256 * 1024  # larger JSON/XML/logs/minified code: name + head only
 
 
 @dataclass(frozen=True)
