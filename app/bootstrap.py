@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 from core import keys
 from core.config import Paths, Settings, ensure_private_dir
 from core.errors import EngramError, KeyUnavailable, ModelError, NotFound, UsageError
+from core.memory.service import MemoryService
 from core.pipeline import Pipeline, Redactor, VectorBackfill
 from core.retrieval import Retriever
 from core.store import Store
@@ -32,6 +33,7 @@ class Engine:
     pipeline: Pipeline
     retriever: Retriever
     backfill: VectorBackfill
+    memories: MemoryService
     embedder_error: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -189,7 +191,9 @@ def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bo
         pipeline = Pipeline(store, embedder, make_redactor(settings))  # type: ignore[arg-type]
         engine = Engine(paths=paths, settings=settings, key=key, store=store,
                         pipeline=pipeline, retriever=Retriever(pipeline),
-                        backfill=VectorBackfill(pipeline), embedder_error=embedder_error)
+                        backfill=VectorBackfill(pipeline),
+                        memories=MemoryService(store, pipeline, settings),
+                        embedder_error=embedder_error)
         pipeline.space()
     except BaseException:
         store.close()

@@ -1,6 +1,6 @@
 """The Qt bridge: run engine work off the UI thread and bring results back.
 
-Three small pieces, after anki's taskman and superqt's GeneratorWorker:
+Four small pieces, after anki's taskman and operations and superqt's GeneratorWorker:
 
 * ``run_in_background(fn, on_done, on_error, progress=...)`` runs ``fn`` on the
   global QThreadPool; ``on_done(result)`` / ``on_error(exc)`` run on the main
@@ -10,6 +10,8 @@ Three small pieces, after anki's taskman and superqt's GeneratorWorker:
 * ``stream_in_background(gen_fn, on_item, ...)`` iterates a generator off the
   UI thread and delivers each item on the main thread; ``cancel()`` stops it
   between two yields (chat tokens, imports).
+* ``run_op(owner, nav, fn, on_done)`` runs a write and emits the one
+  ``data_changed(changes)`` every view refreshes from.
 * ``ProgressRelay`` re-emits the engine's progress callback as a Qt signal, for
   engine code that wants a callback and a view that wants a signal.
 
@@ -25,6 +27,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from core.errors import Cancelled
 from core.progress import Cancel, Progress, ProgressFn
+from core.records import Changes
 
 
 class Job:
@@ -286,6 +289,34 @@ def stream_in_background(gen_fn: Callable[[Job], Iterator[Any]],
         return None
 
     return _start(task, body, on_done, on_error, progress, owner)
+
+
+def changes_of(result: Any) -> Changes | None:
+    """The ``Changes`` a write returned: itself, or a record's ``changes`` field."""
+    if isinstance(result, Changes):
+        return result
+    changes = getattr(result, "changes", None)
+    return changes if isinstance(changes, Changes) else None
+
+
+def run_op(owner: QObject, nav: Any, fn: Callable[[], Any],
+           on_done: Callable[[Any], None] | None = None,
+           on_error: Callable[[BaseException], None] | None = None) -> Task:
+    """Run a write off the UI thread, then tell every view once what changed.
+
+    ``fn`` returns ``Changes`` (or a record carrying them, like a memory edit);
+    on the main thread ``nav.data_changed`` is emitted with them, and then
+    ``on_done(result)`` runs. Views refresh from ``data_changed``, never per row
+    and never by a view telling another one.
+    """
+    def done(result: Any) -> None:
+        changes = changes_of(result)
+        if changes is not None:
+            nav.data_changed.emit(changes)
+        if on_done is not None:
+            on_done(result)
+
+    return run_in_background(fn, done, on_error, owner=owner)
 
 
 class ProgressRelay(QObject):

@@ -159,9 +159,12 @@ class Pipeline:
 
     # -- forget / relocate --------------------------------------------------------------
     def forget(self, ids: Iterable[int], *, scrub: bool = True,
-               keep_memories: bool = False) -> list[int]:
+               keep_memories: bool = False) -> Changes:
         """Delete events everywhere (row, keyword index, images, vectors) and the memories
-        built only from them, in one transaction; return the ids removed.
+        built only from them, in one transaction.
+
+        Returns ``Changes``: ``removed`` the event ids that existed, ``memories``
+        the memories removed or re-derived because of it.
 
         ``scrub`` (the person's own forget, a deleted file) also merges the
         keyword index so the deleted terms are gone from its pages, and folds
@@ -171,18 +174,19 @@ class Pipeline:
         """
         ids = list(ids)
         if not ids:
-            return []
+            return Changes()
         cascade = on_events_expired if keep_memories else on_events_forgotten
 
-        def forget_in(db: apsw.Connection) -> list[int]:
+        def forget_in(db: apsw.Connection) -> Changes:
             removed = event_rows.delete(db, ids)
-            cascade(db, removed)  # an event and what was learned only from it go together
-            return removed
+            # An event and what was learned only from it go together, or not at all.
+            outcome = cascade(db, removed)
+            return Changes(removed=tuple(removed), memories=outcome.removed + outcome.updated)
 
-        removed = self.store.write(forget_in)
-        if removed and scrub:
+        changes = self.store.write(forget_in)
+        if changes.removed and scrub:
             self.store.compact()
-        return removed
+        return changes
 
     def relocate(self, relocations: Sequence[event_rows.Relocation]) -> Changes:
         """Move events to a new path / identity, keeping their ids (a renamed file).

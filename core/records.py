@@ -173,6 +173,7 @@ class Changes:
     updated: tuple[int, ...] = ()
     removed: tuple[int, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (what, why)
+    memories: tuple[int, ...] = ()  # memories added, edited or removed (by id)
 
     def __add__(self, other: "Changes") -> "Changes":
         return Changes(
@@ -181,4 +182,5 @@ class Changes:
             updated=self.updated + other.updated,
             removed=self.removed + other.removed,
             skipped=self.skipped + other.skipped,
+            memories=self.memories + other.memories,
         )

@@ -312,7 +312,8 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
     for batch in _batches(expired_ids(db, policy, now)):
         if cancel.cancelled:
             break
-        gone += pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories)
+        gone += pipeline.forget(batch, scrub=False,
+                                keep_memories=policy.keep_memories).removed
     expired = len(gone)
     compacted = False
     if expired and not cancel.cancelled:
@@ -335,7 +336,8 @@ def _apply(pipeline: Any, policy: RetentionPolicy, now: datetime,
             for batch in _batches(ids):
                 if cancel.cancelled:
                     break
-                removed = pipeline.forget(batch, scrub=False, keep_memories=policy.keep_memories)
+                removed = pipeline.forget(batch, scrub=False,
+                                          keep_memories=policy.keep_memories).removed
                 gone += removed
                 over_budget += len(removed)
             if cancel.cancelled:

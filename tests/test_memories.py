@@ -167,7 +167,7 @@ def test_the_same_fact_stated_again_is_merged_and_reinforced(engine) -> None:
 
 # -- forgetting events -------------------------------------------------------------------------
 def forget(engine, ids: list[int]) -> list[int]:
-    return engine.pipeline.forget(ids, scrub=False)
+    return list(engine.pipeline.forget(ids, scrub=False).removed)
 
 
 def event_id(engine, external_id: str) -> int:

@@ -124,7 +124,7 @@ def test_forget_removes_every_trace(engine, data_dir: Path) -> None:
     vec = np.frombuffer(db.execute(f"SELECT embedding FROM {table} WHERE rowid=?",
                                    (gone_id,)).fetchall()[0][0], dtype=np.float32).copy()
 
-    assert engine.pipeline.forget([gone_id]) == [gone_id]
+    assert engine.pipeline.forget([gone_id]).removed == (gone_id,)
 
     assert engine.retriever.search("platypuscanary9") == [] or all(
         h.id != gone_id for h in engine.retriever.search("platypuscanary9"))

@@ -7,6 +7,7 @@ from typing import Any
 
 from app.cli.context import Context, add_command, add_common_options
 from core.errors import NotFound, UsageError
+from core.memory.service import MemoryEdit
 from core.memory.types import MEMORY_TYPES, Change, Memory
 from core.records import utcnow
 
@@ -111,12 +112,9 @@ def _change_line(c: Change) -> str:
 
 # -- handlers -------------------------------------------------------------------------
 def cmd_list(ctx: Context) -> int:
-    from core.memory.search import list_memories
-
     engine = ctx.engine(create=False)
     now = utcnow()
-    found = list_memories(engine.store.reader(), types=tuple(ctx.args.type),
-                          include_all=ctx.args.all, now=now)
+    found = [i.memory for i in engine.memories.list(*ctx.args.type, include_all=ctx.args.all)]
     if ctx.json:
         ctx.emit_json({"memories": [memory_json(m, now) for m in found]})
         return 0
@@ -133,26 +131,19 @@ def cmd_list(ctx: Context) -> int:
 
 
 def cmd_show(ctx: Context) -> int:
-    from core.memory import history, rows
-    from core.memory.search import related
     from core.retrieval import event_title
-    from core.store import events as event_rows
 
-    engine = ctx.engine(create=False)
-    db = engine.store.reader()
-    m = rows.get(db, ctx.args.id)
-    if m is None:
+    details = ctx.engine(create=False).memories.details(ctx.args.id)
+    if details is None:
         raise NotFound(f"No memory with id {ctx.args.id}.")
-    now = utcnow()
-    sources = event_rows.get_many(db, list(m.sources))
-    links = related(db, m.id, current_only=False)
-    changes = history.of_memory(db, m.id)
+    m, now = details.item.memory, utcnow()
+    sources, links, changes = details.sources, details.related, details.history
     if ctx.json:
         ctx.emit_json({
             "memory": memory_json(m, now),
             "sources": [{"id": e.id, "source": e.source, "time": e.started_at.isoformat(),
                          "title": event_title(e), "text": e.text[:500]}
-                        for e in sorted(sources.values(), key=lambda e: e.started_at)],
+                        for e in sources],
             "links": [{"id": o.id, "kind": kind, "type": o.type, "text": o.text}
                       for o, kind in links],
             "history": [c.to_json() for c in changes]})
@@ -164,7 +155,7 @@ def cmd_show(ctx: Context) -> int:
             + (f" until {_when(m.valid_until)}" if m.valid_until else "")
             + f"; importance {m.importance:.2f}; strength {memory_json(m, now)['strength']:.2f}")
     ctx.out(f"Sources ({len(sources)}):")
-    for e in sorted(sources.values(), key=lambda e: e.started_at)[:20]:
+    for e in sources[:20]:
         ctx.out(f"  event {e.id:<6} {_when(e.started_at)}  [{e.source}] {event_title(e)}: "
                 f"{' '.join(e.text.split())[:90]}")
     if len(sources) > 20:
@@ -180,31 +171,23 @@ def cmd_show(ctx: Context) -> int:
 
 
 def cmd_add(ctx: Context) -> int:
-    from core.memory.edits import add_memory
-
-    result = add_memory(ctx.engine(), ctx.args.text, memory_type=ctx.args.type)
+    result = ctx.engine().memories.add(ctx.args.text, ctx.args.type)
     return _done(ctx, result, f"Added memory #{result.memory_id}")
 
 
 def cmd_edit(ctx: Context) -> int:
-    from core.memory.edits import edit_memory
-
-    result = edit_memory(ctx.engine(create=False), ctx.args.id, ctx.args.text)
+    result = ctx.engine(create=False).memories.edit(ctx.args.id, ctx.args.text)
     return _done(ctx, result, f"Updated memory #{result.memory_id}")
 
 
 def cmd_pin(ctx: Context) -> int:
-    from core.memory.edits import pin_memory
-
-    result = pin_memory(ctx.engine(create=False), ctx.args.id, not ctx.args.off)
+    result = ctx.engine(create=False).memories.pin(ctx.args.id, not ctx.args.off)
     return _done(ctx, result, f"{'Unpinned' if ctx.args.off else 'Pinned'} memory "
                               f"#{result.memory_id}")
 
 
 def cmd_delete(ctx: Context) -> int:
-    from core.memory.edits import delete_memory
-
-    result = delete_memory(ctx.engine(create=False), ctx.args.id, purge=ctx.args.purge)
+    result = ctx.engine(create=False).memories.delete(ctx.args.id, purge=ctx.args.purge)
     if ctx.args.purge:
         if ctx.json:
             ctx.emit_json({"memory_id": result.memory_id, "change_id": result.change_id,
@@ -215,7 +198,7 @@ def cmd_delete(ctx: Context) -> int:
     return _done(ctx, result, f"Deleted memory #{result.memory_id}")
 
 
-def _done(ctx: Context, result: Any, message: str) -> int:
+def _done(ctx: Context, result: MemoryEdit, message: str) -> int:
     if ctx.json:
         ctx.emit_json({"memory_id": result.memory_id, "change_id": result.change_id,
                        "undoable": True})
@@ -225,10 +208,7 @@ def _done(ctx: Context, result: Any, message: str) -> int:
 
 
 def cmd_history(ctx: Context) -> int:
-    from core.memory import history
-
-    engine = ctx.engine(create=False)
-    changes = history.of_memory(engine.store.reader(), ctx.args.id)
+    changes = ctx.engine(create=False).memories.history(ctx.args.id)
     if not changes:
         raise NotFound(f"No memory with id {ctx.args.id} has any history.")
     if ctx.json:
@@ -243,9 +223,7 @@ def cmd_history(ctx: Context) -> int:
 
 
 def cmd_undo(ctx: Context) -> int:
-    from core.memory.edits import undo_change
-
-    result = undo_change(ctx.engine(create=False), ctx.args.change_id)
+    result = ctx.engine(create=False).memories.undo(ctx.args.change_id)
     if ctx.json:
         ctx.emit_json({"undone": ctx.args.change_id, "change_id": result.change_id})
     else:
@@ -254,14 +232,12 @@ def cmd_undo(ctx: Context) -> int:
 
 
 def cmd_consolidate(ctx: Context) -> int:
-    from core.memory.consolidate import consolidate
-
     if ctx.args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1.")
     engine = ctx.engine(create=False)
     extractor = None if ctx.args.no_model else engine.memory_extractor()
-    report = consolidate(engine, extractor=extractor, batch_size=ctx.args.batch_size,
-                         progress=ctx.progress("Consolidating"))
+    report = engine.memories.build(extractor=extractor, batch_size=ctx.args.batch_size,
+                                   progress=ctx.progress("Consolidating"))
     if ctx.json:
         ctx.emit_json(report.to_json())
         return 0

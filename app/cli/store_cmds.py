@@ -12,7 +12,6 @@ from core.errors import EngramError, NotFound, UsageError
 from core.progress import Progress
 from core.records import MEMORY_TYPES, Observation, SearchFilters, SearchHit, utcnow
 from core.retrieval import MARK_CLOSE, MARK_OPEN
-from core.memory import rows as memory_rows
 from core.store import events as event_rows
 from core.timeparse import parse_when
 from core.units import format_bytes
@@ -149,8 +148,8 @@ def cmd_status(ctx: Context) -> int:
             vectors_state=space.state if space else "unavailable",
             vectors_pending=engine.backfill.pending() if space else None,
             files=file_status(ctx.settings, db),
-            memories=memory_counts(db),
-            memories_pending_events=memory_rows.pending_events(db),
+            memories=engine.memories.counts(),
+            memories_pending_events=engine.memories.pending(),
         )
     info["models_dir"] = str(paths.models_dir)
     info["capture"] = running_instance_status(ctx)
@@ -196,13 +195,6 @@ def cmd_status(ctx: Context) -> int:
     return 0
 
 
-def memory_counts(db) -> dict[str, int]:
-    """Current (not superseded) memories per type."""
-    return {t: n for t, n in db.execute(
-        "SELECT type, count(*) FROM memories WHERE superseded_by IS NULL GROUP BY type "
-        "ORDER BY type")}
-
-
 def running_instance_status(ctx: Context) -> dict | None:
     """What the running daemon/app says about capture, or None if none runs."""
     from app.control import NotRunning, request
@@ -238,7 +230,7 @@ def cmd_forget(ctx: Context) -> int:
             if answer not in ("y", "yes"):
                 ctx.out("Nothing forgotten.")
                 return 1
-    removed = engine.pipeline.forget(ids)
+    removed = list(engine.pipeline.forget(ids).removed)
     if ctx.json:
         ctx.emit_json({"forgotten": removed})
     else:

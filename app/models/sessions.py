@@ -1,25 +1,12 @@
 """A day's episodes (or, until memories exist, sessions grouped by app and gaps)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from enum import IntEnum
 from typing import Any, Sequence
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-
-@dataclass(frozen=True)
-class Episode:
-    """One row: an episodic memory, or a session the timeline grouped itself."""
-
-    title: str
-    label: str            # app or source
-    start: datetime
-    end: datetime
-    event_ids: tuple[int, ...]
-    summary: str = ""
-    memory_id: int | None = None  # set when it is an episodic memory
+from core.activity import Episode
 
 
 class EpisodeRole(IntEnum):

@@ -13,12 +13,11 @@ import re
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSplitter,
-    QStackedWidget, QTextBrowser, QVBoxLayout, QWidget,
+    QTextBrowser, QVBoxLayout, QWidget,
 )
 
 from app.tasks import Task, run_in_background, stream_in_background
 from app.views import ask_adapter as adapter
-from app.views.common import EmptyState
 from app.views.hit_detail import HitDetail
 from app.windows.context import AppContext
 from core.records import SearchHit
@@ -39,17 +38,7 @@ class AskView(QWidget):
         self.events_seen: list[str] = []     # "evidence", "token", "done" (tests, order)
         self.evidence: dict[str, SearchHit] = {}  # "answer-n" → hit, for citation links
         self._answers = 0
-        self.available = adapter.availability()
-        layout = QVBoxLayout(self)
-        self.pages = QStackedWidget()
-        layout.addWidget(self.pages)
-        self.coming = EmptyState("Ask is coming: search meanwhile", self.available.why +
-                                 " Search finds the same sources an answer would quote.")
-        self.coming.add_action("Go to Search", lambda: ctx.nav.show_view.emit("search"))
-        self.pages.addWidget(self.coming)
-        body = QWidget()
-        self.pages.addWidget(body)
-        row = QHBoxLayout(body)
+        row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         split = QSplitter(Qt.Orientation.Horizontal)
         row.addWidget(split)
@@ -112,13 +101,10 @@ class AskView(QWidget):
         self.threads.currentItemChanged.connect(self.on_thread_selected)
         self.transcript.anchorClicked.connect(self.on_anchor)
         self.get_model.clicked.connect(lambda: ctx.nav.show_view.emit("settings"))
-        self.pages.setCurrentIndex(1 if self.available.ok else 0)
         self._loaded = False
 
     # -- view protocol ------------------------------------------------------------------------
     def activate(self) -> None:
-        if not self.available.ok:
-            return
         self.refresh_model_status()
         if not self._loaded:
             self._loaded = True

@@ -1,24 +1,15 @@
 """The one place the app touches Ask (``core.chat``, ``core.threads``).
 
-The Ask view only sees the small values defined here; if the chat module is
-missing from a build, ``availability()`` says so and the view shows "Ask is
-coming: search meanwhile" — never a made-up answer. Functions run on workers.
+The Ask view only sees the small values defined here. Functions run on workers.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
 from core.progress import Cancel
 from core.records import SearchHit
-
-
-@dataclass(frozen=True)
-class Availability:
-    ok: bool
-    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,17 +54,6 @@ class ThreadSummary:
     id: int
     title: str
     updated: datetime
-
-
-def availability() -> Availability:
-    try:
-        chat = importlib.import_module("core.chat")
-        importlib.import_module("core.threads")
-    except ImportError:
-        return Availability(False, "Ask isn't part of this build yet.")
-    if not hasattr(chat, "Asker"):
-        return Availability(False, "Ask isn't part of this build yet.")
-    return Availability(True)
 
 
 def model_status(engine: Any) -> tuple[bool, str]:

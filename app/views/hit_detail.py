@@ -19,15 +19,15 @@ from PySide6.QtWidgets import (
 )
 from PySide6.QtCore import Qt
 
-from app.models.queries import conversation_around
+from core.activity import conversation_around
 from app.models.search_results import (
     SOURCE_NAMES, highlight_words_html, marked_words, when_text, where_text,
 )
-from app.tasks import run_in_background
+from app.tasks import run_in_background, run_op
 from app.views import ocr_boxes
 from app.views.common import EmptyState, ScreenshotView, confirm, image_from_bytes
 from app.windows.context import AppContext
-from core.records import Event, SearchHit
+from core.records import Changes, Event, SearchHit
 from core.retrieval import event_hit, query_terms
 from core.store import events as event_rows
 
@@ -239,11 +239,8 @@ class HitDetail(QWidget):
             return
         pipeline = self.ctx.engine.pipeline
 
-        def done(removed: list[int]) -> None:
-            from core.records import Changes
-
+        def done(changes: Changes) -> None:
             self.clear()
-            self.forgotten.emit(removed)
-            self.ctx.nav.data_changed.emit(Changes(removed=tuple(removed)))
+            self.forgotten.emit(list(changes.removed))
 
-        run_in_background(lambda: pipeline.forget([hit.id]), done, owner=self)
+        run_op(self, self.ctx.nav, lambda: pipeline.forget([hit.id]), done)

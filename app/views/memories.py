@@ -1,8 +1,9 @@
 """Memories: what Engram believes, by type — edit, delete, pin; sources and history; undo.
 
-Every change goes through ``core.memory.edits`` (via ``memory_adapter``): it
-is recorded in the memory's history, so the person can undo any of them from
-the History list.
+Every change goes through the engine's memory service (``core.memory.service``,
+the same calls as `engram memories …`): it is recorded in the memory's history,
+so the person can undo any of them from the History list, and it reaches every
+view through one ``data_changed``.
 """
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.memories import MemoryListModel, MemoryRole
-from app.tasks import run_in_background
-from app.views import memory_adapter as adapter
+from app.tasks import Job, run_in_background, run_op
 from app.views.common import EmptyState, confirm, heading
 from app.windows.context import AppContext
-from core.records import MEMORY_TYPES
+from core.memory.service import MemoryDetails, MemoryItem
+from core.memory.types import ConsolidationReport
+from core.records import MEMORY_TYPES, Changes
 
 TYPE_HELP = {
     "core": "Stable facts about you — your name, the people in your life, your projects "
@@ -37,21 +39,9 @@ class MemoriesView(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.available = adapter.availability()
-        self.details: adapter.MemoryDetails | None = None
+        self.details: MemoryDetails | None = None
         self._generation = 0
-        layout = QVBoxLayout(self)
-        self.pages = QStackedWidget()
-        layout.addWidget(self.pages)
-        self.coming = EmptyState("Memories are coming",
-                                 self.available.why + " Meanwhile everything captured is "
-                                 "searchable, and Timeline shows your days.")
-        self.coming.add_action("Go to Search", lambda: ctx.nav.show_view.emit("search"))
-        self.pages.addWidget(self.coming)
-        body = QWidget()
-        self.pages.addWidget(body)
-        col = QVBoxLayout(body)
-        col.setContentsMargins(0, 0, 0, 0)
+        col = QVBoxLayout(self)
         top = QHBoxLayout()
         self.tabs = QTabBar()
         for kind in MEMORY_TYPES:
@@ -108,7 +98,6 @@ class MemoriesView(QWidget):
             lambda: self.build_task.cancel() if self.build_task else None)
         self.list.selectionModel().currentChanged.connect(self.on_current)
         ctx.nav.data_changed.connect(lambda _c: self.reload() if self._loaded else None)
-        self.pages.setCurrentIndex(1 if self.available.ok else 0)
         self._loaded = False
 
     def _detail_pane(self) -> QWidget:
@@ -126,8 +115,7 @@ class MemoriesView(QWidget):
         row = QHBoxLayout()
         self.save = QPushButton("Save correction")
         self.pin = QPushButton("Pin")
-        self.pin.setToolTip("Pinned memories never fade" if self.available.can_pin
-                            else "Pinning arrives with a later version of the memory builder.")
+        self.pin.setToolTip("Pinned memories never fade")
         self.delete = QPushButton("Delete…")
         for w in (self.save, self.pin, self.delete):
             row.addWidget(w)
@@ -153,7 +141,7 @@ class MemoriesView(QWidget):
 
     # -- view protocol ------------------------------------------------------------------------
     def activate(self) -> None:
-        if self.available.ok and not self._loaded:
+        if not self._loaded:
             self._loaded = True
             self.reload()
 
@@ -166,21 +154,19 @@ class MemoriesView(QWidget):
 
     # -- loading ------------------------------------------------------------------------------
     def reload(self, select: int | None = None) -> None:
-        if not self.available.ok:
-            return
         self._generation += 1
         generation = self._generation
         kind, everything = self.memory_type(), self.show_all.isChecked()
-        engine = self.ctx.engine
+        memories = self.ctx.engine.memories
         self.help.setText(TYPE_HELP[kind])
         current = select if select is not None else (
             self.details.item.id if self.details else None)
 
-        def load() -> tuple[list[adapter.MemoryItem], dict[str, int], int]:
-            return adapter.list_memories(engine, kind, include_all=everything), \
-                adapter.counts(engine), adapter.pending(engine)
+        def load() -> tuple[list[MemoryItem], dict[str, int], int]:
+            return memories.list(kind, include_all=everything), memories.counts(), \
+                memories.pending()
 
-        def done(result: tuple[list[adapter.MemoryItem], dict[str, int], int]) -> None:
+        def done(result: tuple[list[MemoryItem], dict[str, int], int]) -> None:
             if generation != self._generation:
                 return
             items, counts, waiting = result
@@ -215,11 +201,10 @@ class MemoriesView(QWidget):
         self.load_details(item.id)
 
     def load_details(self, memory_id: int) -> None:
-        engine = self.ctx.engine
-        run_in_background(lambda: adapter.details(engine, memory_id), self._show_details,
-                          owner=self)
+        memories = self.ctx.engine.memories
+        run_in_background(lambda: memories.details(memory_id), self._show_details, owner=self)
 
-    def _show_details(self, details: adapter.MemoryDetails | None) -> None:
+    def _show_details(self, details: MemoryDetails | None) -> None:
         self.details = details
         self.sources.clear()
         self.history.clear()
@@ -263,7 +248,7 @@ class MemoriesView(QWidget):
         has = self.details is not None
         self.save.setEnabled(has)
         self.delete.setEnabled(has)
-        self.pin.setEnabled(has and self.available.can_pin)
+        self.pin.setEnabled(has)
         if has:
             self.pin.setText("Unpin" if self.details.item.memory.pinned else "Pin")
         item = self.history.currentItem()
@@ -279,17 +264,17 @@ class MemoriesView(QWidget):
         if self.details is None:
             return
         memory_id, text = self.details.item.id, self.editor.toPlainText()
-        engine = self.ctx.engine
-        run_in_background(lambda: adapter.edit(engine, memory_id, text),
-                          lambda _c: self._changed(memory_id), owner=self)
+        memories = self.ctx.engine.memories
+        run_op(self, self.ctx.nav, lambda: memories.edit(memory_id, text),
+               lambda _e: self._changed(memory_id))
 
     def on_pin(self) -> None:
         if self.details is None:
             return
         m = self.details.item.memory
-        engine = self.ctx.engine
-        run_in_background(lambda: adapter.pin(engine, m.id, not m.pinned),
-                          lambda _r: self._changed(m.id), owner=self)
+        memories = self.ctx.engine.memories
+        run_op(self, self.ctx.nav, lambda: memories.pin(m.id, not m.pinned),
+               lambda _e: self._changed(m.id))
 
     def on_delete(self) -> None:
         if self.details is None:
@@ -298,26 +283,27 @@ class MemoriesView(QWidget):
         if not confirm(self, "Delete memory?", f"Delete “{m.title}”? You can undo this from "
                        "its history until something else changes it.", "Delete"):
             return
-        engine = self.ctx.engine
-        run_in_background(lambda: adapter.delete(engine, m.id),
-                          lambda _c: (self._show_details(None), self.reload()), owner=self)
+        memories = self.ctx.engine.memories
+        run_op(self, self.ctx.nav, lambda: memories.delete(m.id),
+               lambda _e: self._show_details(None))
 
     def on_undo(self) -> None:
         item = self.history.currentItem()
         if item is None or self.details is None:
             return
         change_id, memory_id = item.data(Qt.ItemDataRole.UserRole), self.details.item.id
-        engine = self.ctx.engine
-        run_in_background(lambda: adapter.undo(engine, change_id),
-                          lambda _c: self._changed(memory_id), owner=self)
+        memories = self.ctx.engine.memories
+        run_op(self, self.ctx.nav, lambda: memories.undo(change_id),
+               lambda _e: self._changed(memory_id))
 
     def on_add(self) -> None:
         kind = self.memory_type()
         text, ok = QInputDialog.getMultiLineText(
             self, "Add a memory", f"What should Engram remember ({kind})?")
         if ok and text.strip():
-            engine = self.ctx.engine
-            run_in_background(lambda: adapter.add(engine, text, kind), self._changed, owner=self)
+            memories = self.ctx.engine.memories
+            run_op(self, self.ctx.nav, lambda: memories.add(text, kind),
+                   lambda e: self._changed(e.memory_id))
 
     def on_build(self) -> None:
         """Consolidate now, with progress and Cancel (a long job like any other)."""
@@ -343,7 +329,7 @@ class MemoriesView(QWidget):
                                 f"{report.total('merged')} merged, "
                                 f"{report.total('superseded')} superseded.")
             self.build_status.setText(self._last_build)
-            self.reload()
+            self.ctx.nav.data_changed.emit(Changes())  # new memories: every view refreshes
 
         def failed(exc: BaseException) -> None:
             self._built()
@@ -352,8 +338,13 @@ class MemoriesView(QWidget):
 
             present_error(exc, self)
 
-        self.build_task = run_in_background(lambda job: adapter.consolidate(engine, job),
-                                            finished, failed, progress=progress, owner=self)
+        def build(job: Job) -> ConsolidationReport:
+            return engine.memories.build(
+                extractor=engine.memory_extractor(), cancel=job.cancel,
+                progress=lambda p: job.report(p.done, p.total, "items"))
+
+        self.build_task = run_in_background(build, finished, failed, progress=progress,
+                                            owner=self)
         self.ctx.jobs.add("Building memories", self.build_task)
 
     def _built(self) -> None:

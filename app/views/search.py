@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QLabel, QLineEdit, QListView, QSplitter, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from app.models.queries import distinct_apps
+from core.activity import distinct_apps
 from app.models.search_results import SearchResultsModel
 from app.tasks import Debouncer, run_in_background
 from app.views.common import EmptyState, image_from_bytes
@@ -75,10 +75,6 @@ class SearchView(QWidget):
         self.results.selectionModel().currentChanged.connect(self.on_current_changed)
         self.results.activated.connect(self.on_activated)
         ctx.nav.data_changed.connect(lambda _c: self.refresh_after_change())
-        from app.views import memory_adapter
-
-        memories = memory_adapter.availability()
-        self.filters.set_memories_available(memories.ok, memories.why)
         self._show_intro()
 
     # -- view protocol ------------------------------------------------------------------------
@@ -139,9 +135,6 @@ class SearchView(QWidget):
 
     def show_results(self, query: str, hits: list[SearchHit], filters: SearchFilters) -> None:
         self.last_query = query
-        if any(h.kind == "memory" for h in hits):
-            # Search returns memories now: filtering by their type means something.
-            self.filters.set_memories_available(True)
         self.model.set_hits(hits, query)
         if not hits:
             self.empty.set_text(f"Nothing found for “{query}”",

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QWidget
 
-from app.models.queries import local_day_bounds
+from core.activity import local_day_bounds
 from core.records import MEMORY_TYPES, SearchFilters, to_utc
 
 SOURCES = (("Everything", ""), ("Screen", "screen"), ("Files", "file"), ("Chats", "chat"),
@@ -55,7 +55,6 @@ class FiltersBar(QWidget):
         row.addWidget(self.until)
         row.addStretch(1)
         self.when.currentIndexChanged.connect(self._range_changed)
-        self.set_memories_available(False, "Memories arrive with the memory builder.")
 
     def set_apps(self, apps: list[str]) -> None:
         current = self.app.currentData()
@@ -67,13 +66,6 @@ class FiltersBar(QWidget):
         found = self.app.findData(current)
         self.app.setCurrentIndex(max(0, found))
         self.app.blockSignals(False)
-
-    def set_memories_available(self, available: bool, why: str = "") -> None:
-        """Filtering by memory type only means something once memories exist."""
-        self.memory.setEnabled(available)
-        self.memory.setToolTip("" if available else why)
-        if not available:
-            self.memory.setCurrentIndex(0)
 
     def reset(self) -> None:
         for combo in (self.source, self.app, self.memory, self.when):

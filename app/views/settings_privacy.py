@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QComboBox, QDateTimeEdit, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
-from app.models.queries import distinct_apps
-from app.tasks import run_in_background
+from core.activity import distinct_apps
+from app.tasks import run_in_background, run_op
 from app.views.common import confirm, heading, hint
 from app.views.privacy_redaction import RedactionPanel
 from app.views.privacy_retention import RetentionPanel
@@ -128,9 +128,8 @@ class PrivacyPanel(QWidget):
             return
         pipeline = self.ctx.engine.pipeline
 
-        def done(removed: list[int]) -> None:
-            self.result.setText(f"Forgot {len(removed)} item(s) {what}.")
-            self.ctx.nav.data_changed.emit(Changes(removed=tuple(removed)))
+        def done(changes: Changes) -> None:
+            self.result.setText(f"Forgot {len(changes.removed)} item(s) {what}.")
             self.refresh()
 
-        run_in_background(lambda: pipeline.forget(ids), done, owner=self)
+        run_op(self, self.ctx.nav, lambda: pipeline.forget(ids), done)

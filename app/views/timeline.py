@@ -7,7 +7,7 @@ the day is read again from the summary it returns.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QDate, QModelIndex, Qt
@@ -16,46 +16,29 @@ from PySide6.QtWidgets import (
     QSplitter, QVBoxLayout, QWidget,
 )
 
-from app.models.queries import (
-    DayActivity, activity_label, day_activity, events_between, group_sessions,
-    latest_event_time, local_day_bounds,
-)
-from app.models.sessions import Episode, EpisodeListModel, EpisodeRole, span_text
-from app.tasks import run_in_background
-from app.views import memory_adapter
+from app.models.sessions import EpisodeListModel, EpisodeRole, span_text
+from app.tasks import run_in_background, run_op
 from app.views.activity_chart import ActivityChart
 from app.views.common import confirm, minutes_text
 from app.views.hit_detail import HitDetail
 from app.views.timeline_scrubber import Moment, Scrubber
 from app.windows.context import AppContext
+from core.activity import DayData, activity_label, read_day
 from core.records import Changes, Event
 
 
 @dataclass(frozen=True)
-class DayData:
-    day: date
-    activity: DayActivity
-    episodes: tuple[Episode, ...]
-    episodes_are_memories: bool
-    moments: tuple[Moment, ...]
-    events: tuple[Event, ...]
-    latest: datetime | None  # the newest stored item, to offer a jump when the day is empty
+class Day(DayData):
+    """A day as the view draws it: the engine's ``DayData`` and its screenshots."""
+
+    moments: tuple[Moment, ...] = ()
 
 
-def load_day(engine, day: date) -> DayData:
-    since, until = local_day_bounds(day)
-    db = engine.store.reader()
-    events = events_between(db, since, until)
-    activity = day_activity(events, day)
-    episodes = memory_adapter.episodes_between(engine, since, until)
-    from_memories = bool(episodes)
-    if not episodes:
-        episodes = memory_adapter.episodes_from_sessions(group_sessions(events))
+def load_day(engine, day: date) -> Day:
+    data = read_day(engine.memories, day)
     moments = tuple(Moment(e.id, e.started_at, activity_label(e), e.title or "", True)
-                    for e in events if e.has_image)
-    latest = latest_event_time(db) if not events else None
-    return DayData(day, activity, tuple(episodes), from_memories, moments, tuple(events),
-                   latest)
+                    for e in data.events if e.has_image)
+    return Day(**{f.name: getattr(data, f.name) for f in fields(DayData)}, moments=moments)
 
 
 class TimelineView(QWidget):
@@ -64,7 +47,7 @@ class TimelineView(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.data: DayData | None = None
+        self.data: Day | None = None
         self.selected_hour: int | None = None
         self._generation = 0
         layout = QVBoxLayout(self)
@@ -181,13 +164,13 @@ class TimelineView(QWidget):
         self.chart.set_activity(None)
         self.summary.setText("Loading…")
 
-        def done(data: DayData) -> None:
+        def done(data: Day) -> None:
             if generation == self._generation:
                 self.show_day(data)
 
         run_in_background(lambda: load_day(engine, day), done, owner=self)
 
-    def show_day(self, data: DayData) -> None:
+    def show_day(self, data: Day) -> None:
         self.data = data
         self.selected_hour = None
         self.chart.set_activity(data.activity)
@@ -323,9 +306,5 @@ class TimelineView(QWidget):
     def forget(self, ids: list[int]) -> None:
         pipeline = self.ctx.engine.pipeline
 
-        def done(removed: list[int]) -> None:
-            self.detail.clear()
-            # The summary reaches every view, this one included (it reloads the day).
-            self.ctx.nav.data_changed.emit(Changes(removed=tuple(removed)))
-
-        run_in_background(lambda: pipeline.forget(ids), done, owner=self)
+        # The summary reaches every view, this one included (it reloads the day).
+        run_op(self, self.ctx.nav, lambda: pipeline.forget(ids), lambda _c: self.detail.clear())

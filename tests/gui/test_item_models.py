@@ -85,14 +85,8 @@ def test_models_table_model(qtmodeltester, data_dir):
 
 
 def test_memory_list_model(qtmodeltester, ctx):
-    from app.views import memory_adapter as adapter
-
-    if not adapter.availability().ok:
-        import pytest
-
-        pytest.skip("the memory builder is not in this build")
-    adapter.add(ctx.engine, "My daughter's name is Inês", "core")
-    items = adapter.list_memories(ctx.engine, "core")
+    ctx.engine.memories.add("My daughter's name is Inês", "core")
+    items = ctx.engine.memories.list("core")
     model = MemoryListModel()
     qtmodeltester.check(model, force_py=True)
     model.set_items(items)

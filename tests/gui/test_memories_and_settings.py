@@ -3,21 +3,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from PySide6.QtCore import QDateTime
 
-from app.views import memory_adapter as adapter
 from app.views.memories import MemoriesView
 from app.views.settings import SettingsView
 
-needs_memories = pytest.mark.skipif(not adapter.availability().ok,
-                                    reason="the memory builder is not in this build")
 
-
-@needs_memories
 def test_editing_a_memory_persists_and_can_be_undone(qtbot, ctx):
     engine = ctx.engine
-    memory_id = adapter.add(engine, "I live in Lisbon", "core")
+    memory_id = engine.memories.add("I live in Lisbon", "core").memory_id
     view = MemoriesView(ctx)
     qtbot.addWidget(view)
     view.show()
@@ -33,7 +27,7 @@ def test_editing_a_memory_persists_and_can_be_undone(qtbot, ctx):
     qtbot.waitUntil(lambda: view.details is not None
                     and view.details.item.memory.text == "I live in Porto", timeout=10000)
     # Persisted in the store, not just on screen.
-    stored = adapter.details(engine, memory_id)
+    stored = engine.memories.details(memory_id)
     assert stored.item.memory.text == "I live in Porto"
     actions = [c.action for c in stored.history]
     assert actions == ["add", "edit"]
@@ -43,19 +37,17 @@ def test_editing_a_memory_persists_and_can_be_undone(qtbot, ctx):
     view.undo.click()
     qtbot.waitUntil(lambda: view.details is not None
                     and view.details.item.memory.text == "I live in Lisbon", timeout=10000)
-    assert adapter.details(engine, memory_id).item.memory.text == "I live in Lisbon"
+    assert engine.memories.details(memory_id).item.memory.text == "I live in Lisbon"
     assert "Core (1)" in view.tabs.tabText(0)
-    if adapter.availability().can_pin:
-        view.pin.click()
-        qtbot.waitUntil(lambda: view.details is not None and view.details.item.memory.pinned,
-                        timeout=10000)
-        assert view.pin.text() == "Unpin"
+    view.pin.click()
+    qtbot.waitUntil(lambda: view.details is not None and view.details.item.memory.pinned,
+                    timeout=10000)
+    assert view.pin.text() == "Unpin"
 
 
-@needs_memories
 def test_deleting_a_memory(qtbot, ctx, confirm_yes, monkeypatch):
     monkeypatch.setattr("app.views.memories.confirm", lambda *a: True)
-    memory_id = adapter.add(ctx.engine, "My locker is number 12", "core")
+    memory_id = ctx.engine.memories.add("My locker is number 12", "core").memory_id
     view = MemoriesView(ctx)
     qtbot.addWidget(view)
     view.activate()
@@ -64,7 +56,7 @@ def test_deleting_a_memory(qtbot, ctx, confirm_yes, monkeypatch):
     qtbot.waitUntil(lambda: view.details is not None, timeout=10000)
     view.delete.click()
     qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=10000)
-    assert adapter.details(ctx.engine, memory_id) is None
+    assert ctx.engine.memories.details(memory_id) is None
     assert "No core memories" in view.empty.title.text()
 
 
@@ -154,7 +146,6 @@ def test_importing_a_gguf_model_from_settings(qtbot, ctx, tmp_path):
             install.remove(ctx.engine.paths, ctx.engine.settings, "gui-import-test")
 
 
-@needs_memories
 def test_building_memories_from_the_view_shows_progress_and_fills_the_tabs(qtbot, ctx):
     from core.records import Observation, utcnow
 

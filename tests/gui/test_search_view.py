@@ -100,13 +100,7 @@ def test_keyboard_down_moves_from_the_box_to_the_results_and_escape_clears(qtbot
 
 
 def test_memories_come_with_results_and_filter_by_type(qtbot, ctx):
-    from app.views import memory_adapter
-
-    if not memory_adapter.availability().ok:
-        import pytest
-
-        pytest.skip("the memory builder is not in this build")
-    memory_adapter.add(ctx.engine, "I prefer the tenacity library for retries", "core")
+    ctx.engine.memories.add("I prefer the tenacity library for retries", "core")
     view = make_view(qtbot, ctx)
     assert view.filters.memory.isEnabled()
     view.filters.memory.setCurrentIndex(view.filters.memory.findData("core"))

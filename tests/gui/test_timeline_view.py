@@ -5,7 +5,7 @@ from datetime import date
 
 from PySide6.QtGui import QColor
 
-from app.models.queries import day_activity, events_between, local_day_bounds
+from core.activity import day_activity, events_between, local_day_bounds
 from app.views.timeline import TimelineView
 
 

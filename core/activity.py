@@ -1,20 +1,22 @@
-"""Read-only questions the views ask the store, and the pure shaping of their answers.
+"""Activity over time: what a day looked like, per hour and per app, and its episodes.
 
-Qt-free on purpose: these run on worker threads (each with its own reader
-connection) and return frozen values the main thread can hold. They only
-read; every write goes through the engine (``pipeline.submit`` / ``forget``).
-Candidates to move into ``core/store/events.py`` once the engine wants them.
+The Timeline view and any other front end read a day through ``read_day``: one
+frozen ``DayData`` (events, hourly activity, episodes, the newest item when the
+day is empty), computed on a worker thread with its own reader connection.
+Episodes are the episodic memories of that day; until memories exist, sessions
+grouped by app and gaps stand in for them.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Sequence
+from typing import Any, Sequence
 
 import apsw
 
-from core.records import Event, to_epoch
+from core.memory.service import MemoryService
+from core.records import Event, from_epoch, to_epoch
 from core.store import events as event_rows
 
 # A screen event seen once (no later frame extended it) still stood for about
@@ -49,11 +51,10 @@ def events_between(db: apsw.Connection, since: datetime, until: datetime,
 
 
 def latest_event_time(db: apsw.Connection) -> datetime | None:
+    """When the newest stored item started, or None for an empty store."""
     rows = db.execute("SELECT max(started_at) FROM events").fetchall()
     if not rows or rows[0][0] is None:
         return None
-    from core.records import from_epoch
-
     return from_epoch(rows[0][0])
 
 
@@ -204,3 +205,56 @@ def group_sessions(events: Sequence[Event], gap: timedelta = SESSION_GAP) -> lis
         current.append(event)
     close()
     return sessions
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One stretch of a day: an episodic memory, or a session grouped from the events."""
+
+    title: str
+    label: str            # app or source
+    start: datetime
+    end: datetime
+    event_ids: tuple[int, ...]
+    summary: str = ""
+    memory_id: int | None = None  # set when it is an episodic memory
+
+
+def episode_of_memory(m: Any) -> Episode:
+    """An episodic memory as a timeline row: labelled by its first app or participant."""
+    fields = m.fields if isinstance(m.fields, dict) else dict(m.fields)
+    apps = fields.get("apps") or fields.get("participants")
+    label = (str(apps[0]) if isinstance(apps, (list, tuple)) and apps
+             else str(fields.get("kind") or "episode").capitalize())
+    return Episode(title=m.title, label=label, start=m.started_at, end=m.ended_at,
+                   event_ids=tuple(m.sources), summary=m.text, memory_id=m.id)
+
+
+def episode_of_session(s: Session) -> Episode:
+    return Episode(title=s.title, label=s.label, start=s.start, end=s.end, event_ids=s.event_ids)
+
+
+@dataclass(frozen=True)
+class DayData:
+    """One local day, read once: what the chart, the episode list and the scrubber draw."""
+
+    day: date
+    activity: DayActivity
+    episodes: tuple[Episode, ...]
+    episodes_are_memories: bool
+    events: tuple[Event, ...]
+    latest: datetime | None  # the newest stored item, to offer a jump when the day is empty
+
+
+def read_day(memories: MemoryService, day: date) -> DayData:
+    """Everything about local day ``day``: events, hourly activity, episodes."""
+    since, until = local_day_bounds(day)
+    db = memories.store.reader()
+    events = events_between(db, since, until)
+    episodes = [episode_of_memory(m) for m in memories.episodes_between(since, until)]
+    from_memories = bool(episodes)
+    if not episodes:
+        episodes = [episode_of_session(s) for s in group_sessions(events)]
+    latest = latest_event_time(db) if not events else None
+    return DayData(day, day_activity(events, day), tuple(episodes), from_memories,
+                   tuple(events), latest)
