@@ -184,7 +184,6 @@ def _dynamic_imports(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 step 3: the views' memory/ask adapters")
 def test_no_dynamic_imports_of_project_modules() -> None:
     """Every dependency is visible to a reader (and to the cycle check above)."""
     found = {str(p.relative_to(REPO)): _dynamic_imports(p)
