@@ -66,7 +66,8 @@ _FUTURE = re.compile(r"\b(will|'ll|’ll|going to|gonna|plan(?:ning)? to|plannin
                      r"hope to|want to|looking forward|can't wait|cannot wait|next|upcoming|"
                      r"coming up|tomorrow|soon|about to|shall)\b", re.IGNORECASE)
 _PREPOSITIONS = ("on", "in", "during", "over", "since", "by", "until", "till", "from",
-                 "before", "after", "around", "of", "for", "at", "through")
+                 "before", "after", "around", "of", "for", "at", "through", "about", "roughly",
+                 "nearly", "almost", "approximately")
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,9 @@ def span_for(start: date, end: date, granularity: Granularity) -> TimeSpan:
     elif granularity == "year":
         label = str(start.year)
     else:
-        label = f"a few days before {day_label(end)}"
+        days = (end - start).days
+        unit = "days" if days <= 7 else "weeks" if days <= 35 else "months"
+        label = f"a few {unit} before {day_label(end)}"
     return TimeSpan(start, end, granularity, label)
 
 
@@ -311,8 +314,9 @@ _RULES: list[_Rule] = [
     _r(r"\b(?:the\s+)?(?P<which>last|this|next|previous|coming)\s+(?P<unit>week|month|year)\b",
        _unit_rel),
     _r(r"\b(?P<which>last|this|next)\s+(?P<season>spring|summer|fall|autumn|winter)\b", _season_rel),
-    _r(r"\b(?:a\s+few|several|some)\s+days\s+ago\b",
-       lambda m, t, f: span_for(t - timedelta(days=6), t, "approximate")),
+    _r(r"\b(?:a\s+few|several|some)\s+(?P<unit>day|week|month)s\s+ago\b",
+       lambda m, t, f: span_for(t - timedelta(days={"day": 6, "week": 28, "month": 150}[
+           m["unit"].lower()]), t, "approximate")),
     _r(rf"\b(?P<n>{_NUM})\s+(?P<unit>day|week|month|year)s?\s+ago\b",
        lambda m, t, f: _shift(m["unit"].lower(), -_num(m["n"]), t)),
     _r(rf"\bin\s+(?P<n>{_NUM})\s+(?P<unit>day|week|month|year)s?(?:\s+time)?\b",

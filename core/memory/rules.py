@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from core.memory.episodes import EpisodeDraft, describe, group_events, worth_keeping
+from core.memory.facts import Fact, Voice, facts_from_text
 from core.memory.procedures import procedures
 from core.memory.statements import Statement, statements
 from core.memory.types import SELF, Candidate
@@ -72,15 +73,92 @@ def fact_key(subject: str, attribute: str) -> str:
     return f"{' '.join(subject.lower().split())}|{attribute}"
 
 
-def fact_candidates(events: Sequence[Event], config: RuleConfig) -> list[Candidate]:
-    out: list[Candidate] = []
+# Structured statements whose values are names and places stay clean; free-text values
+# ("a fan of both classical like Bach") are left to the sentence facts.
+_CLEAN_KINDS = ("place", "name")
+# Screen text is somebody's only where the person writes: editors, notes, mail.
+WRITING_APPS = ("code", "vim", "nvim", "emacs", "gedit", "kate", "sublime", "notepad", "notes",
+                "obsidian", "logseq", "joplin", "typora", "writer", "word", "docs", "mail",
+                "thunderbird", "outlook", "textedit", "zed")
+
+
+def voice_of(event: Event, config: RuleConfig, addressees: dict[str, str]) -> Voice | None:
+    """Who "I" (and "you") are in ``event``; None when its text is nobody's own words."""
+    if event.source == "screen":
+        app = (event.app or "").lower()
+        return Voice("You") if any(w in app for w in WRITING_APPS) else None
+    if event.source == "file":
+        return Voice("You")
+    subject = speaker_subject(event, config)
+    if subject is None:
+        return None
+    if subject == SELF:
+        return Voice("You")
+    return Voice(subject, addressees.get(f"{event.thread}|{subject}"))
+
+
+def addressees_of(events: Sequence[Event], config: RuleConfig) -> dict[str, str]:
+    """"thread|speaker" → the one other person in a two-person conversation."""
+    people: dict[str, set[str]] = {}
     for event in events:
-        subject = speaker_subject(event, config)
-        if subject is None:
+        if event.source == "chat" and event.speaker:
+            people.setdefault(event.thread or "", set()).add(event.speaker)
+    out: dict[str, str] = {}
+    owners = {n.lower() for n in config.owner_names} | {"you", "me"}
+    for thread, names in people.items():
+        if len(names) != 2:
             continue
-        for st in statements(event.text):
-            out.append(fact_candidate(event, subject, st))
+        a, b = sorted(names)
+        out[f"{thread}|{a}"] = "you" if b.lower() in owners else b
+        out[f"{thread}|{b}"] = "you" if a.lower() in owners else a
     return out
+
+
+def sentence_fact_candidate(event: Event, fact: Fact) -> Candidate:
+    """A candidate for one sentence fact: core for the person's lasting traits, else semantic."""
+    is_self = fact.subject == "You"
+    lasting = fact.kind in ("relation", "preference", "skill", "state")
+    memory_type = "core" if is_self and lasting else "semantic"
+    importance = IMPORTANCE["core"] if memory_type == "core" else (
+        IMPORTANCE["self_semantic"] if is_self else IMPORTANCE["semantic"])
+    fields: dict[str, object] = {
+        "subject": SELF if is_self else fact.subject, "subject_name": fact.subject,
+        "kind": fact.kind, "sentence": fact.sentence,
+        "when": fact.when.to_json() if fact.when else None, "single": False}
+    names = [w for w in fact.text.split() if w[:1].isupper()][:6]
+    return Candidate(
+        type=memory_type, title=fact.text.rstrip("."), text=fact.text, sources=(event.id,),
+        valid_from=event.started_at, started_at=event.started_at, ended_at=event.ended_at,
+        importance=importance + (0.05 if fact.when else 0.0), origin="rules", fields=fields,
+        entities=" ".join(dict.fromkeys([fact.subject] + [n.strip(".,!?'\"") for n in names])),
+    )
+
+
+def fact_candidates(events: Sequence[Event], config: RuleConfig) -> list[Candidate]:
+    """Structured statements and sentence facts of every event that is someone's own words."""
+    out: list[Candidate] = []
+    addressees = addressees_of(events, config)
+    for event in events:
+        voice = voice_of(event, config, addressees)
+        if voice is None:
+            continue
+        subject = SELF if voice.name == "You" else voice.name
+        if event.source in ("chat", "note"):
+            for st in statements(event.text):
+                if st.attribute.startswith(("relation:", "favorite:")) or st.attribute == "pet" \
+                        or _kind_of(st.attribute) in _CLEAN_KINDS:
+                    out.append(fact_candidate(event, subject, st))
+        anchor = event.started_at.astimezone()  # "yesterday" is a day on the person's calendar
+        well_formed = event.source in ("screen", "file")
+        for fact in facts_from_text(event.text, voice, anchor, require_well_formed=well_formed):
+            out.append(sentence_fact_candidate(event, fact))
+    return out
+
+
+def _kind_of(attribute: str) -> str:
+    from core.memory.statements import PATTERNS
+
+    return next((p.kind for p in PATTERNS if p.attribute == attribute), "free")
 
 
 def procedure_candidates(events: Sequence[Event]) -> list[Candidate]:

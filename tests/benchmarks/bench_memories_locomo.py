@@ -1,6 +1,21 @@
-"""Memories on LoCoMo (dev split), no chat model: how many, and do they help search?
+"""Memories on LoCoMo (dev split): are they the person's facts, and do they help search?
 
     .venv/bin/python -m pytest -m benchmark tests/benchmarks/bench_memories_locomo.py -s
+    ENGRAM_BENCH_MODEL=smollm2 ...   (the same with SmolLM2-135M-Instruct writing too)
+    ENGRAM_BENCH_CONVERSATIONS=conv-26,conv-30 ...   (a subset)
+
+Quality against the dataset's gold observations and session summaries (issue 13),
+with all-MiniLM-L6-v2 normalised vectors of each memory's ``text``:
+
+- **coverage**: share of gold observations with some current memory at cosine ≥ 0.70;
+- **provenance**: of the covered, the share whose best memory cites one of the
+  observation's evidence messages;
+- **speaker**: of the covered, the share whose best memory names the observation's speaker;
+- **support**: share of current semantic and core memories matching some gold
+  observation of their conversation at cosine ≥ 0.60 (a lower bound on precision);
+- **episodes**: mean cosine between each session's summary and its episode memory
+  (0 for a session without one);
+- memories per type and per fact kind, consolidation seconds and events/s.
 
 Each conversation is imported into its own fresh encrypted store (the same
 parser and pipeline as ``engram import``), consolidated by the rule-based
@@ -38,6 +53,74 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 DATA = Path(os.environ.get("ENGRAM_LOCOMO", "/work/shared/data/locomo-dev"))
 K = 10
 RRF_K = 60
+COVERED = 0.70
+SUPPORTED = 0.60
+
+
+def gold(name: str) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = defaultdict(list)
+    for line in (DATA / name).read_text("utf-8").splitlines():
+        row = json.loads(line)
+        out[row["conversation"]].append(row)
+    return out
+
+
+def quality(engine: Any, memories: list[Any], observations: list[dict], summaries: list[dict]
+            ) -> dict[str, float]:
+    """Coverage, provenance, speaker, support and episode similarity for one conversation."""
+    import numpy as np
+
+    from core.store import events as event_rows
+
+    db = engine.store.reader()
+    current = [m for m in memories if m.current]
+    embed = engine.pipeline.embedder.embed
+    mem_vecs = embed([m.text for m in current], interactive=False) if current else np.zeros((0, 384))
+    obs_vecs = embed([o["text"] for o in observations], interactive=False)
+    sims = obs_vecs @ mem_vecs.T if len(current) else np.zeros((len(observations), 0))
+    events = event_rows.get_many(db, sorted({s for m in current for s in m.sources}))
+    msg_of = {eid: message_id(e.external_id) for eid, e in events.items()}
+    covered = provenance = speaker = 0
+    for i, o in enumerate(observations):
+        if not len(current):
+            break
+        j = int(np.argmax(sims[i]))
+        if sims[i, j] < COVERED:
+            continue
+        covered += 1
+        best = current[j]
+        provenance += bool({msg_of.get(s) for s in best.sources} & set(o["evidence"]))
+        speaker += o["speaker"].lower() in best.text.lower()
+    facts = [n for n, m in enumerate(current) if m.type in ("semantic", "core")]
+    supported = sum(1 for n in facts if len(observations) and sims[:, n].max() >= SUPPORTED)
+    episode_sims = []
+    for summary in summaries:
+        episodes = [m for m in current if m.type == "episodic"
+                    and (m.group_key or "").endswith("|" + summary["session"])]
+        if not episodes:
+            episode_sims.append(0.0)
+            continue
+        svec = embed([summary["summary"]], interactive=False)[0]
+        evecs = embed([m.text for m in episodes], interactive=False)
+        episode_sims.append(float((evecs @ svec).max()))
+    return {"coverage": covered / max(1, len(observations)),
+            "provenance": provenance / max(1, covered), "speaker": speaker / max(1, covered),
+            "support": supported / max(1, len(facts)),
+            "episodes": sum(episode_sims) / max(1, len(episode_sims)),
+            "n_obs": len(observations), "n_covered": covered, "n_facts": len(facts),
+            "n_supported": supported}
+
+
+def bench_extractor() -> Any:
+    """SmolLM2 as the model builder when ENGRAM_BENCH_MODEL=smollm2, else None."""
+    if os.environ.get("ENGRAM_BENCH_MODEL", "") != "smollm2":
+        return None
+    from core.memory.extract import ModelExtractor
+    from core.models.runtime import ChatRuntime
+    from tests.conftest import smollm2_path
+
+    runtime = ChatRuntime(smollm2_path())
+    return ModelExtractor(runtime)
 
 
 def message_id(external_id: str | None) -> str | None:
@@ -112,72 +195,92 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
         q = json.loads(line)
         if q.get("evidence"):
             questions[q["conversation"]].append(q)
+    observations, summaries = gold("observations.jsonl"), gold("session_summaries.jsonl")
+    only = {c for c in os.environ.get("ENGRAM_BENCH_CONVERSATIONS", "").split(",") if c}
+    extractor = bench_extractor()
     totals: dict[str, list[float]] = defaultdict(list)
     by_category: dict[tuple[str, str], list[float]] = defaultdict(list)
-    print()
-    print(f"{'conversation':<12} {'msgs':>5} {'core':>5} {'epis':>5} {'sem':>5} {'proc':>5} "
-          f"{'superseded':>10} {'cons s':>7} {'R@10 ev':>8} {'+mem':>6} {'+mem-ep':>8} {'score':>6} "
-          f"{'cover ev':>8} {'cover+mem':>9}")
+    quality_sum: dict[str, float] = defaultdict(float)
+    kinds_all: dict[str, int] = defaultdict(int)
+    seconds_all = events_all = 0.0
+    print(f"\nmodel: {'SmolLM2-135M-Instruct' if extractor else 'none (rules)'}")
+    print(f"{'conversation':<12} {'msgs':>5} {'cover':>6} {'prov':>6} {'spkr':>6} {'support':>8} "
+          f"{'episode':>8} {'core':>5} {'epis':>5} {'sem':>5} {'proc':>5} {'cons s':>7} "
+          f"{'ev/s':>6} {'R@10 ev':>8} {'+mem':>6} {'rejected':>9}")
     for path in sorted((DATA / "messages").glob("*.jsonl")):
         conv = path.stem
+        if only and conv not in only:
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             engine = open_store(Path(tmp) / "home")
             try:
                 n = import_conversation(engine, path)
                 t0 = time.perf_counter()
-                report = consolidate(engine)
+                report = consolidate(engine, extractor=extractor)
                 seconds = time.perf_counter() - t0
                 db = engine.store.reader()
                 everything = list_memories(db, include_all=True)
-                types = defaultdict(int)
+                types: dict[str, int] = defaultdict(int)
                 for m in everything:
                     if m.current:
                         types[m.type] += 1
-                superseded = sum(1 for m in everything if not m.current)
+                        if m.type in ("core", "semantic"):
+                            kinds_all[str(m.fields.get("kind") or m.fields.get("attribute")
+                                          or "?").split(":")[0]] += 1
+                q = quality(engine, everything, observations[conv], summaries[conv])
+                for key in ("n_obs", "n_covered", "n_facts", "n_supported"):
+                    quality_sum[key] += q[key]
+                quality_sum["provenance_n"] += q["provenance"] * q["n_covered"]
+                quality_sum["speaker_n"] += q["speaker"] * q["n_covered"]
+                quality_sum["episodes_n"] += q["episodes"] * len(summaries[conv])
+                quality_sum["sessions"] += len(summaries[conv])
+                seconds_all += seconds
+                events_all += n
                 space = engine.pipeline.space()
                 per: dict[str, list[float]] = defaultdict(list)
-                for q in questions[conv]:
-                    evidence = set(q["evidence"])
-                    event_hits = engine.retriever.search(q["question"], k=K)
+                for question in questions[conv]:
+                    evidence = set(question["evidence"])
+                    event_hits = engine.retriever.search(question["question"], k=K)
                     event_hits = [h for h in event_hits if h.kind == "event"]
-                    qvec = engine.pipeline.embedder.embed([q["question"]], interactive=True)[0]
-                    memory_hits = search_memories(db, terms=memory_terms(q["question"]),
+                    qvec = engine.pipeline.embedder.embed([question["question"]],
+                                                          interactive=True)[0]
+                    memory_hits = search_memories(db, terms=memory_terms(question["question"]),
                                                   query_vector=qvec, space=space, k=K)
                     covers = evidence_of_memories(db, [h.id for h in memory_hits])
                     sources = rows.sources_many(db, [h.id for h in memory_hits])
                     events_only = [{message_id(h.provenance.external_id)} - {None}
                                    for h in event_hits[:K]]
                     with_mem = merged_messages(event_hits, memory_hits, covers, sources)
-                    by_score = merged_messages(event_hits, memory_hits, covers, sources,
-                                               by="score")
-                    no_episodes = merged_messages(event_hits, memory_hits, covers, sources,
-                                                  skip_episodic=True)
-                    for name, found in (("events", events_only), ("memories", with_mem),
-                                        ("by_score", by_score), ("no_episodic", no_episodes)):
+                    for name, found in (("events", events_only), ("memories", with_mem)):
                         r = recall(found, evidence)
                         per[name].append(r)
                         totals[name].append(r)
-                        by_category[(name, q["category"])].append(r)
-                    for name, found in (("cover_events", events_only), ("cover_mem", with_mem)):
-                        per[name].append(len(set().union(*found)) if found else 0)
-                        totals[name].append(per[name][-1])
+                        by_category[(name, question["category"])].append(r)
             finally:
                 engine.close()
         mean = {k: sum(v) / len(v) for k, v in per.items() if v}
-        print(f"{conv:<12} {n:>5} {types['core']:>5} {types['episodic']:>5} "
-              f"{types['semantic']:>5} {types['procedural']:>5} {superseded:>10} "
-              f"{seconds:>7.1f} {mean['events']:>8.3f} {mean['memories']:>6.3f} "
-              f"{mean['no_episodic']:>8.3f} {mean['by_score']:>6.3f} {mean['cover_events']:>8.1f} "
-              f"{mean['cover_mem']:>9.1f}"
-              f"   (report: {report.total('added')} added, {report.total('merged')} merged)")
+        rejected = sum(report.rejected_reasons.values())
+        print(f"{conv:<12} {n:>5} {q['coverage']:>6.3f} {q['provenance']:>6.3f} "
+              f"{q['speaker']:>6.3f} {q['support']:>8.3f} {q['episodes']:>8.3f} "
+              f"{types['core']:>5} {types['episodic']:>5} {types['semantic']:>5} "
+              f"{types['procedural']:>5} {seconds:>7.1f} {n / max(seconds, 1e-9):>6.1f} "
+              f"{mean.get('events', 0):>8.3f} {mean.get('memories', 0):>6.3f} {rejected:>9}")
+        if report.rejected_reasons:
+            print(f"{'':<12} rejected: {dict(report.rejected_reasons)}")
+    s = quality_sum
+    covered = max(1.0, s["n_covered"])
+    print(f"{'all':<12} {int(events_all):>5} {s['n_covered'] / max(1, s['n_obs']):>6.3f} "
+          f"{s['provenance_n'] / covered:>6.3f} {s['speaker_n'] / covered:>6.3f} "
+          f"{s['n_supported'] / max(1, s['n_facts']):>8.3f} "
+          f"{s['episodes_n'] / max(1, s['sessions']):>8.3f} {'':>23} {seconds_all:>7.1f} "
+          f"{events_all / max(seconds_all, 1e-9):>6.1f}")
+    print(f"fact kinds (current core + semantic): {dict(sorted(kinds_all.items()))}")
     mean = {k: sum(v) / len(v) for k, v in totals.items() if v}
-    print(f"{'all':<12} questions={len(totals['events'])}  recall@10 events only "
-          f"{mean['events']:.3f}  with memory hits {mean['memories']:.3f}  "
-          f"with memory hits except episodes {mean['no_episodic']:.3f}  "
-          f"merged by score instead of rank {mean['by_score']:.3f}  "
-          f"(messages covered by the top 10: {mean['cover_events']:.1f} vs {mean['cover_mem']:.1f})")
+    print(f"evidence recall@10 over {len(totals['events'])} questions: events only "
+          f"{mean.get('events', 0):.3f}, with memory hits (through their sources) "
+          f"{mean.get('memories', 0):.3f}")
     for category in sorted({c for _n, c in by_category}):
         cells = "  ".join(f"{name} {sum(v) / len(v):.3f}" for (name, c), v in by_category.items()
-                          if c == category for _ in [0])
+                          if c == category)
         print(f"  {category:<12} {cells}")
     assert totals["events"]

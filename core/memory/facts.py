@@ -1,0 +1,391 @@
+"""A person's sentences → atomic, third-person, dated facts (pure).
+
+"Yeah, I painted that lake sunrise last year! It's special to me." said by
+Melanie on 8 May 2023 becomes "Melanie painted that lake sunrise in 2022."
+(an *event*, dated 2022) — the subject resolved by speaker, the time resolved
+against the moment it was said (``core.temporal``), the sentence kept as
+provenance. Steps, per clause of a message:
+
+1. split into sentences, then at dashes and semicolons (``clauses``);
+2. drop what is not a statement about the speaker: questions, greetings and
+   thanks, reactions to the other person ("so happy for you"), clauses without
+   a first-person word, clauses that say too little, OCR-like debris;
+3. strip leading interjections and vocatives ("Yeah,", "Thanks, Mel!");
+4. rewrite to the third person: I/me/my/we/our → the speaker's name (verbs
+   agreeing: "I am" → "Melanie is", "I love" → "Melanie loves"), "you" → the
+   person addressed when known; for the person themself "I" → "You";
+5. write relative times as absolute ones, keep the span in ``when``;
+6. type it: event, plan, preference, relation, skill, state.
+
+Fewer, clean facts are preferred to many garbled ones: anything the rewrite
+cannot do cleanly (a "you" with nobody to resolve it to) is dropped.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from core.memory.text import content_words, sentences, squash, words
+from core.temporal import TimeSpan, normalize_times
+
+FactKind = Literal["event", "plan", "preference", "relation", "skill", "state"]
+FACT_KINDS: tuple[FactKind, ...] = ("event", "plan", "preference", "relation", "skill", "state")
+
+MIN_WORDS, MAX_WORDS = 4, 40
+MIN_CONTENT = 3          # meaningful words a fact needs besides names and pronouns
+
+_CAPTION = re.compile(r"\[(?:image|photo|picture)[^\]]*\]", re.IGNORECASE)
+_CLAUSE_SPLIT = re.compile(r"\s+[–—-]{1,2}\s+|;\s+|\s*—\s*|\s+-\s+|:\s+(?=[A-Z])")
+_INTERJECTIONS = ("hey|hi|hello|wow|whoa|oh|ooh|yeah|yep|yes|yup|nope|no|thanks|thank you|"
+                  "haha|hahaha|lol|omg|aww|aw|awesome|cool|great|nice|well|so|ok|okay|sure|"
+                  "totally|absolutely|definitely|right|true|ah|hmm|ugh|man|anyway|btw|"
+                  "also|plus|and|but|honestly|actually|exactly|indeed|sounds great|"
+                  "that's great|congrats|congratulations|thanks so much|thank you so much|"
+                  "good to hear|glad to hear|i know|you know|i see|sorry|hey there|"
+                  "by the way|speaking of which|guess what|you know what|anyways")
+_LEAD = re.compile(rf"^(?:(?:{_INTERJECTIONS})\b(?:\s+[A-Z][a-z]+)?\s*[,!.…]*\s+)+",
+                   re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|me|my|mine|myself|"
+                           r"we|we're|we’re|we've|we’ve|we'll|we’ll|we'd|our|ours|us)\b",
+                           re.IGNORECASE)
+# Sentences that react to the other person or to the chat, not facts about anyone.
+_REACTION = re.compile(
+    r"^(?:I'm|I’m|I am)\s+(?:so\s+|really\s+|super\s+|very\s+)?(?:glad|happy|sorry|proud|"
+    r"thrilled|excited|stoked)\s+(?:for|to hear|that you|you)\b|"
+    r"^I\s+(?:hope|bet|wish|agree|understand|see|know what|can't wait to (?:see|hear)|"
+    r"can imagine|totally get|get what|love (?:that|this|how|your|it|the pic|the photo)|"
+    r"think (?:you|it's|that's)|appreciate (?:it|that|you|your))\b|"
+    r"^(?:let me|let's|lemme|talk (?:to you|soon)|see you|catch you|take care|keep it up|"
+    r"keep (?:up|going)|good luck|can't wait|check (?:it |this |that )?out|look at|"
+    r"take a look|here's|here is|here are|this is|that's)\b", re.IGNORECASE)
+_FRAGMENT = re.compile(r"^(?:thanks|thank you|thx|which|who|whom|whose|where|because|'cause|"
+                       r"cause|than|then|though|although|unless|until|like|as well)\b",
+                       re.IGNORECASE)
+_SUBJECT_START = re.compile(r"^(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|we|we're|we’re|we've|"
+                            r"we’ve|it|it's|it’s|that|that's|this|they|they're|my|our|he|she|"
+                            r"there|so|but|and)\b", re.IGNORECASE)
+_HYPOTHETICAL = re.compile(r"^(?:if|when you|whenever you|maybe|perhaps|would you|could you|"
+                           r"do you|have you|did you|are you|what|how|why|who|where)\b",
+                           re.IGNORECASE)
+_LOW_VALUE = frozenset("""
+glad happy great awesome amazing cool nice wow thanks thank proud hear heard good fun sounds
+super totally agree mean know think sure wish hope luck exciting excited congrats wonderful
+fantastic incredible beautiful pic photo picture cute lovely stuff yeah absolutely definitely
+appreciate thing things way lot kind sort gonna wanna gotta glad feel feels felt time
+""".split())
+
+_MODALS = frozenset("can could will would should might must may shall did didn't can't won't "
+                    "couldn't wouldn't shouldn't cannot used".split())
+_IRREGULAR_PAST = frozenset("""
+went got made took saw had was were did said came gave found thought told became left felt
+brought began kept held wrote stood heard let meant set met ran paid sat spoke lay led read
+grew lost fell sent built understood drew broke spent cut rose drove bought wore chose sought
+threw caught dealt won forgot hung taught sold put fought fed fled flew hid hit hurt knew lit quit
+rode rang sang sank shook shot shut slept slid spun stole stuck struck swam swept swung
+tore woke wound bent bled bet bit blew bore burst cast clung crept dug dove froze ground
+""".split())
+_ADVERBS = frozenset("""
+really just also finally recently still always never usually actually often sometimes
+totally definitely absolutely already even only mostly truly genuinely currently now
+once again probably basically literally seriously honestly certainly simply
+""".split())
+_NOT_VERBS = frozenset("""
+a an the to so very too not no and or but in on at for of with as am is are was were be been
+being this that these those my your his her its our their it he she they we you i me
+""".split())
+_PLAN = re.compile(r"\b(?:going to|gonna|will|'ll|’ll|plan(?:ning)? to|planning|thinking "
+                   r"(?:about|of)|hoping to|hope to|want to|would like to|intend|about to|"
+                   r"looking forward|next|soon|upcoming)\b", re.IGNORECASE)
+_PREFERENCE = re.compile(r"\b(?:love|loves|like|likes|enjoy|enjoys|prefer|prefers|favou?rite|"
+                         r"fan of|passionate|into|hate|hates|can't stand|adore|obsessed)\b",
+                         re.IGNORECASE)
+_SKILL = re.compile(r"\b(?:can|know how to|learn(?:ing|ed|t)? (?:to|how)|good at|skilled|"
+                    r"play(?:s|ing)? the|practic(?:e|ing)|taught (?:myself|me))\b",
+                    re.IGNORECASE)
+_RELATION_WORD = re.compile(r"\bmy\s+(?:sister|brother|wife|husband|partner|mother|mom|mum|"
+                            r"father|dad|son|daughter|kids?|children|boss|friend|best friend|"
+                            r"girlfriend|boyfriend|cousin|aunt|uncle|grandma|grandmother|"
+                            r"grandpa|grandfather|family|parents|colleague|roommate|neighbou?r)",
+                            re.IGNORECASE)
+_PAST_VERB = re.compile(r"\b(?:I|we)\s+(?:\w+ly\s+|just\s+|also\s+|finally\s+|recently\s+)?"
+                        r"(?:\w+ed|" + "|".join(sorted(_IRREGULAR_PAST)) + r")\b",
+                        re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One atomic fact from a sentence.
+
+    ``subject`` is the name the fact is about ("Melanie", or the person's own
+    label such as "You"); ``sentence`` the words it was read from; ``when``
+    the resolved time the fact refers to, if the sentence said one.
+    """
+
+    text: str
+    subject: str
+    kind: FactKind
+    sentence: str
+    when: TimeSpan | None = None
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Who "I" and "you" are in a text.
+
+    ``name`` replaces "I" ("Melanie"; "You" for the person themself, written
+    in the second person); ``addressee`` replaces "you" (None: sentences with
+    "you" are dropped — nobody to resolve it to).
+    """
+
+    name: str
+    addressee: str | None = None
+
+    @property
+    def second_person(self) -> bool:
+        return self.name == "You"
+
+
+def clauses(text: str) -> list[str]:
+    """Sentences of ``text`` split further at dashes and semicolons; image captions removed."""
+    out: list[str] = []
+    for sentence in sentences(_CAPTION.sub(" ", text)):
+        parts: list[str] = []
+        for piece in (squash(c) for c in _CLAUSE_SPLIT.split(sentence) if c and c.strip()):
+            # Split only where a new clause with its own subject starts; a list or an
+            # aside after a dash ("- running, reading -") stays with its sentence.
+            if parts and not _SUBJECT_START.match(piece):
+                parts[-1] = f"{parts[-1]} - {piece}"
+            else:
+                parts.append(piece)
+        out += parts
+    return out
+
+
+def strip_lead(clause: str) -> str:
+    """Without leading interjections and vocatives: "Yeah, I did" → "I did"."""
+    stripped = _LEAD.sub("", clause).strip()
+    return stripped[:1].upper() + stripped[1:] if stripped else stripped
+
+
+def well_formed(sentence: str) -> bool:
+    """A sentence a person wrote, not OCR debris: mostly words, few symbols, real length.
+
+    Used for screen and file text: at least five words, letters make up most of
+    it, most words are plain lower-case or capitalised words of two or more
+    letters, and no run of one-letter fragments.
+    """
+    ws = sentence.split()
+    if len(ws) < 5 or len(sentence) > 400:
+        return False
+    letters = sum(c.isalpha() for c in sentence)
+    if letters < 0.75 * len(sentence.replace(" ", "")):
+        return False
+    plain = [w for w in ws if re.fullmatch(r"[(\"'“‘]?[A-Za-z][a-z'’]+[.,;:!?)\"'”’]*|[Ia]", w)]
+    if len(plain) < 0.8 * len(ws):
+        return False
+    singles = sum(1 for w in ws if len(w.strip(".,;:!?")) == 1 and w not in ("I", "a", "A"))
+    return singles <= 1 and sentence[:1].isupper()
+
+
+def facts_from_text(text: str, voice: Voice, anchor: datetime | date, *,
+                    require_well_formed: bool = False) -> list[Fact]:
+    """Every fact the speaker (``voice``) states about themself in ``text``."""
+    out: list[Fact] = []
+    seen: set[str] = set()
+    for raw in clauses(text):
+        if require_well_formed and not well_formed(raw):
+            continue
+        fact = fact_from_clause(raw, voice, anchor)
+        if fact is None:
+            continue
+        key = " ".join(words(fact.text))
+        if key not in seen:
+            seen.add(key)
+            out.append(fact)
+    return out
+
+
+def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
+    """The fact in one clause, or None when it is not a clean statement about the speaker."""
+    clause = strip_lead(raw)
+    if voice.addressee and clause.startswith(voice.addressee + ","):
+        clause = strip_lead(clause[len(voice.addressee) + 1:].lstrip())  # a vocative
+    if not clause or clause.rstrip("\"'”)] ").endswith("?"):
+        return None
+    if _FRAGMENT.match(raw) or _FRAGMENT.match(clause):
+        return None  # "Thanks, Mel, for…", "which refreshes me": not a statement of its own
+    clause = re.sub(r"^(?:gonna|going to)\b", "I'm going to", clause, flags=re.IGNORECASE)
+    n = len(clause.split())
+    if n < MIN_WORDS or n > MAX_WORDS:
+        return None
+    if not _FIRST_PERSON.search(clause) or _REACTION.search(clause) or _HYPOTHETICAL.search(clause):
+        return None
+    if re.search(r"\b(?:you|your|yours|yourself|you're|you’re|you've|you'll|you'd|u|ya)\b",
+                 clause, re.IGNORECASE) and voice.addressee is None:
+        return None
+    if not _informative(clause, voice):
+        return None
+    dated, mentions = normalize_times(clause, anchor)
+    when = next((m.span for m in mentions), None)
+    text = third_person(dated, voice)
+    if text is None:
+        return None
+    text = text.rstrip(" ,;:-–—!.…") + "."
+    text = text[:1].upper() + text[1:]
+    return Fact(text=text, subject=voice.name, kind=classify(clause, when, anchor),
+                sentence=raw, when=when)
+
+
+def _informative(clause: str, voice: Voice) -> bool:
+    names = {voice.name.lower(), (voice.addressee or "").lower()}
+    meaningful = [w for w in content_words(clause) if w not in _LOW_VALUE and w not in names]
+    return len(meaningful) >= MIN_CONTENT - (1 if len(clause.split()) >= 6 else 0)
+
+
+def classify(clause: str, when: TimeSpan | None, anchor: datetime | date) -> FactKind:
+    """The kind of fact a clause states (first matching rule wins)."""
+    today = anchor.date() if isinstance(anchor, datetime) else anchor
+    if (when is not None and when.start > today) or _PLAN.search(clause):
+        return "plan"
+    if when is not None and when.end <= today or _PAST_VERB.search(clause):
+        return "event"
+    if _RELATION_WORD.search(clause):
+        return "relation"
+    if _PREFERENCE.search(clause):
+        return "preference"
+    if _SKILL.search(clause):
+        return "skill"
+    return "state"
+
+
+# -- the third-person rewrite ------------------------------------------------------------
+
+_TOKEN = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?|[^A-Za-z\s]+|\s+")
+
+
+def third_person(text: str, voice: Voice) -> str | None:
+    """``text`` with first (and second) person words replaced for ``voice``; None if unsure."""
+    tokens = _TOKEN.findall(text)
+    out: list[str] = []
+    named = False
+    we_named = False
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        low = tok.lower().replace("’", "'")
+        nxt_i = _next_word(tokens, i)
+        nxt = tokens[nxt_i].lower().replace("’", "'") if nxt_i is not None else ""
+        if low in ("i", "i'm", "i've", "i'd", "i'll") and (tok[0] == "I" or low == "i"):
+            subject = voice.name
+            out.append(subject)
+            named = True
+            if low == "i'm":
+                out.append(" are" if voice.second_person else " is")
+            elif low == "i've":
+                out.append(" have" if voice.second_person else " has")
+            elif low == "i'll":
+                out.append(" will")
+            elif low == "i'd":
+                out.append(" had" if nxt.endswith("ed") or nxt in _IRREGULAR_PAST or
+                           nxt == "been" else " would")
+            else:
+                i = _agree(tokens, i, out, voice.second_person)
+        elif low in ("me",):
+            out.append("you" if voice.second_person else voice.name)
+            named = True
+        elif low == "myself":
+            out.append("yourself" if voice.second_person else "themself")
+        elif low in ("my", "mine"):
+            out.append(_possessive(voice, named, low == "mine"))
+            named = True
+        elif low in ("we", "we're", "we've", "we'll", "we'd"):
+            subject = "they" if we_named else ("you and others" if voice.second_person
+                                               else f"{voice.name} and others")
+            we_named = True
+            out.append(subject)
+            out.append({"we're": " are", "we've": " have", "we'll": " will",
+                        "we'd": " would"}.get(low, ""))
+        elif low in ("our", "ours"):
+            out.append("their" if (named or we_named) else _possessive(voice, False, False))
+            named = True
+        elif low == "us":
+            out.append("them")
+        elif low in ("you", "you're", "you've", "you'll", "you'd", "your", "yours", "yourself",
+                     "u", "ya"):
+            if voice.addressee is None or voice.second_person:
+                return None
+            a = voice.addressee
+            if a == "you":  # said to the person themself: "you" stays "you"
+                out.append(tok)
+            elif low in ("you", "u", "ya"):
+                out.append(a)
+                j = _next_word(tokens, i)
+                agreed = {"are": "is", "were": "was", "have": "has", "do": "does",
+                          "don't": "doesn't", "haven't": "hasn't", "aren't": "isn't"}
+                if j is not None and tokens[j].lower() in agreed:
+                    out.append(" " + agreed[tokens[j].lower()])  # only a subject "you" agrees
+                    i = j
+            elif low in ("your", "yours"):
+                out.append(f"{a}'s")
+            elif low == "yourself":
+                out.append("themself")
+            else:
+                out.append(a + {"you're": " is", "you've": " has", "you'll": " will",
+                                "you'd": " would"}[low])
+        else:
+            out.append(tok)
+        i += 1
+    text = "".join(out)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text
+
+
+def _next_word(tokens: list[str], i: int) -> int | None:
+    for j in range(i + 1, len(tokens)):
+        if tokens[j].strip():
+            return j if re.match(r"[A-Za-z]", tokens[j]) else None
+    return None
+
+
+def _agree(tokens: list[str], i: int, out: list[str], second: bool) -> int:
+    """Make the verb after a new third-person subject agree; return the last index used."""
+    j = _next_word(tokens, i)
+    while j is not None and tokens[j].lower() in _ADVERBS:
+        out.append(" " + tokens[j])
+        i = j
+        j = _next_word(tokens, j)
+    if j is None:
+        return i
+    verb = tokens[j]
+    low = verb.lower().replace("’", "'")
+    if second:
+        new = {"am": "are", "was": "were"}.get(low, verb)
+    else:
+        new = {"am": "is", "are": "is", "were": "was", "have": "has", "do": "does",
+               "don't": "doesn't", "haven't": "hasn't", "aren't": "isn't", "weren't": "wasn't",
+               "'m": "is"}.get(low)
+        if new is None:
+            new = verb if (low in _MODALS or low in _IRREGULAR_PAST or low.endswith("ed")
+                           or low in _NOT_VERBS or low in ("was", "has", "does", "is")
+                           or "'" in low or not low.isalpha()) else _inflect(verb)
+    out.append(" " + new)
+    return j
+
+
+def _inflect(verb: str) -> str:
+    low = verb.lower()
+    if low.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if low.endswith("y") and len(low) > 2 and low[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def _possessive(voice: Voice, named: bool, alone: bool) -> str:
+    if voice.second_person:
+        return "yours" if alone else "your"
+    if named:
+        return "theirs" if alone else "their"
+    return f"{voice.name}'s"
