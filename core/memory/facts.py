@@ -186,7 +186,9 @@ def well_formed(sentence: str) -> bool:
     if len(plain) < 0.8 * len(ws):
         return False
     singles = sum(1 for w in ws if len(w.strip(".,;:!?")) == 1 and w not in ("I", "a", "A"))
-    return singles <= 1 and sentence[:1].isupper()
+    # A menu bar or a list of titles is all capitals; prose has lower-case words.
+    lower = sum(1 for w in ws if w[:1].islower())
+    return singles <= 1 and sentence[:1].isupper() and lower >= 0.4 * len(ws)
 
 
 def facts_from_text(text: str, voice: Voice, anchor: datetime | date, *,
@@ -241,7 +243,7 @@ def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | 
 def _informative(clause: str, voice: Voice) -> bool:
     names = {voice.name.lower(), (voice.addressee or "").lower()}
     meaningful = [w for w in content_words(clause) if w not in _LOW_VALUE and w not in names]
-    return len(meaningful) >= MIN_CONTENT - (1 if len(clause.split()) >= 6 else 0)
+    return len(meaningful) >= MIN_CONTENT - (1 if len(clause.split()) >= 5 else 0)
 
 
 def classify(clause: str, when: TimeSpan | None, anchor: datetime | date) -> FactKind:

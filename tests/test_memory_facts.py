@@ -1,0 +1,103 @@
+"""Sentence facts: speaker and pronoun resolution, dates, types, and no facts from noise."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from core.memory.consolidate import consolidate
+from core.memory.facts import Voice, facts_from_text, third_person, well_formed
+from core.memory.search import list_memories
+from core.records import Observation
+
+SAID = datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc)  # Monday 8 May 2023
+NOTE_DAY = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text,voice,expected", [
+    ("I went to a support group yesterday and it was so powerful.", Voice("Caroline", "Melanie"),
+     ["Caroline went to a support group on 7 May 2023 and it was so powerful."]),
+    ("Yeah, I painted that lake sunrise last year! It's special to me.",
+     Voice("Melanie", "Caroline"), ["Melanie painted that lake sunrise in 2022."]),
+    ("I'm so proud of you for spreading awareness in the LGBTQ community.",
+     Voice("Melanie", "Caroline"),  # "you" is the other person
+     ["Melanie is so proud of Caroline for spreading awareness in the LGBTQ community."]),
+    ("I love hiking in the mountains with my dog.", Voice("Ana", "Bo"),
+     ["Ana loves hiking in the mountains with their dog."]),
+    ("I've known these friends for 4 years, since I moved from my home country.",
+     Voice("Caroline", "Melanie"),
+     ["Caroline has known these friends for 4 years, since Caroline moved from their home "
+      "country."]),
+    ("We're thinking about going camping next month.", Voice("Melanie", "Caroline"),
+     ["Melanie and others are thinking about going camping in June 2023."]),
+    ("I moved to Porto last week.", Voice("You"), ["You moved to Porto in the week of 1 May 2023."]),
+    ("I am learning the violin.", Voice("You"), ["You are learning the violin."]),
+    ("Thanks, Caroline! How are you?", Voice("Melanie", "Caroline"), []),
+    ("Did you go hiking last weekend?", Voice("Melanie", "Caroline"), []),
+])
+def test_speaker_and_pronoun_resolution(text: str, voice: Voice, expected: list[str]) -> None:
+    assert [f.text for f in facts_from_text(text, voice, SAID)] == expected
+
+
+def test_you_needs_someone_to_resolve_to() -> None:
+    # In a group chat nobody is "you": the sentence is dropped rather than garbled.
+    assert facts_from_text("I gave your book to my sister yesterday.", Voice("Ana"), SAID) == []
+    assert third_person("I gave your book back", Voice("Ana", "Bo")) == "Ana gave Bo's book back"
+    assert third_person("I think you are right", Voice("Ana", "Bo")) == "Ana thinks Bo is right"
+
+
+def test_fact_kinds_and_dates() -> None:
+    facts = facts_from_text(
+        "I ran a charity race last Saturday. I'm going to Paris next month. "
+        "I really enjoy reading fantasy novels at night.", Voice("Melanie", "Caroline"), SAID)
+    assert [(f.kind, f.when.label if f.when else None) for f in facts] == [
+        ("event", "6 May 2023"), ("plan", "June 2023"), ("preference", None)]
+    assert facts[0].sentence == "I ran a charity race last Saturday."
+
+
+@pytest.mark.parametrize("line", [
+    "File Edit View Go Run Terminal Help",
+    "~/src/engram $ git st | grep -v .pyc 12:04",
+    "l| I Il ; i .. ,. ' I ll|",
+    "Inbox (3) - ana@example.com - Mail",
+    "x = np.dot(a, b)  # 0.3 ms",
+    "EXPLORER  OUTLINE  TIMELINE  > src  > core",
+    "I lI Il: mv I . I aa 3 %% I ran",
+])
+def test_ocr_noise_is_not_well_formed(line: str) -> None:
+    assert not well_formed(line)
+    assert facts_from_text(line, Voice("You"), SAID, require_well_formed=True) == []
+
+
+def test_a_note_becomes_a_relation_fact_and_a_dated_event_fact(engine) -> None:
+    engine.pipeline.submit([Observation(source="note", captured_at=NOTE_DAY,
+                                        text="My sister Joana moved to Porto last week")])
+    consolidate(engine, now=NOTE_DAY)
+    memories = [m for m in list_memories(engine.store.reader(), include_all=True) if m.current]
+    relation = [m for m in memories if m.fact_key == "self|relation:sister"]
+    assert len(relation) == 1 and relation[0].fields["value"] == "Joana"
+    assert relation[0].text == "Your sister is Joana."
+    events = [m for m in memories if m.fields.get("kind") == "event"]
+    assert len(events) == 1, [m.text for m in memories]
+    event = events[0]
+    assert event.text == "Your sister Joana moved to Porto in the week of 3 March 2025."
+    assert event.fields["when"] == {"start": "2025-03-03", "end": "2025-03-10",
+                                    "granularity": "week", "label": "the week of 3 March 2025"}
+    assert event.fields["sentence"] == "My sister Joana moved to Porto last week"
+    assert event.sources and relation[0].sources == event.sources
+
+
+def test_screen_noise_makes_no_facts_but_written_sentences_do(engine) -> None:
+    noise = ["File Edit View Go Run Terminal Help", "l| I Il ; i .. ,. ' I ll|",
+             "EXPLORER  OUTLINE  TIMELINE  > src  > core", "I lI Il: mv I . I aa 3 %% I ran"]
+    observations = [Observation(source="screen", captured_at=NOTE_DAY, text=line, app="Code",
+                                title="notes.md") for line in noise]
+    observations.append(Observation(
+        source="file", captured_at=NOTE_DAY, path="/home/me/notes/trip.md",
+        text="I booked the train to Porto for next Friday.\nl| I Il ; i .. ,. ' I ll|",
+        external_id="/home/me/notes/trip.md#0"))
+    engine.pipeline.submit(observations)
+    consolidate(engine, now=NOTE_DAY)
+    facts = [m for m in list_memories(engine.store.reader(), include_all=True)
+             if m.type in ("semantic", "core")]
+    assert [m.text for m in facts] == ["You booked the train to Porto for 14 March 2025."]
