@@ -74,6 +74,10 @@ class Engine:
             return None
         from core.memory.consolidate import rule_config
         from core.memory.extract import ModelExtractor
+        from core.models.trust import may_write_memories, model_trust
+
+        if not may_write_memories(model_trust(runtime.path), self.settings):
+            return None  # too small to be trusted: rules only, unless turned on anyway
 
         return ModelExtractor(runtime, owner_names=rule_config(self.settings).owner_names)
 

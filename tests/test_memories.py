@@ -110,7 +110,8 @@ def test_an_hour_of_screen_work_in_two_apps_becomes_two_episodes(engine, extract
                      ("Firefox", T0 + timedelta(minutes=35), T0 + timedelta(hours=1), 50)]
     code = next(m for m in episodes if m.fields["apps"] == ["Code"])
     assert code.title == "Code: retrieval.py — engram"
-    assert code.text.startswith("35 minutes in Code") and "reciprocal rank" in code.text
+    assert code.text.startswith(f"On {T0.astimezone().day} ") and "35 minutes in Code" in code.text
+    assert "reciprocal rank" in code.text
     # Built across 8 batches: extended, never duplicated; every step in history.
     assert report.count("episodic").added == 2 and report.count("episodic").merged > 0
     assert [c.action for c in history.of_memory(engine.store.reader(), code.id)][0] == "add"

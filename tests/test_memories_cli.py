@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from core.memory import rows
-from core.memory.consolidate import KILL_AFTER_ENV
 from core.records import Observation
 from tests.test_memories import moving_chat, screen_hour
 
@@ -52,6 +51,37 @@ def corpus() -> list[Observation]:
              "3. Pay the fee at the desk")]
 
 
+# The crash is injected by this test's own launcher, not by a hook in production code:
+# it wraps the batch writer so the process SIGKILLs itself inside the write transaction
+# of the batch after ``after`` committed ones, then runs `engram` as usual.
+KILLING_LAUNCHER = """
+import os, runpy, signal, sys
+import core.memory.consolidate as c
+after, real, done = int(sys.argv[1]), c.apply_batch, [0]
+
+def apply_batch(db, plan, *, now, before_commit=None):
+    done[0] += 1
+    if done[0] > after:
+        before_commit = lambda: os.kill(os.getpid(), signal.SIGKILL)
+    return real(db, plan, now=now, before_commit=before_commit)
+
+c.apply_batch = apply_batch
+sys.argv = ["engram"] + sys.argv[2:]
+runpy.run_module("app", run_name="__main__")
+"""
+
+
+def killed_consolidation(after: int, *args: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    return subprocess.run([sys.executable, "-c", KILLING_LAUNCHER, str(after), *args], cwd=REPO,
+                          env=dict(os.environ), capture_output=True, text=True, timeout=120)
+
+
 def test_consolidation_killed_midway_resumes_without_duplicates(cli, data_dir: Path,
                                                                 tmp_path: Path) -> None:
     reference = tmp_path / "reference-home"
@@ -59,8 +89,7 @@ def test_consolidation_killed_midway_resumes_without_duplicates(cli, data_dir: P
     submit(data_dir, events)
     submit(reference, events)
 
-    killed = cli("consolidate", "--no-model", "--batch-size", "10", check=False,
-                 env={KILL_AFTER_ENV: "2"})
+    killed = killed_consolidation(2, "consolidate", "--no-model", "--batch-size", "10")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     crashed = read(data_dir)
     # Two batches committed; the third died inside its transaction and left nothing.
@@ -84,10 +113,12 @@ def test_memories_list_show_edit_delete_undo(cli, data_dir: Path) -> None:
     submit(data_dir, moving_chat())
     human = cli("consolidate", "--no-model").stdout
     assert "Consolidated 5 events in 1 batch (rule-based)." in human
-    assert "core        1 added, 0 merged, 1 superseded" in human
+    # Core: where the person lives (Lisbon superseded by Porto) and "You love the light here."
+    assert "core        2 added, 0 merged, 1 superseded" in human
 
     listed = json.loads(cli("memories", "list", "--json").stdout)["memories"]
-    core = [m for m in listed if m["type"] == "core"]
+    assert "You love the light here." in [m["text"] for m in listed if m["type"] == "core"]
+    core = [m for m in listed if m["type"] == "core" and "moved to" in m["text"]]
     assert [m["text"] for m in core] == ["You moved to Porto."]
     porto = core[0]
     assert porto["current"] and porto["strength"] == 1.0 and porto["sources"]
@@ -95,7 +126,7 @@ def test_memories_list_show_edit_delete_undo(cli, data_dir: Path) -> None:
     lisbon = next(m for m in everything["memories"] if "Lisbon" in m["text"])
     assert lisbon["superseded_by"] == porto["id"] and not lisbon["current"]
     text = cli("memories", "list", "--all").stdout
-    assert "Core (2)" in text and f"[superseded by #{porto['id']}]" in text
+    assert "Core (3)" in text and f"[superseded by #{porto['id']}]" in text
 
     shown = json.loads(cli("memories", "show", str(lisbon["id"]), "--json").stdout)
     assert [s["text"] for s in shown["sources"]] == [
@@ -120,11 +151,12 @@ def test_memories_list_show_edit_delete_undo(cli, data_dir: Path) -> None:
 
     deleted = json.loads(cli("memories", "delete", str(porto["id"]), "--json").stdout)
     now_core = json.loads(cli("memories", "list", "--type", "core", "--json").stdout)["memories"]
-    assert [m["text"] for m in now_core] == ["You moved to Lisbon."]  # what it had replaced
+    assert [m["text"] for m in now_core if "moved" in m["text"]] == [
+        "You moved to Lisbon."]  # what it had replaced
     out = cli("memories", "undo", str(deleted["change_id"])).stdout
     assert out.startswith(f"Undid change {deleted['change_id']}")
     restored = json.loads(cli("memories", "list", "--type", "core", "--json").stdout)["memories"]
-    assert [(m["id"], m["text"], m["sources"]) for m in restored] == [
+    assert [(m["id"], m["text"], m["sources"]) for m in restored if "moved" in m["text"]] == [
         (porto["id"], "You moved to Porto.", porto["sources"])]
 
     added = json.loads(cli("memories", "add", "My name is Ben", "--json").stdout)

@@ -11,8 +11,6 @@ event is processed twice and none is skipped.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
@@ -37,9 +35,6 @@ DEFAULT_BATCH = 200
 # Bounds the index range when looking back for an episode's earlier events: an
 # event (one collapsed screen observation) is assumed to last at most this long.
 LONGEST_EVENT = 86400.0
-# Test hook: kill this process (SIGKILL) inside the write transaction of the
-# batch after this many committed ones, to prove a crash loses nothing.
-KILL_AFTER_ENV = "ENGRAM_TEST_KILL_CONSOLIDATE_AFTER"
 
 
 class Extractor(Protocol):
@@ -74,7 +69,6 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
     counts: dict[str, TypeCounts] = {}
     rejected: Counter[str] = Counter()
     failures = events_done = batches = model_candidates = 0
-    kill_after = int(os.environ.get(KILL_AFTER_ENV, "0") or 0)
     total = rows.pending_events(store.reader())
     cancelled = False
     while max_batches is None or batches < max_batches:
@@ -95,9 +89,8 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
         except Cancelled:
             cancelled = True
             break
-        hook = _killer if kill_after and batches >= kill_after else None
         try:
-            outcome = store.write(lambda db: apply_batch(db, plan, now=clock, before_commit=hook))
+            outcome = store.write(lambda db: apply_batch(db, plan, now=clock))
         except StaleBatch:
             continue  # someone else consolidated this stretch meanwhile
         for memory_type, c in outcome.counts.items():
@@ -117,10 +110,6 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
         model_used=extractor is not None, model_candidates=model_candidates,
         model_failures=failures, cancelled=cancelled,
         pending=rows.pending_events(store.reader()))
-
-
-def _killer() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _plan(engine: EngineLike, reader: Any, start: int, ids: list[int], batch: list[Event],

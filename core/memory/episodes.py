@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Sequence
 
+from core.memory.facts import Voice, facts_from_text
 from core.memory.text import shorten, summarize
+from core.temporal import day_label
 from core.records import Event
 
 GAPS = {
@@ -119,7 +121,10 @@ def describe(key: str, events: Sequence[Event], *, owner_names: Sequence[str] = 
     kind = kind_of(key)
     start, end = events[0].started_at, max(e.ended_at for e in events)
     minutes = (end - start).total_seconds() / 60.0
-    summary = summarize([(e.id, e.text) for e in events])
+    day = day_label(start.astimezone().date())
+    summary = _chat_summary(events, owner_names) if kind == "chat" else []
+    if not summary:
+        summary = summarize([(e.id, e.text) for e in events])
     fields: dict[str, Any] = {"kind": kind, "events": len(events),
                               "summary": [[eid, s] for eid, s in summary]}
     entities: list[str] = []
@@ -127,7 +132,8 @@ def describe(key: str, events: Sequence[Event], *, owner_names: Sequence[str] = 
         app = events[0].app or "an application"
         titles = [t for t, _n in Counter(e.title for e in events if e.title).most_common(3)]
         title = f"{app}: {shorten(titles[0], 70)}" if titles else f"Working in {app}"
-        lead = f"{_duration(minutes)} in {app}" + (f" ({'; '.join(titles)})" if titles else "") + "."
+        lead = f"On {day} you spent {_duration(minutes).lower()} in {app}" + (
+            f" ({'; '.join(titles)})" if titles else "") + "."
         fields.update(apps=[app], window_titles=titles)
         entities = [app]
     elif kind == "chat":
@@ -137,11 +143,13 @@ def describe(key: str, events: Sequence[Event], *, owner_names: Sequence[str] = 
         thread = events[0].thread
         app = events[0].app
         who = _names(others or speakers) or "someone"
-        title = f"Conversation with {who}" if any(s.lower() in owners for s in speakers) \
-            else f"Conversation between {who}"
+        with_owner = any(s.lower() in owners for s in speakers)
+        title = f"Conversation with {who}" if with_owner else f"Conversation between {who}"
         if thread and thread not in speakers:
             title += f" ({thread})"
-        lead = f"{title}, {len(events)} messages" + (f" on {app}" if app else "") + "."
+        talked = f"you talked with {who}" if with_owner else (
+            f"{_names(speakers)} talked" if len(speakers) > 1 else f"{who} wrote")
+        lead = f"On {day} {talked}" + (f" on {app}" if app else "") + "."
         fields.update(participants=speakers, conversation=thread, apps=[app] if app else [])
         entities = speakers + ([thread] if thread else []) + ([app] if app else [])
     else:
@@ -150,7 +158,7 @@ def describe(key: str, events: Sequence[Event], *, owner_names: Sequence[str] = 
         folder = key.split("|", 1)[1]
         title = f"Editing {names[0]}" + (f" and {len(names) - 1} more" if len(names) > 1 else "") \
             if names else f"Files in {folder}"
-        lead = f"Worked on {', '.join(names) or 'files'} in {folder}."
+        lead = f"On {day} you worked on {', '.join(names) or 'files'} in {folder}."
         fields.update(paths=names, folder=folder)
         entities = names
     text = " ".join([lead] + [s for _eid, s in summary])
@@ -158,6 +166,30 @@ def describe(key: str, events: Sequence[Event], *, owner_names: Sequence[str] = 
     return EpisodeDescription(title=shorten(title, 120), text=text, fields=fields,
                               entities=" ".join(dict.fromkeys(entities)),
                               importance=round(importance, 3))
+
+
+def _chat_summary(events: Sequence[Event], owner_names: Sequence[str]) -> list[tuple[int, str]]:
+    """The most central facts the participants stated, already in the third person."""
+    owners = {n.lower() for n in owner_names} | {"you", "me"}
+    speakers = sorted({e.speaker for e in events if e.speaker})
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for event in events:
+        if not event.speaker:
+            continue
+        others = [s for s in speakers if s != event.speaker]
+        own = event.speaker.lower() in owners
+        name = "You" if own else event.speaker
+        addressee = None if own or len(others) != 1 else (
+            "you" if others[0].lower() in owners else others[0])
+        for fact in facts_from_text(event.text, Voice(name, addressee),
+                                    event.started_at.astimezone()):
+            parts.setdefault(name, []).append((event.id, fact.text))
+    # Each participant's most central facts, so the episode says what each one said.
+    per = max(1, 4 // max(1, len(parts)))
+    chosen = [p for said in parts.values() for p in summarize(said, max_sentences=per,
+                                                              max_chars=130 * per)]
+    order = {e.id: n for n, e in enumerate(events)}
+    return sorted(chosen, key=lambda p: order.get(p[0], 0))
 
 
 def _duration(minutes: float) -> str:

@@ -294,6 +294,9 @@ def third_person(text: str, voice: Voice) -> str | None:
                            nxt == "been" else " would")
             else:
                 i = _agree(tokens, i, out, voice.second_person)
+        elif low == "me" and ((i + 1 < len(tokens) and tokens[i + 1].startswith("-"))
+                              or (i > 0 and tokens[i - 1].endswith("-"))):
+            out.append(tok)  # "me-time" is a word of its own
         elif low in ("me",):
             out.append("you" if voice.second_person else voice.name)
             named = True

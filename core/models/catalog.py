@@ -92,8 +92,17 @@ class ModelRow:
     path: str | None
     partial_bytes: int = 0
 
+    @property
+    def trust_label(self) -> str:
+        """"too small to be trusted" for an installed chat model under ~1B parameters."""
+        if self.role != "chat" or not self.path:
+            return ""
+        from core.models.trust import model_trust
+
+        return model_trust(self.path).label
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "trust": self.trust_label}
 
 
 # -- catalog ---------------------------------------------------------------------------
