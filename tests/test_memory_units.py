@@ -108,7 +108,7 @@ def test_screen_events_group_into_episodes_split_at_gaps_and_apps() -> None:
                      ("screen|Firefox", T0 + timedelta(minutes=10), T0 + timedelta(minutes=15), 5),
                      ("screen|Code", T0 + timedelta(hours=2), T0 + timedelta(hours=2, minutes=2), 1)]
     d = describe(drafts[0].group_key, drafts[0].events)
-    assert d.title == "Code: a.py" and d.text.startswith("10 minutes in Code")
+    assert d.title == "Code: a.py" and d.text.startswith("On 1 March 2024 you spent 10 minutes in Code")
 
 
 def test_summary_is_extractive_diverse_and_keeps_event_ids() -> None:
