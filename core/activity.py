@@ -40,16 +40,6 @@ def distinct_apps(db: apsw.Connection, limit: int = 200) -> list[str]:
     return [r[0] for r in rows]
 
 
-def events_between(db: apsw.Connection, since: datetime, until: datetime,
-                   limit: int = 20000) -> list[Event]:
-    """Events overlapping [since, until), oldest first."""
-    # No alias: event_rows.COLUMNS refers to the table as "events".
-    where, params = event_rows.time_source_clause(since, until, (), (), alias="events")
-    rows = db.execute(f"SELECT {event_rows.COLUMNS} FROM events WHERE {where} "
-                      "ORDER BY started_at, id LIMIT ?", (*params, limit))
-    return [event_rows.row_to_event(r) for r in rows]
-
-
 def latest_event_time(db: apsw.Connection) -> datetime | None:
     """When the newest stored item started, or None for an empty store."""
     rows = db.execute("SELECT max(started_at) FROM events").fetchall()
@@ -250,7 +240,7 @@ def read_day(memories: MemoryService, day: date) -> DayData:
     """Everything about local day ``day``: events, hourly activity, episodes."""
     since, until = local_day_bounds(day)
     db = memories.store.reader()
-    events = events_between(db, since, until)
+    events = event_rows.between(db, since, until)
     episodes = [episode_of_memory(m) for m in memories.episodes_between(since, until)]
     from_memories = bool(episodes)
     if not episodes:

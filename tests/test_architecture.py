@@ -214,7 +214,6 @@ def test_the_sql_finder_finds_sql(tmp_path: Path) -> None:
     assert [f.split(":")[0] for f in _sql_in(sample)] == ["line 1", "line 1", "line 2"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 step 3: queries still in app/")
 def test_no_sql_in_the_app() -> None:
     """The UI and the CLI ask core services; only core/ knows the tables."""
     found = {str(p.relative_to(REPO)): _sql_in(p) for p in python_files("app")}

@@ -28,10 +28,10 @@ def _paused_instance(ctx: Context) -> str | None:
 
 
 def _latest_screen_event(ctx: Context) -> tuple[str | None, str | None, str] | None:
-    db = ctx.engine().store.reader()
-    rows = db.execute("SELECT app, title, text FROM events WHERE source = 'screen' "
-                      "ORDER BY started_at DESC, id DESC LIMIT 1").fetchall()
-    return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+    from core.store import events as event_rows
+
+    latest = event_rows.latest(ctx.engine().store.reader(), "screen")
+    return (latest.app, latest.title, latest.text) if latest else None
 
 
 def cmd_capture(ctx: Context) -> int:

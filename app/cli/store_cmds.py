@@ -70,10 +70,7 @@ def cmd_add(ctx: Context) -> int:
         event_id, state = changes.added[0], "added"
     else:  # the same note was stored before: say where it is
         obs = Observation(source="note", captured_at=at, text=text)
-        db = engine.store.reader()
-        rows = db.execute("SELECT id FROM events WHERE source='note' AND content_hash=?",
-                          (obs.content_hash(),)).fetchall()
-        event_id, state = (rows[0][0] if rows else None), "already stored"
+        event_id, state = event_rows.find_identity(engine.store.reader(), obs), "already stored"
     if ctx.json:
         ctx.emit_json({"id": event_id, "status": state})
     else:

@@ -110,6 +110,13 @@ def find_identity(db: apsw.Connection, obs: Observation) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
+def latest(db: apsw.Connection, source: str) -> Event | None:
+    """The newest stored event of ``source``, or None."""
+    rows = db.execute(f"SELECT {COLUMNS} FROM events WHERE source = ? "
+                      "ORDER BY started_at DESC, id DESC LIMIT 1", (source,)).fetchall()
+    return row_to_event(rows[0]) if rows else None
+
+
 def between(db: apsw.Connection, since: datetime, until: datetime,
             limit: int = 50_000) -> list[Event]:
     """Events overlapping [since, until), oldest first."""

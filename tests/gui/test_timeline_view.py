@@ -5,7 +5,8 @@ from datetime import date
 
 from PySide6.QtGui import QColor
 
-from core.activity import day_activity, events_between, local_day_bounds
+from core.activity import day_activity, local_day_bounds
+from core.store.events import between as events_between
 from app.views.timeline import TimelineView
 
 
