@@ -256,7 +256,7 @@ def cmd_reindex(ctx: Context) -> int:
 # -- passphrase -----------------------------------------------------------------------
 def cmd_passphrase(ctx: Context) -> int:
     from app.bootstrap import store_exists, unlock
-    from core.store import rekey
+    from core.rekey import change_passphrase
 
     paths = ctx.paths
     if not store_exists(paths):
@@ -266,16 +266,9 @@ def cmd_passphrase(ctx: Context) -> int:
         terminal_ask("New passphrase", True) if sys.stdin.isatty() else None)
     if not new_pass:
         raise UsageError("No new passphrase given (type one, or set ENGRAM_NEW_PASSPHRASE).")
-    new, commit = keys.new_passphrase_key(paths, new_pass)
-    rekey(paths.db_path, old.sqlite_hexkey(), new.sqlite_hexkey())
-    commit()
-    # Backups taken before upgrades would still open with the old secret.
-    for backup in sorted(paths.backups_dir.glob("*.db")):
-        try:
-            rekey(backup, old.sqlite_hexkey(), new.sqlite_hexkey())
-        except EngramError:
-            backup.unlink()
-            ctx.warn(f"removed backup {backup.name}: it could not be re-encrypted")
+    result = change_passphrase(paths, old, new_pass)
+    for name in result.backups_removed:
+        ctx.warn(f"removed backup {name}: it could not be re-encrypted")
     ctx.out("Passphrase changed; the store is re-encrypted with the new key.")
     if os.environ.get(keys.PASSPHRASE_ENV):
         ctx.warn(f"{keys.PASSPHRASE_ENV} still holds the old passphrase; update it.")

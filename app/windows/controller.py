@@ -27,6 +27,7 @@ from app.windows.main_window import MainWindow
 from app.windows.welcome import FirstRunChoices, WelcomePage
 from core.config import Paths, Settings
 from core.errors import Cancelled, EngramError, WrongPassphrase
+from core.keys import DatabaseKey
 from core.records import Changes
 
 log = logging.getLogger(__name__)
@@ -342,18 +343,11 @@ class Controller(QObject):
         self.quit_app()
 
 
-def rekey_store(paths: Paths, old_key, new_passphrase: str) -> None:
-    """The steps of `engram passphrase`, with the old key already in hand."""
+def rekey_store(paths: Paths, old_key: DatabaseKey, new_passphrase: str) -> None:
+    """`engram passphrase`'s re-encryption, with the old key already in hand."""
     from core import keys
-    from core.store import rekey
+    from core.rekey import change_passphrase
 
-    new, commit = keys.new_passphrase_key(paths, new_passphrase)
-    rekey(paths.db_path, old_key.sqlite_hexkey(), new.sqlite_hexkey())
-    commit()
-    for backup in sorted(paths.backups_dir.glob("*.db")):
-        try:
-            rekey(backup, old_key.sqlite_hexkey(), new.sqlite_hexkey())
-        except EngramError:
-            backup.unlink()  # unreadable with the new key; never leave an old-key copy
+    change_passphrase(paths, old_key, new_passphrase)
     if os.environ.get(keys.PASSPHRASE_ENV):
         print(f"engram: {keys.PASSPHRASE_ENV} still holds the old passphrase", file=sys.stderr)
