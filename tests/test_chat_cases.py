@@ -265,3 +265,20 @@ def test_a_zip_bomb_sized_slack_member_is_refused(tmp_path: Path, monkeypatch) -
         z.writestr("general/2020-01-01.json", "[" + " " * 5000 + "]")
     _, report = read(archive)
     assert [s.reason for s in report.skipped] == ["day file not readable"]
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["18-01-29, 23:58 - A: x", "18-01-30, 00:10 - B: y", "18-02-01, 09:00 - A: z"],
+     ["2018-01-29 23:58", "2018-01-30 00:10", "2018-02-01 09:00"]),       # yy-mm-dd
+    (["[12.3.2022 klo 14.08.18] Aino: moi", "[13.3.2022 klo 9.05.00] Eero: hei"],
+     ["2022-03-12 14:08", "2022-03-13 09:05"]),                           # Finnish iPhone
+    (["[2019/12/31 23:59:59] A: x", "[2020/01/01 0:00:01] B: y"],
+     ["2019-12-31 23:59", "2020-01-01 00:00"]),                           # yyyy/mm/dd
+    (["31/12/23, 11:59 pm - A: x", "01/01/24, 12:01 am - B: y"],
+     ["2023-12-31 23:59", "2024-01-01 00:01"]),                           # dd/mm, 12h
+])
+def test_date_layouts_are_read_from_the_whole_file(tmp_path: Path, lines: list[str],
+                                                   expected: list[str]) -> None:
+    messages, report = read(write(tmp_path / "chat.txt", lines))
+    assert [m.captured_at.strftime("%Y-%m-%d %H:%M") for m in messages] == expected
+    assert report.total == len(lines)

@@ -6,15 +6,22 @@ Each message starts with a date and time in the phone's locale, e.g.
     31.12.23, 21:41 - Ana: text                    (Android, German)
     [31/12/2023, 21:41:05] Ana: text               (iPhone)
 
-and lines that do not start that way continue the message before them. Lines
-without "Name:" after the time are system notices (encryption banner, "X added
-Y") and are ignored, as are iPhone notices (their text starts with U+200E) and
-deleted messages. Media become short notes such as "[image omitted]".
+and lines that do not start that way continue the message before them.
+Invisible direction marks (U+200E/F, U+202A–E, U+2066–9, U+FEFF) are tolerated
+anywhere in a header. Lines without "Name:" after the time are system notices
+(encryption banner, "X added Y") and are ignored. iPhone notices carry a name
+(the group's) and start with U+200E; a mark alone never makes a line a notice:
+it must also be worded like one (in English, German, Spanish or Portuguese) and
+be said by the group or be about the speaker. Deleted messages are left out
+and counted. Media become short notes such as "[image omitted]".
 
-Day/month order is decided from the whole file: if any first field is over 12
-the file is day-first, else if any second field is, month-first; if nothing
-tells, dotted dates and 24h clocks are read day-first and 12h clocks
-month-first (the US layout). ``options.day_first`` overrides the guess.
+The order of the date's fields is decided from the whole file: each reading
+(day-month-year, month-day-year, year-month-day, year-day-month) is scored by
+how many dates it makes impossible, then by how often it makes the chat go back
+in time; when readings tie, dotted dates and 24h clocks are read day first and
+12h clocks month first (the US layout). ``options.day_first`` forces dd/mm or
+mm/dd. 12-hour times with hour 0 or 13–23 ("23:59 PM", which real exports
+hold) are read as the 24-hour time they show; the report notes how many.
 
 Times are the phone's local wall-clock without a zone; they are read as local
 time of ``options.tz`` (default: this machine's zone), which is right when the
@@ -56,6 +63,7 @@ _AMPM = (r"(?P<ampm>[AaPp]\.?\s?[Mm]\.?|vorm\.|nachm\.|"
 HEADER = re.compile(
     r"^(?P<open>\[)?\s*"
     r"(?P<a>\d{1,4})(?P<sep>[./-])\s?(?P<b>\d{1,2})(?P=sep)\s?(?P<c>\d{2,4})\.?,?\s+"
+    r"(?:(?:klo|kl\.|um|à|às|a las|alle|o)\s+)?"
     r"(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:[:.](?P<S>\d{2}))?"
     r"(?:\s*" + _AMPM + r")?"
     r"(?(open)\s*\]\s?|\s*[-\u2013]\s)")
@@ -246,29 +254,31 @@ def _lines(handle: TextIO) -> Iterator[tuple[str, int]]:
         yield line, dropped
 
 
-class _DateOrder:
-    """Day/month order decided from every date of the file.
+# How the three fields of a date are read: d(ay), m(onth), y(ear).
+_READINGS = ("dmy", "mdy", "ymd", "ydm")
 
-    Each reading (day first, month first) is scored by how many of the
-    file's dates it makes impossible (a month over 12) and then by how often
-    it makes the chat go back in time; the better reading wins. Only when
-    both are equal does the locale's style decide: dotted dates and 24-hour
-    clocks are day first, 12-hour clocks month first (the US layout).
+
+class _DateOrder:
+    """The order of the date fields, decided from every date of the file.
+
+    Each reading is scored by how many of the file's dates it makes
+    impossible (a month over 12, a four-digit day), then by how often it makes
+    the chat go back in time; the best reading wins. Only when readings tie
+    does the locale's style decide: dotted dates and 24-hour clocks are day
+    first, 12-hour clocks month first (the US layout), year first last.
     """
 
     def __init__(self) -> None:
-        self.impossible = [0, 0]  # [day first, month first]
-        self.backwards = [0, 0]
-        self.last: list[date | None] = [None, None]
+        self.impossible = dict.fromkeys(_READINGS, 0)
+        self.backwards = dict.fromkeys(_READINGS, 0)
+        self.last: dict[str, date | None] = dict.fromkeys(_READINGS)
         self.dotted = self.twelve_hour = False
 
     def see(self, found: Header) -> None:
-        if len(found["a"]) > 2:
-            return
         self.dotted = self.dotted or found["sep"] == "."
         self.twelve_hour = self.twelve_hour or found["ampm"] is not None
-        for reading, day_first in enumerate((True, False)):
-            when = _date(found, day_first)
+        for reading in _READINGS:
+            when = _date(found, reading)
             if when is None:
                 self.impossible[reading] += 1
                 continue
@@ -277,23 +287,27 @@ class _DateOrder:
                 self.backwards[reading] += 1
             self.last[reading] = when
 
-    def day_first(self) -> bool:
-        day = (self.impossible[0], self.backwards[0])
-        month = (self.impossible[1], self.backwards[1])
-        if day != month:
-            return day < month
-        return self.dotted or not self.twelve_hour
+    def best(self, allowed: tuple[str, ...] = _READINGS) -> str:
+        style = ("mdy", "dmy") if self.twelve_hour and not self.dotted else ("dmy", "mdy")
+        preference = [r for r in (*style, "ymd", "ydm") if r in allowed]
+        return min(preference, key=lambda r: (self.impossible[r], self.backwards[r],
+                                              preference.index(r)))
 
 
-def _guess_day_first(source: _Source) -> bool:
-    """Decide day/month order from every header line of the file."""
+def _guess_reading(source: _Source, day_first: bool | None) -> str:
+    """Decide the date fields' order from every header line of the file.
+
+    With ``day_first`` given, only year-first readings compete with it.
+    """
     order = _DateOrder()
     with _open(source) as handle:
         for line, _ in _lines(handle):
             found = header_of(line)
             if found is not None:
                 order.see(found)
-    return order.day_first()
+    if day_first is None:
+        return order.best()
+    return order.best(("dmy" if day_first else "mdy", "ymd", "ydm"))
 
 
 class _Message:
@@ -316,7 +330,7 @@ class _Message:
 
 
 def _items(source: _Source, chat: str, options: ParseOptions) -> Iterator[ChatItem]:
-    day_first = options.day_first if options.day_first is not None else _guess_day_first(source)
+    reading = _guess_reading(source, options.day_first)
     derived = DerivedIds()
     current: _Message | None = None
     with _open(source) as handle:
@@ -327,18 +341,18 @@ def _items(source: _Source, chat: str, options: ParseOptions) -> Iterator[ChatIt
                     current.add(raw.rstrip("\r\n"), dropped)  # continues the message above
                 continue
             if current is not None:
-                yield from _message(current, source.label, chat, day_first, options, derived)
+                yield from _message(current, source.label, chat, reading, options, derived)
             current = _Message(found, number)
             current.dropped = dropped
     if current is not None:
-        yield from _message(current, source.label, chat, day_first, options, derived)
+        yield from _message(current, source.label, chat, reading, options, derived)
 
 
-def _message(message: _Message, label: str, chat: str, day_first: bool,
+def _message(message: _Message, label: str, chat: str, reading: str,
              options: ParseOptions, derived: DerivedIds) -> Iterator[ChatItem]:
     header = message.header
     where = f"{label}, line {message.number}"
-    wall = _wall_clock(header, day_first)
+    wall = _wall_clock(header, reading)
     if wall is None:
         yield SkippedItem(where, "impossible date or time")
         return
@@ -390,15 +404,15 @@ def _is_notice(text: str, speaker: str, chat: str) -> bool:
             or first in ("you", "du", "tú", "você", "your", "tu", "dein"))
 
 
-def _date(found: Header, day_first: bool) -> date | None:
-    a, b, c = int(found["a"]), int(found["b"]), int(found["c"])
-    if len(found["a"]) > 2:
-        year, month, day = a, b, c
-    else:
-        year = c + 2000 if len(found["c"]) <= 2 else c
-        day, month = (a, b) if day_first else (b, a)
+def _date(found: Header, reading: str) -> date | None:
+    fields = {"a": found["a"] or "", "b": found["b"] or "", "c": found["c"] or ""}
+    values = dict(zip(reading, fields.values()))
+    year_text = values["y"]
+    if len(values["d"]) > 2 or len(values["m"]) > 2 or len(year_text) == 3:
+        return None
+    year = int(year_text) + (2000 if len(year_text) <= 2 else 0)
     try:
-        return date(year, month, day)
+        return date(year, int(values["m"]), int(values["d"]))
     except ValueError:
         return None
 
@@ -407,8 +421,8 @@ def _odd_twelve_hour(found: Header) -> bool:
     return found["ampm"] is not None and not 1 <= int(found["H"]) <= 12
 
 
-def _wall_clock(found: Header, day_first: bool) -> datetime | None:
-    day = _date(found, day_first)
+def _wall_clock(found: Header, reading: str) -> datetime | None:
+    day = _date(found, reading)
     if day is None:
         return None
     hour, minute = int(found["H"]), int(found["M"])
