@@ -10,7 +10,8 @@ regenerating an answer starts a new branch. Decisions:
   ``meta["branch"] = "alternate"``. Without a usable ``current_node`` the main
   line follows the last child at every fork (ChatGPT's newest branch).
 - Only what a person sees in the chat is imported: user and assistant messages
-  addressed to everyone. System prompts, custom instructions, tool calls and
+  addressed to everyone, and images a tool generated into the chat ("[image]",
+  as ChatGPT's). System prompts, custom instructions, tool calls and
   tool output, hidden messages and model "thoughts" are counted as ignored.
 - A message with ``create_time: null`` takes the time of the nearest earlier
   message on its branch (or the conversation's), with ``meta["time_estimated"]``.
@@ -180,6 +181,8 @@ def _message(message: dict[str, Any], node_id: str, where: str, when: datetime |
     metadata = dict_of(message.get("metadata"))
     content = dict_of(message.get("content"))
     content_type = text_of(content.get("content_type"))
+    if role == "tool" and _shows_images(content):
+        role = "assistant"  # generated images appear in the chat as ChatGPT's
     if role not in SPEAKERS:
         return Ignored(f"{role} message")
     if metadata.get("is_visually_hidden_from_conversation") or content_type in _HIDDEN_CONTENT:
@@ -206,6 +209,12 @@ def _message(message: dict[str, Any], node_id: str, where: str, when: datetime |
     return make_observation(captured_at=when, text=text, thread=title, speaker=SPEAKERS[role],
                             external_id=f"chatgpt:{conv_id}:{message_id}", app="ChatGPT",
                             meta=meta, url=url)
+
+
+def _shows_images(content: dict[str, Any]) -> bool:
+    return content.get("content_type") == "multimodal_text" and any(
+        dict_of(part).get("content_type") == "image_asset_pointer"
+        for part in list_of(content.get("parts")))
 
 
 def _content_text(content: dict[str, Any], named_files: bool) -> str | None:

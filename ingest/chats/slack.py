@@ -198,7 +198,15 @@ def _message(message: object, where: str, channel: _Channel, users: dict[str, st
     if when is None:
         return SkippedItem(where, "message without a readable ts", repr(ts)[:80])
     text = readable_text(text_of(message.get("text")), users)
+    if not text.strip():  # newer posts may carry their words only in blocks
+        text = readable_text(_blocks_text(message.get("blocks")), users)
     attachments = [dict_of(a) for a in list_of(message.get("attachments"))]
+    # A person's own words stand alone; link previews under them are not theirs.
+    # Bot posts and bare shares are made of their attachments.
+    if text.strip() and not (message.get("bot_id") or subtype == "bot_message"):
+        attachments = []
+    attachments = [a for a in attachments
+                   if not (text.strip() and (a.get("from_url") or a.get("original_url")))]
     files = [dict_of(f) for f in list_of(message.get("files"))]
     notes = [f"[file: {text_of(f.get('name')) or text_of(f.get('title')) or 'unnamed'}]"
              for f in files if f]
@@ -234,6 +242,31 @@ def _attachment_text(attachment: dict[str, Any], users: dict[str, str], said: st
         fallback = readable_text(text_of(attachment.get("fallback")), users).strip()
         pieces = [fallback] if fallback and fallback not in said else []
     return "\n".join(p for p in pieces if p not in said)
+
+
+def _blocks_text(blocks: object) -> str:
+    """The visible text of Block Kit blocks (sections, headers, rich text)."""
+    lines: list[str] = []
+    for block in list_of(blocks)[:200]:
+        block = dict_of(block)
+        kind = block.get("type")
+        if kind in ("section", "header", "context"):
+            lines.append(text_of(dict_of(block.get("text")).get("text")))
+            lines.extend(text_of(dict_of(f).get("text")) for f in list_of(block.get("fields")))
+            if kind == "context":
+                lines.extend(text_of(dict_of(e).get("text"))
+                             for e in list_of(block.get("elements")))
+        elif kind == "rich_text":
+            pieces: list[str] = []
+            for section in list_of(block.get("elements"))[:200]:
+                for element in list_of(dict_of(section).get("elements"))[:1000]:
+                    element = dict_of(element)
+                    pieces.append(text_of(element.get("text")) or text_of(element.get("url"))
+                                  or (f"<@{text_of(element.get('user_id'))}>"
+                                      if element.get("type") == "user" else ""))
+                pieces.append("\n")
+            lines.append("".join(pieces).strip())
+    return "\n".join(line for line in lines if line.strip())
 
 
 def readable_text(text: str, users: dict[str, str]) -> str:
