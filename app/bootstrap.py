@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 from core import keys
 from core.config import Paths, Settings, ensure_private_dir
 from core.errors import EngramError, KeyUnavailable, ModelError, NotFound, UsageError
+from core.item_limit import item_chars
 from core.memory.service import MemoryService
 from core.pipeline import Pipeline, Redactor, VectorBackfill
 from core.retrieval import Retriever
@@ -192,7 +193,8 @@ def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bo
         log.warning("embedding model unavailable: %s", exc)
         embedder = None
     try:
-        pipeline = Pipeline(store, embedder, make_redactor(settings))  # type: ignore[arg-type]
+        pipeline = Pipeline(store, embedder, make_redactor(settings),  # type: ignore[arg-type]
+                            item_chars=item_chars(settings.get("item_max_kb")))
         engine = Engine(paths=paths, settings=settings, key=key, store=store,
                         pipeline=pipeline, retriever=Retriever(pipeline),
                         backfill=VectorBackfill(pipeline),

@@ -1,9 +1,10 @@
 """The one path by which anything enters the store.
 
-``submit(observations)``: normalise (NFKC, see ``core/textnorm.py``) → redact →
-dedupe by stable identity → event row (its keyword index follows by trigger) →
-embedding. Re-submitting what is already
-stored adds nothing and costs one indexed lookup per item.
+``submit(observations)``: size limit (``core/item_limit.py``) → normalise (NFKC,
+see ``core/textnorm.py``) → redact → split long text into parts → dedupe by
+stable identity → event row (its keyword index follows by trigger) → embedding.
+Re-submitting what is already stored adds nothing and costs one indexed lookup
+per item.
 
 Vectors are derived state: when the embedder is missing or fails, events are
 stored anyway and ``VectorBackfill`` fills their vectors later (the same
@@ -21,6 +22,7 @@ import numpy as np
 
 from core.memory.forget import on_events_expired, on_events_forgotten
 from core.progress import Progress, ProgressFn
+from core.item_limit import DEFAULT_ITEM_CHARS, cap_observation, split_observation
 from core.records import Changes, Observation
 from core.store import Store
 from core.store import events as event_rows
@@ -53,10 +55,13 @@ class Pipeline:
     """Turns observations into stored, searchable events."""
 
     def __init__(self, store: Store, embedder: EmbedderLike | None,
-                 redactor: Redactor | None = None) -> None:
+                 redactor: Redactor | None = None, *,
+                 item_chars: int = DEFAULT_ITEM_CHARS) -> None:
         self.store = store
         self.embedder = embedder
         self.redactor = redactor
+        # The longest text stored as one item; longer text becomes parts (core.item_limit).
+        self.item_chars = item_chars
         self._space_lock = threading.Lock()
         self._space: vectors.Space | None = None
 
@@ -127,19 +132,28 @@ class Pipeline:
         return changes
 
     def _submit_batch(self, batch: list[Observation], *, embed: bool) -> Changes:
-        batch = [self.redact(self.normalize(o)) for o in batch if o.text and o.text.strip()]
+        # Capped before normalising and redacting (their time is bounded whatever came
+        # in), split after (a part boundary never cuts a secret or a marker in two).
+        limit = self.item_chars
+        batch = [part for o in batch if o.text and o.text.strip()
+                 for part in split_observation(
+                     self.redact(self.normalize(cap_observation(o, limit))), limit)]
         known = event_rows.existing_identities(self.store.reader(), batch)
         fresh: list[Observation] = []
+        matched: list[int] = []
         seen: set[tuple] = set()
         for obs in batch:
             ident = event_rows.identity(obs)
-            if ident in known or ident in seen:
+            if ident in known:
+                matched.append(known[ident])
+                continue
+            if ident in seen:
                 continue
             seen.add(ident)
             fresh.append(obs)
         duplicates = len(batch) - len(fresh)
         if not fresh:
-            return Changes(duplicates=duplicates)
+            return Changes(duplicates=duplicates, matched=tuple(matched))
         vecs = self._embed_batch(fresh) if embed else None
         space = self.space() if vecs is not None else None
 
@@ -155,7 +169,8 @@ class Pipeline:
             return added
 
         added = self.store.write(write)
-        return Changes(added=tuple(added), duplicates=duplicates + len(fresh) - len(added))
+        return Changes(added=tuple(added), duplicates=duplicates + len(fresh) - len(added),
+                       matched=tuple(matched))
 
     # -- forget / relocate --------------------------------------------------------------
     def forget(self, ids: Iterable[int], *, scrub: bool = True,

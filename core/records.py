@@ -174,11 +174,13 @@ class Changes:
     removed: tuple[int, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (what, why)
     memories: tuple[int, ...] = ()  # memories added, edited or removed (by id)
+    matched: tuple[int, ...] = ()  # ids of stored events that the duplicates matched
 
     def __add__(self, other: "Changes") -> "Changes":
         return Changes(
             added=self.added + other.added,
             duplicates=self.duplicates + other.duplicates,
+            matched=self.matched + other.matched,
             updated=self.updated + other.updated,
             removed=self.removed + other.removed,
             skipped=self.skipped + other.skipped,

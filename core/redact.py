@@ -137,26 +137,33 @@ def _sub_pem(text: str, counts: Counter[str], off: frozenset[str]) -> str:
 
 # --- provider keys and tokens -----------------------------------------------------
 
-_PROVIDER_KEYS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
-    r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])",
-    r"(?<![A-Za-z0-9_])(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}(?![A-Za-z0-9_])",
-    r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,255}",
-    r"(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10,}",
-    r"(?<![A-Za-z0-9])xapp-\d-[A-Za-z0-9-]{10,}",
-    r"(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
-    r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}",
-    r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}",
-    r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])",
-    r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20,}",
-    r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])",
-    r"(?<![A-Za-z0-9_-])pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}",
-    r"(?<![A-Za-z0-9_.-])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])",
-    r"(?<![A-Za-z0-9_])hf_[A-Za-z]{34}(?![A-Za-z0-9_])",
-    r"(?<![A-Za-z0-9_])do[opr]_v1_[a-f0-9]{64}(?![A-Za-z0-9_])",
-    r"(?<![A-Za-z0-9_])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9_])",
-    # Anyone holding a Slack webhook's URL can post as the app.
-    r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,}",
-))
+# Each with the literal text it cannot match without: a plain `in` skips the scan.
+_PROVIDER_KEYS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (re.compile(p), needles) for p, needles in (
+        (r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])",
+         ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
+        (r"(?<![A-Za-z0-9_])(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}(?![A-Za-z0-9_])",
+         ("gh",)),
+        (r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,255}", ("github_pat_",)),
+        (r"(?<![A-Za-z0-9])xox[abprs]-[A-Za-z0-9-]{10,}", ("xox",)),
+        (r"(?<![A-Za-z0-9])xapp-\d-[A-Za-z0-9-]{10,}", ("xapp-",)),
+        (r"(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}", ("_live_", "_test_")),
+        (r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}", ("sk-ant-",)),
+        (r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}",
+         ("sk-",)),
+        (r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])", ("AIza",)),
+        (r"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20,}", ("glpat-",)),
+        (r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("npm_",)),
+        (r"(?<![A-Za-z0-9_-])pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", ("pypi-",)),
+        (r"(?<![A-Za-z0-9_.-])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])",
+         ("SG.",)),
+        (r"(?<![A-Za-z0-9_])hf_[A-Za-z]{34}(?![A-Za-z0-9_])", ("hf_",)),
+        (r"(?<![A-Za-z0-9_])do[opr]_v1_[a-f0-9]{64}(?![A-Za-z0-9_])", ("_v1_",)),
+        (r"(?<![A-Za-z0-9_])shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9_])", ("shp",)),
+        # Anyone holding a Slack webhook's URL can post as the app.
+        (r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,}",
+         ("hooks.slack.com",)),
+    ))
 
 # AWS secret access keys are 40 base64 characters with no prefix: only by label.
 _AWS_SECRET = re.compile(
@@ -548,9 +555,9 @@ def _sub_otp(text: str, counts: Counter[str], off: frozenset[str]) -> str:
 Step = Callable[[str, Counter[str], frozenset[str]], str]
 
 
-def _sub_simple(pattern: re.Pattern[str], kind: str) -> Step:
+def _sub_simple(pattern: re.Pattern[str], kind: str, needles: tuple[str, ...] = ()) -> Step:
     def run(text: str, counts: Counter[str], off: frozenset[str]) -> str:
-        if kind in off:
+        if kind in off or (needles and not any(n in text for n in needles)):
             return text
         new, n = pattern.subn(_mark(kind), text)
         counts[kind] += n
@@ -581,7 +588,7 @@ def _sub_group(pattern: re.Pattern[str], group: int, kind: str,
 # codes before labels, so "one-time password is 482913" counts as an otp.
 _STEPS: tuple[Step, ...] = (
     _sub_pem,
-    *(_sub_simple(p, "api-key") for p in _PROVIDER_KEYS),
+    *(_sub_simple(p, "api-key", needles) for p, needles in _PROVIDER_KEYS),
     _sub_group(_AWS_SECRET, 3, "api-key"),
     _sub_simple(_JWT, "token"),
     _sub_group(_AUTH_HEADER, 2, "token", lambda v: _token_like(v) or len(v) >= 24),

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 # +0.02), and keywords outweigh meaning (×1.6: +0.02).
 RRF_K = 15
 KEYWORD_WEIGHT = 1.6
+FTS_SNIPPET_MAX_CHARS = 32_000
 # A chat message gets this share of its neighbours' scores (by distance in
 # turns); the neighbours of the best NEIGHBOUR_SEEDS candidates are candidates too.
 NEIGHBOUR_WEIGHTS = {1: 0.3, 2: 0.1}
@@ -224,7 +225,11 @@ class Retriever:
         best = sorted(fused, key=lambda i: (-fused[i], -i))[:k]
         rows = event_rows.get_many(db, best)
         keyword_ids = set(keyword)
-        snippets = self._fts_snippets(db, terms, [i for i in best if i in keyword_ids])
+        # FTS5's snippet() scores every match of a document: on a 256 K-character item
+        # that is seconds per hit. Long items get the linear Python snippet instead.
+        snippets = self._fts_snippets(db, terms, [
+            i for i in best if i in keyword_ids and i in rows
+            and len(rows[i].text) <= FTS_SNIPPET_MAX_CHARS])
         hits = []
         for event_id in best:
             event = rows.get(event_id)

@@ -30,7 +30,7 @@ def test_add_search_status_roundtrip_with_json_shapes(cli, data_dir: Path) -> No
     assert first["status"] == "added"
     again = json.loads(cli("add", "Renewed the car insurance with Fidelidade", "--json",
                            "--at", "2024-03-04T10:00:00+00:00").stdout)
-    assert again == {"id": first["id"], "status": "already stored"}
+    assert again == {"id": first["id"], "ids": [first["id"]], "status": "already stored"}
     cli("add", "Printer fixed by reinstalling the CUPS driver")
 
     result = json.loads(cli("search", "car insurance", "--json").stdout)

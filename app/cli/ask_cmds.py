@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.context import Context, add_command
+from app.cli.context import Context, add_command, shown
 from core.errors import UsageError
 
 
@@ -37,7 +37,7 @@ def cmd_ask(ctx: Context) -> int:
             if not ctx.json and item.time_range:
                 ctx.warn(f"looking in: {item.time_range.phrase}")
         elif isinstance(item, Token) and not ctx.json:
-            sys.stdout.write(item.text)
+            sys.stdout.write(shown(item.text, keep_lines=True))
             sys.stdout.flush()
             streamed = True
         elif isinstance(item, Done):
@@ -62,7 +62,7 @@ def cmd_ask(ctx: Context) -> int:
         for e in evidence:
             h = e.hit
             ctx.out(f"  [{e.n}] {h.time.astimezone():%Y-%m-%d %H:%M} · {h.source} · "
-                    f"{h.title} (#{h.id})\n      “{quote_for(question, h)}”")
+                    f"{shown(h.title)} (#{h.id})\n      “{shown(quote_for(question, h))}”")
     if done.notice and done.mode == "model":
         ctx.warn(done.notice)
     ctx.out(f"\n(conversation {done.thread_id}: follow up with --thread {done.thread_id})")
@@ -90,7 +90,7 @@ def cmd_threads(ctx: Context) -> int:
         elif not rows:
             ctx.out("No conversations yet — `engram ask \"…\"` starts one.")
         for t in rows if not ctx.json else ():
-            ctx.out(f"{t.id:>4}  {t.updated.astimezone():%Y-%m-%d %H:%M}  {t.title}")
+            ctx.out(f"{t.id:>4}  {t.updated.astimezone():%Y-%m-%d %H:%M}  {shown(t.title)}")
     elif action == "show":
         t = threads.get(tid)
         if ctx.json:

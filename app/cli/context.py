@@ -5,6 +5,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -16,6 +17,35 @@ if TYPE_CHECKING:
     from app.bootstrap import Engine
 
 Handler = Callable[["Context"], int]
+
+# What must not reach a terminal raw from stored text (titles, file names, chat
+# names, snippets): C0/C1 controls (ESC sequences move the cursor or recolour, a CR
+# overwrites the line, a newline fakes an output line), bidirectional overrides and
+# line separators (they reorder or break what is shown), and lone surrogates (bytes
+# of a file name that are not UTF-8).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_KEEPING_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e"
+                                   "\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    code = ord(ch)
+    if ch in _NAMED:
+        return _NAMED[ch]
+    if 0xDC80 <= code <= 0xDCFF:  # a byte kept by surrogateescape: show the byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(text: str, *, keep_lines: bool = False) -> str:
+    """``text`` safe to print: control characters written as visible escapes
+    (``\\n``, ``\\e``, ``\\x07``…). ``keep_lines`` lets newlines and tabs through, for
+    text that is meant to span lines (an answer, a whole note)."""
+    pattern = _UNSAFE_KEEPING_LINES if keep_lines else _UNSAFE
+    return pattern.sub(_escape, text)
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, top: bool = True) -> None:
@@ -95,11 +125,18 @@ class Context:
         json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
 
-    def out(self, text: str = "") -> None:
+    def out(self, text: str = "", *, bold_marks: bool = False) -> None:
+        """Print a line (or lines) of output; control characters in it are shown as
+        escapes. ``bold_marks`` prints «matched» words in bold instead of the marks."""
+        text = shown(text, keep_lines=True)
+        if bold_marks:
+            from core.snippets import MARK_CLOSE, MARK_OPEN
+
+            text = text.replace(MARK_OPEN, "\x1b[1m").replace(MARK_CLOSE, "\x1b[0m")
         print(text)
 
     def warn(self, text: str) -> None:
-        print(f"engram: {text}", file=sys.stderr)
+        print(f"engram: {shown(text, keep_lines=True)}", file=sys.stderr)
 
     def progress(self, label: str) -> ProgressFn:
         """A progress callback that redraws one stderr line when it's a terminal."""
@@ -110,7 +147,7 @@ class Context:
                 return
             done, total, current = p.done, p.total, p.label
             of = f"/{total}" if total else ""
-            tail = f" {current[-50:]}" if current else ""
+            tail = f" {shown(current[-50:])}" if current else ""
             sys.stderr.write(f"\r\x1b[2K{label}: {done}{of}{tail}")
             if total is not None and done >= total:
                 sys.stderr.write("\n")
@@ -122,9 +159,9 @@ class Context:
         if self.json:
             json.dump({"error": exc.message, "hint": exc.hint}, sys.stdout)
             sys.stdout.write("\n")
-        print(f"engram: error: {exc.message}", file=sys.stderr)
+        print(f"engram: error: {shown(exc.message)}", file=sys.stderr)
         if exc.hint:
-            print(f"  {exc.hint}", file=sys.stderr)
+            print(f"  {shown(exc.hint, keep_lines=True)}", file=sys.stderr)
 
     def close(self) -> None:
         if self._engine is not None:

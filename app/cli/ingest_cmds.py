@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli.context import Context, add_command
+from app.cli.context import Context, add_command, shown
 from core.config import Settings
 from core.errors import NotFound, UsageError
 from core.store import files as file_rows
@@ -251,12 +251,12 @@ def cmd_import(ctx: Context) -> int:
         return 0
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    ctx.out(f"Imported {result['imported']} new messages from {path.name} ({report.format} "
+    ctx.out(f"Imported {result['imported']} new messages from {shown(path.name)} ({report.format} "
             f"export); {result['already_present']} were already present.")
     if report.skipped:
         ctx.out(f"Skipped {len(report.skipped)}:")
         for item in report.skipped[:_SHOWN_PROBLEMS]:
-            ctx.out(f"  {item.where}: {item.describe()}")
+            ctx.out(f"  {shown(item.where)}: {shown(item.describe())}")
         if len(report.skipped) > _SHOWN_PROBLEMS:
             ctx.out(f"  … and {len(report.skipped) - _SHOWN_PROBLEMS} more (see --json)")
     if report.ignored:

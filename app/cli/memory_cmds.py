@@ -5,7 +5,7 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from app.cli.context import Context, add_command, add_common_options
+from app.cli.context import Context, add_command, add_common_options, shown
 from core.errors import NotFound, UsageError
 from core.memory.service import MemoryEdit
 from core.memory.types import MEMORY_TYPES, Change, Memory
@@ -86,9 +86,9 @@ def _line(m: Memory, now: datetime) -> str:
 
     if m.type == "episodic":
         span = f"{_when(m.started_at)}–{m.ended_at.astimezone():%H:%M}"
-        body = f"{m.title} ({span})"
+        body = f"{shown(m.title)} ({span})"
     else:
-        body = m.text.replace("\n", " · ")
+        body = shown(m.text.replace("\n", " · "))
     marks = []
     if not m.current:
         marks.append(f"superseded by #{m.superseded_by}" if m.superseded_by else "no longer true")
@@ -148,7 +148,7 @@ def cmd_show(ctx: Context) -> int:
                       for o, kind in links],
             "history": [c.to_json() for c in changes]})
         return 0
-    ctx.out(f"#{m.id} · {m.type} · {m.title}")
+    ctx.out(f"#{m.id} · {m.type} · {shown(m.title)}")
     ctx.out(m.text)
     status = "current" if m.current else f"superseded by #{m.superseded_by}"
     ctx.out(f"  {status}; true from {_when(m.valid_from)}"
@@ -156,14 +156,14 @@ def cmd_show(ctx: Context) -> int:
             + f"; importance {m.importance:.2f}; strength {memory_json(m, now)['strength']:.2f}")
     ctx.out(f"Sources ({len(sources)}):")
     for e in sources[:20]:
-        ctx.out(f"  event {e.id:<6} {_when(e.started_at)}  [{e.source}] {event_title(e)}: "
+        ctx.out(f"  event {e.id:<6} {_when(e.started_at)}  [{e.source}] {shown(event_title(e))}: "
                 f"{' '.join(e.text.split())[:90]}")
     if len(sources) > 20:
         ctx.out(f"  … and {len(sources) - 20} more")
     if links:
         ctx.out("Linked:")
         for o, kind in links:
-            ctx.out(f"  #{o.id:<5} ({kind}) {o.title[:100]}")
+            ctx.out(f"  #{o.id:<5} ({kind}) {shown(o.title[:100])}")
     ctx.out("History:")
     for c in changes:
         ctx.out(_change_line(c))

@@ -5,13 +5,12 @@ import argparse
 import os
 import sys
 
-from app.cli.context import Context, add_command, asker, terminal_ask
+from app.cli.context import Context, add_command, asker, shown, terminal_ask
 from app.cli.ingest_cmds import file_status, print_file_status
 from core import keys
 from core.errors import EngramError, NotFound, UsageError
 from core.progress import Progress
 from core.records import MEMORY_TYPES, Observation, SearchFilters, SearchHit, utcnow
-from core.retrieval import MARK_CLOSE, MARK_OPEN
 from core.store import events as event_rows
 from core.timeparse import parse_when
 from core.units import format_bytes
@@ -66,15 +65,19 @@ def cmd_add(ctx: Context) -> int:
     at = parse_when(args.at) if args.at else utcnow()
     engine = ctx.engine()
     changes = engine.pipeline.submit([Observation(source="note", captured_at=at, text=text)])
-    if changes.added:
-        event_id, state = changes.added[0], "added"
-    else:  # the same note was stored before: say where it is
-        obs = Observation(source="note", captured_at=at, text=text)
-        event_id, state = event_rows.find_identity(engine.store.reader(), obs), "already stored"
+    # The stored note's id, or the one it matched (after redaction, "my PIN is 1234"
+    # and "my PIN is 9876" are the same note). A long note is stored as parts.
+    ids = sorted(set(changes.added) | set(changes.matched))
+    if not ids:  # cannot happen unless the store lost a race with a forget
+        raise UsageError("The note was not stored; try again.")
+    state = "added" if changes.added else "already stored"
     if ctx.json:
-        ctx.emit_json({"id": event_id, "status": state})
-    else:
-        ctx.out(str(event_id) if state == "added" else f"{event_id} (already stored)")
+        ctx.emit_json({"id": ids[0], "ids": ids, "status": state})
+        return 0
+    printed = " ".join(map(str, ids))
+    if len(ids) > 1:
+        printed += f" (a long note, stored as {len(ids)} parts)"
+    ctx.out(printed if state == "added" else f"{printed} (already stored)")
     return 0
 
 
@@ -103,19 +106,18 @@ def cmd_search(ctx: Context) -> int:
         ctx.out("Nothing found.")
         return 0
     for n, hit in enumerate(hits, 1):
-        ctx.out(format_hit(n, hit, color=sys.stdout.isatty()))
+        ctx.out(format_hit(n, hit), bold_marks=sys.stdout.isatty())
     return 0
 
 
-def format_hit(n: int, hit: SearchHit, *, color: bool) -> str:
+def format_hit(n: int, hit: SearchHit) -> str:
+    """A hit as three lines; a title, snippet or path can't add lines of its own."""
     when = hit.time.astimezone().strftime("%Y-%m-%d %H:%M")
-    snippet = hit.snippet
-    if color:
-        snippet = snippet.replace(MARK_OPEN, "\x1b[1m").replace(MARK_CLOSE, "\x1b[0m")
-    where = hit.provenance.path or hit.provenance.url or ""
+    snippet = shown(" ".join(hit.snippet.split()))
+    where = shown(hit.provenance.path or hit.provenance.url or "")
     kind = f"{hit.memory_type} memory" if hit.memory_type else hit.source
     ref = f"memory #{hit.id}" if hit.kind == "memory" else f"#{hit.id}"
-    lines = [f"{n:>2}. [{kind}] {when}  {hit.title}  ({ref})", f"    {snippet}"]
+    lines = [f"{n:>2}. [{kind}] {when}  {shown(hit.title)}  ({ref})", f"    {snippet}"]
     if where:
         lines.append(f"    {where}")
     return "\n".join(lines)

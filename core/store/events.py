@@ -31,9 +31,11 @@ def row_to_event(row: Sequence) -> Event:
     )
 
 
-def existing_identities(db: apsw.Connection, observations: Sequence[Observation]) -> set[tuple]:
-    """Which of ``observations`` are already stored (by external id or content hash)."""
-    found: set[tuple] = set()
+def existing_identities(db: apsw.Connection,
+                        observations: Sequence[Observation]) -> dict[tuple, int]:
+    """Which of ``observations`` are already stored (by external id or content hash),
+    each identity with the id of the event that holds it."""
+    found: dict[tuple, int] = {}
     by_ext: dict[str, list[str]] = {}
     by_hash: dict[str, list[bytes]] = {}
     for obs in observations:
@@ -44,20 +46,20 @@ def existing_identities(db: apsw.Connection, observations: Sequence[Observation]
     for source, ids in by_ext.items():
         for chunk in _chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
-            for (ext,) in db.execute(
-                f"SELECT external_id FROM events WHERE source = ? AND external_id IN ({marks})",
+            for ext, event_id in db.execute(
+                f"SELECT external_id, id FROM events WHERE source = ? AND external_id IN ({marks})",
                 (source, *chunk),
             ):
-                found.add((source, "ext", ext))
+                found[(source, "ext", ext)] = int(event_id)
     for source, hashes in by_hash.items():
         for chunk in _chunks(hashes, 500):
             marks = ",".join("?" * len(chunk))
-            for (h,) in db.execute(
-                f"SELECT content_hash FROM events WHERE source = ? AND external_id IS NULL "
+            for h, event_id in db.execute(
+                f"SELECT content_hash, id FROM events WHERE source = ? AND external_id IS NULL "
                 f"AND content_hash IN ({marks})",
                 (source, *chunk),
             ):
-                found.add((source, "hash", bytes(h)))
+                found.setdefault((source, "hash", bytes(h)), int(event_id))
     return found
 
 
