@@ -25,20 +25,13 @@ def build_sources(engine: Engine) -> list[Source]:
     sources: list[Source] = []
     settings = engine.settings
     if settings.get("screen_capture", True):
-        try:
-            from ingest.screen.source import ScreenSource
-        except ImportError:  # screen capture not available in this build
-            log.info("screen capture unavailable")
-        else:
-            sources.append(ScreenSource.from_settings(settings))
-    folders = settings.get("watched_folders") or []
-    if folders:
-        try:
-            from ingest.files.watcher import FolderWatcher
-        except ImportError:
-            log.info("folder watching unavailable")
-        else:
-            sources.append(FolderWatcher.from_settings(engine.pipeline, settings))
+        from ingest.screen.source import ScreenSource
+
+        sources.append(ScreenSource.from_settings(settings))
+    if settings.get("watched_folders"):
+        from ingest.files.watcher import FolderWatcher
+
+        sources.append(FolderWatcher.from_settings(engine.pipeline, settings))
     return sources
 
 

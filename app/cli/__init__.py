@@ -14,6 +14,7 @@ from typing import Sequence
 from app.cli.context import Context, add_common_options
 from core.errors import EngramError
 
+
 def build_parser() -> argparse.ArgumentParser:
     # Command groups, in the order their commands appear in --help.
     from app.cli import (ask_cmds, capture_cmds, ingest_cmds, memory_cmds, models_cmds,

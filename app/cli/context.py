@@ -170,15 +170,9 @@ class Context:
 
 
 def open_gui(args: argparse.Namespace) -> int:
-    """`engram` with no command: the desktop app, when it is installed."""
-    try:
-        from app.main import main as gui_main
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("app.main"):
-            print("engram: the desktop app is not built yet; try `engram --help`.",
-                  file=sys.stderr)
-            return 1
-        raise
+    """`engram` with no command: the desktop app."""
+    from app.main import main as gui_main
+
     data_dir = getattr(args, "data_dir", None)
     if data_dir:
         os.environ["ENGRAM_HOME"] = data_dir

@@ -33,10 +33,8 @@ def report_text(exc: BaseException) -> str:
     """A bug report: what failed, where, and on what."""
     tb = getattr(exc, "__traceback_text__", None) or "".join(
         traceback.format_exception(type(exc), exc, exc.__traceback__))
-    try:
-        from PySide6 import __version__ as pyside
-    except ImportError:  # pragma: no cover
-        pyside = "?"
+    from PySide6 import __version__ as pyside
+
     return (f"Engram crash report\n"
             f"Python {platform.python_version()} on {platform.platform()}\n"
             f"PySide6 {pyside}\n\n{tb}")

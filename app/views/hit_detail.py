@@ -182,10 +182,8 @@ class HitDetail(QWidget):
                 self.screenshot.set_image(None, "No screenshot was kept for this moment")
             else:
                 self.screenshot.set_image(loaded.image)
-                size = (loaded.image.width(), loaded.image.height())
-                meta = event.meta if event else {}
-                self.screenshot.set_highlights(ocr_boxes.matching_boxes(
-                    meta, words, size, event.text if event else ""))
+                self.screenshot.set_highlights(
+                    ocr_boxes.matching_boxes(event.meta, words, event.text) if event else [])
         if loaded and loaded.conversation and len(loaded.conversation) > 1:
             self.text.setHtml(self._conversation_html(loaded.conversation, hit.id, words))
             self._scroll_to_anchor()
