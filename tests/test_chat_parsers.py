@@ -279,6 +279,10 @@ def test_claude_branches_when_the_export_records_them(tmp_path: Path) -> None:
     observations, _ = load(path)
     assert {o.text: o.meta["branch"] for o in observations} == {
         "start": "main", "old": "alternate", "new": "main"}
+    # Each branch's neighbours are its own: "new" does not follow "old".
+    assert {o.text: o.meta["context"] for o in observations} == {
+        "start": {"after": "You: new"}, "old": {"before": "You: start"},
+        "new": {"before": "You: start"}}
 
 
 # ── WhatsApp ──────────────────────────────────────────────────────────────────

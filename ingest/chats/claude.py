@@ -9,19 +9,22 @@ not imported: it is the file, not the conversation).
 
 Where the export records branches (``parent_message_uuid`` and the
 conversation's ``current_leaf_message_uuid``), messages off the path to the
-current leaf get ``meta["branch"] = "alternate"``, as for ChatGPT.
+current leaf get ``meta["branch"] = "alternate"``, and every message's context
+(``meta["context"]``) is its neighbours on its own branch, as for ChatGPT.
 External ids are ``claude:<conversation uuid>:<message uuid>``. Streamed one
 conversation at a time, each bounded in depth and size (``jsonstream``).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
 from core.errors import BadInput
+from core.records import Observation
 from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions, SkippedItem,
                                  dict_of, export_opener, from_iso, list_of, make_observation,
-                                 short_hash, text_of)
+                                 short_hash, text_of, turn_of)
 from ingest.chats.jsonstream import check_json, json_units
 
 FORMAT = "claude"
@@ -64,12 +67,58 @@ def _conversations(open_: Callable[[], IO[bytes]], label: str,
         branches = _branches(messages, conversation.get("current_leaf_message_uuid"))
         url = f"https://claude.ai/chat/{own_id}" if own_id else None
         derived = DerivedIds()
+        found: list[tuple[str, ChatItem]] = []
         for position, message in enumerate(conversation["chat_messages"]):
             at = f"{where} ({title!r}), message {position}"
             if not isinstance(message, dict):
-                yield SkippedItem(at, "message is not an object")
+                found.append(("", SkippedItem(at, "message is not an object")))
                 continue
-            yield _message(message, at, conv_id, title, branches, derived, url)
+            found.append((text_of(message.get("uuid")),
+                          _message(message, at, conv_id, title, branches, derived, url)))
+        if branches:
+            found = _branch_context(found, messages, branches)
+        for _, item in found:
+            yield item
+
+
+def _branch_context(found: list[tuple[str, ChatItem]], messages: list[dict[str, Any]],
+                    branches: dict[str, str]) -> list[tuple[str, ChatItem]]:
+    """Each message's neighbours on its own branch as ``meta["context"]``."""
+    parents = {text_of(m.get("uuid")): text_of(m.get("parent_message_uuid")) for m in messages}
+    children: dict[str, list[str]] = {}
+    for uuid, parent in parents.items():
+        children.setdefault(parent, []).append(uuid)
+    said = {uuid: item for uuid, item in found if isinstance(item, Observation) and uuid}
+
+    def after(uuid: str) -> str | None:
+        seen = {uuid}
+        while True:
+            kids = children.get(uuid, [])
+            on_main = [k for k in kids if branches.get(k) == "main"]
+            uuid = on_main[0] if on_main else (kids[-1] if kids else "")
+            if not uuid or uuid in seen:
+                return None
+            seen.add(uuid)
+            if uuid in said:
+                return turn_of(said[uuid])
+
+    def before(uuid: str) -> str | None:
+        seen = {uuid}
+        uuid = parents.get(uuid, "")
+        while uuid and uuid not in seen:
+            seen.add(uuid)
+            if uuid in said:
+                return turn_of(said[uuid])
+            uuid = parents.get(uuid, "")
+        return None
+
+    out: list[tuple[str, ChatItem]] = []
+    for uuid, item in found:
+        if isinstance(item, Observation) and uuid in said:
+            context = {k: v for k, v in (("before", before(uuid)), ("after", after(uuid))) if v}
+            item = replace(item, meta={**item.meta, "context": context})
+        out.append((uuid, item))
+    return out
 
 
 def _branches(messages: list[dict[str, Any]], leaf: object) -> dict[str, str]:
