@@ -35,7 +35,7 @@ from core.errors import BadInput
 from core.records import Observation
 from ingest.chats.common import (ChatItem, Ignored, ParseOptions, SkippedItem, dict_of,
                                  export_opener, from_epoch, list_of, make_observation,
-                                 short_hash, text_of, turn_of)
+                                 label_of, short_hash, text_of, turn_of)
 from ingest.chats.jsonstream import check_json, json_units
 
 FORMAT = "chatgpt"
@@ -184,7 +184,7 @@ def _message(message: dict[str, Any], node_id: str, where: str, when: datetime |
     if role == "tool" and _shows_images(content):
         role = "assistant"  # generated images appear in the chat as ChatGPT's
     if role not in SPEAKERS:
-        return Ignored(f"{role} message")
+        return Ignored(f"{label_of(role)} message")
     if metadata.get("is_visually_hidden_from_conversation") or content_type in _HIDDEN_CONTENT:
         return Ignored("hidden message")
     if message.get("recipient") not in (None, "all"):
@@ -193,7 +193,7 @@ def _message(message: dict[str, Any], node_id: str, where: str, when: datetime |
                    if text_of(dict_of(a).get("name"))]
     text = _content_text(content, named_files=bool(attachments))
     if text is None:
-        return Ignored(f"{content_type or 'unknown'} content")
+        return Ignored(f"{label_of(content_type)} content")
     text = "\n".join(p for p in [text, *(f"[attached: {n}]" for n in attachments)] if p)
     if not text:
         return Ignored("empty message")

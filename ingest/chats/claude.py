@@ -24,7 +24,7 @@ from core.errors import BadInput
 from core.records import Observation
 from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions, SkippedItem,
                                  dict_of, export_opener, from_iso, list_of, make_observation,
-                                 short_hash, text_of, turn_of)
+                                 label_of, short_hash, text_of, turn_of)
 from ingest.chats.jsonstream import check_json, json_units
 
 FORMAT = "claude"
@@ -139,7 +139,7 @@ def _message(message: dict[str, Any], where: str, conv_id: str, title: str,
              branches: dict[str, str], derived: DerivedIds, url: str | None) -> ChatItem:
     sender = text_of(message.get("sender"))
     if sender not in SPEAKERS:
-        return Ignored(f"{sender or 'unknown'} message")
+        return Ignored(f"{label_of(sender)} message")
     speaker, role = SPEAKERS[sender]
     when = from_iso(message.get("created_at"))
     if when is None:

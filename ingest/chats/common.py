@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import stat
 import zipfile
 from collections import Counter
@@ -371,6 +372,15 @@ def load_json(data: bytes, label: str) -> Any:
                                              if truncated else ""))
         raise BadJson(label, problem, hint="Export it again and retry with the new file."
                       if truncated else None) from exc
+
+
+_LABEL = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+
+
+def label_of(value: object) -> str:
+    """A type name from the export (a role, a subtype) fit for a report's reason:
+    a short identifier, else "unknown" (reasons are counted and shown)."""
+    return value if isinstance(value, str) and _LABEL.fullmatch(value) else "unknown"
 
 
 def dict_of(value: object) -> dict[str, Any]:

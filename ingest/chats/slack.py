@@ -27,7 +27,8 @@ from typing import Any, Iterator
 from core.errors import BadInput
 from ingest.chats.common import (MAX_SMALL_FILE, BadJson, ChatItem, Ignored, ParseOptions,
                                  SkippedItem, check_regular, dict_of, from_epoch, list_of,
-                                 load_json, make_observation, read_small, text_of)
+                                 label_of, load_json, make_observation, read_small,
+                                 text_of)
 
 FORMAT = "slack"
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
@@ -192,7 +193,7 @@ def _message(message: object, where: str, channel: _Channel, users: dict[str, st
     subtype = message.get("subtype")
     subtype = subtype if isinstance(subtype, str) or subtype is None else "unknown"
     if subtype not in _IMPORTED_SUBTYPES:
-        return Ignored(f"{subtype} event")
+        return Ignored(f"{label_of(subtype)} event")
     ts = text_of(message.get("ts"))
     when = from_epoch(ts.partition(".")[0]) if ts else None
     if when is None:
