@@ -8,6 +8,7 @@ one line on stderr and the error's exit code.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -15,10 +16,21 @@ from app.cli.context import Context, add_common_options
 from core.errors import EngramError
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, computed only when asked (reads the build record, no models)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        from app.about import version_line
+
+        print(version_line())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Command groups, in the order their commands appear in --help.
     from app.cli import (ask_cmds, capture_cmds, ingest_cmds, memory_cmds, models_cmds,
-                         portability_cmds, privacy_cmds, reach_cmds, screen_cmds, store_cmds)
+                         portability_cmds, privacy_cmds, reach_cmds, screen_cmds, store_cmds,
+                         system_cmds)
 
     parser = argparse.ArgumentParser(
         prog="engram",
@@ -26,22 +38,28 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the desktop app.",
     )
     add_common_options(parser)
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="print Engram's version and build, then exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (store_cmds, models_cmds, capture_cmds, screen_cmds, ask_cmds, ingest_cmds,
-                   memory_cmds, privacy_cmds, portability_cmds, reach_cmds):
+                   memory_cmds, privacy_cmds, portability_cmds, reach_cmds, system_cmds):
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[-1:] == ["--start-hidden"] and len(args_list) in (1, 3):
+        # Started at login by Windows' Run key, which cannot set the environment.
+        args_list.remove("--start-hidden")
+        os.environ["ENGRAM_START_HIDDEN"] = "1"
     if not args_list or (len(args_list) == 2 and args_list[0] == "--data-dir"):
         # The desktop app: skip building every command's parser (and its imports).
         from app.cli.context import open_gui
 
         return open_gui(argparse.Namespace(data_dir=args_list[1] if args_list else None))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     if args.command is None:
         from app.cli.context import open_gui
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
+from app.views.settings_about import AboutPanel
 from app.views.settings_models import ModelsPanel
 from app.views.settings_privacy import PrivacyPanel
 from app.views.settings_system import DataPanel, SecurityPanel, StartupPanel
@@ -28,9 +29,10 @@ class SettingsView(QWidget):
         self.security = SecurityPanel(ctx)
         self.startup = StartupPanel(ctx)
         self.data = DataPanel(ctx)
+        self.about = AboutPanel(ctx)
         for title, panel in (("Models", self.models), ("Privacy", self.privacy),
                              ("Security", self.security), ("Start and appearance", self.startup),
-                             ("Data", self.data)):
+                             ("Data", self.data), ("About", self.about)):
             box = QGroupBox(title)
             QVBoxLayout(box).addWidget(panel)
             col.addWidget(box)
@@ -46,6 +48,7 @@ class SettingsView(QWidget):
         self.models.refresh()
         self.privacy.refresh()
         self.data.refresh()
+        self.about.refresh()
 
     def clear(self) -> None:
         pass

@@ -1,16 +1,10 @@
 """Settings → Security (passphrase, lock), Start at login, Data folder.
 
-Start at login on Linux is an XDG autostart entry,
-``$XDG_CONFIG_HOME/autostart/engram.desktop`` (``~/.config`` by default); the
-desktop session starts Engram with it, in the tray.
+Start at login uses the platform's own mechanism (``app/autostart.py``: an XDG
+autostart entry, a LaunchAgent, the Run key); the session starts Engram in the tray.
 """
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-import sys
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl
@@ -19,50 +13,12 @@ from PySide6.QtWidgets import (
     QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
+from app.autostart import (  # noqa: F401 — autostart_path: re-exported for callers
+    autostart_enabled, autostart_path, autostart_status, set_autostart,
+)
 from app.dialogs.passphrase import PassphraseDialog
 from app.tasks import run_in_background
 from app.views.common import hint, human_size
-import platformdirs
-
-from core.config import APP_NAME
-
-AUTOSTART_NAME = "engram.desktop"
-
-
-def autostart_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "autostart" / AUTOSTART_NAME
-
-
-def launch_command(data_dir: Path) -> str:
-    """How the session should start this Engram: its own `engram`, this data folder."""
-    here = Path(sys.executable).parent / "engram"
-    exe = str(here) if here.exists() else shutil.which("engram")
-    parts = [exe] if exe else [sys.executable, "-m", "app"]
-    # The login session has no ENGRAM_HOME: name the folder unless it is the default.
-    session_default = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    if data_dir.resolve() != session_default.resolve():
-        parts += ["--data-dir", str(data_dir)]
-    # Started by the session: straight to the tray, no window in the person's face.
-    return "env ENGRAM_START_HIDDEN=1 " + " ".join(shlex.quote(p) for p in parts)
-
-
-def set_autostart(enabled: bool, data_dir: Path) -> Path:
-    path = autostart_path()
-    if not enabled:
-        path.unlink(missing_ok=True)
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "[Desktop Entry]\nType=Application\nName=Engram\n"
-        "Comment=Private memory of what you see and work on\n"
-        f"Exec={launch_command(data_dir)}\nIcon=engram\nTerminal=false\n"
-        "X-GNOME-Autostart-enabled=true\nCategories=Utility;\n", "utf-8")
-    return path
-
-
-def autostart_enabled() -> bool:
-    return autostart_path().exists()
 
 
 class SecurityPanel(QWidget):
@@ -120,13 +76,13 @@ class StartupPanel(QWidget):
         self._describe()
 
     def on_toggled(self, on: bool) -> None:
-        path = set_autostart(on, self.ctx.engine.paths.data_dir)
-        self._describe(path)
+        set_autostart(on, self.ctx.engine.paths.data_dir)
+        self._describe()
 
-    def _describe(self, path: Path | None = None) -> None:
-        path = path or autostart_path()
-        self.where.setText(f"Written as {path}" if path.exists()
-                           else f"Turning this on writes {path}")
+    def _describe(self) -> None:
+        status = autostart_status()
+        self.where.setText(f"Written as {status.where}" if status.enabled
+                           else f"Turning this on writes {status.where}")
 
 
 class DataPanel(QWidget):

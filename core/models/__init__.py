@@ -57,6 +57,9 @@ def import_llama() -> ModuleType:
                             "OMP_WAIT_POLICY may not have taken effect")
         _log_callback = llama_cpp.llama_log_callback(_forward_log)
         llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
+        from core.models.backends import load_backends  # noqa: PLC0415
+
+        load_backends(llama_cpp)  # a portable build's CPU variants, before init looks
         llama_cpp.llama_backend_init()
         _llama = llama_cpp
         return llama_cpp

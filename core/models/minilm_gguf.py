@@ -83,8 +83,49 @@ def ensure_builtin_gguf(models_dir: Path, dtype: str = DEFAULT_DTYPE) -> Path:
     if out.is_file() and _converter_version(out) == CONVERTER_VERSION:
         return out
     Path(models_dir).mkdir(parents=True, exist_ok=True)
-    convert(builtin_source_dir(), out, dtype=dtype)
+    shipped = prebuilt_gguf(dtype)
+    if shipped is not None:
+        _copy_into_place(shipped, out)
+    else:
+        convert(builtin_source_dir(), out, dtype=dtype)
     return out
+
+
+def prebuilt_gguf(dtype: str = DEFAULT_DTYPE) -> Path | None:
+    """A file converted at build time and shipped with a packaged Engram, if any.
+
+    Looked for in ``ENGRAM_BUILTIN_MODELS`` or, in a frozen build, the bundle's
+    ``models`` folder; only a file from this converter version counts. A packaged
+    app then needs neither the safetensors source nor the conversion.
+    """
+    env = os.environ.get("ENGRAM_BUILTIN_MODELS")
+    bundle = getattr(sys, "_MEIPASS", None) if getattr(sys, "frozen", False) else None
+    folder = Path(env) if env else (Path(bundle) / "models" if bundle else None)
+    if folder is None:
+        return None
+    path = builtin_gguf_path(folder, dtype)
+    if path.is_file() and _converter_version(path) == CONVERTER_VERSION:
+        return path
+    return None
+
+
+def _copy_into_place(src: Path, out: Path) -> None:
+    """Copy ``src`` to ``out`` through a temporary name (complete or absent, never half)."""
+    import shutil
+
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    try:
+        shutil.copyfile(src, tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, out)
+        _fsync_dir(out.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def convert(src_dir: Path, out_path: Path, *, dtype: str = DEFAULT_DTYPE) -> None:

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Build (once) a portable llama-cpp-python wheel into the wheel folder and print its path.
+#   installers/llama_wheel.sh [PYTHON]
+# Portable: GGML_NATIVE=OFF and every x86-64 CPU variant as a loadable backend
+# (GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS); ggml picks the best one for the CPU at
+# run time (core/models/backends.py loads them), so the wheel runs on any x86-64
+# from SSE4.2-less to AVX-512/AMX without SIGILL. The multimodal library is left out.
+# The wheel is kept in ENGRAM_WHEELS (default ~/.cache/engram/wheels), where
+# installers/install.sh finds it: developers then install without a compiler.
+set -euo pipefail
+PY=${1:-python3}
+VERSION=0.3.36
+WHEELS=${ENGRAM_WHEELS:-$HOME/.cache/engram/wheels}
+mkdir -p "$WHEELS"
+
+existing=$(ls "$WHEELS"/llama_cpp_python-$VERSION-*.whl 2>/dev/null | head -1 || true)
+if [ -n "$existing" ] && unzip -l "$existing" 2>/dev/null | grep -q 'libggml-cpu-x64'; then
+  echo "$existing"
+  exit 0
+fi
+
+flags=(-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON
+       # the CPU variants are installed beside libllama/libggml, found through $ORIGIN
+       -DCMAKE_INSTALL_BINDIR=llama_cpp/lib '-DCMAKE_INSTALL_RPATH=$ORIGIN'
+       -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF)
+case "$(uname -s)" in
+  Darwin) flags=(-DLLAVA_BUILD=OFF) ;;  # arm64: Metal + the native CPU backend (one CPU family)
+esac
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# --no-cache-dir: pip's wheel cache ignores CMAKE_ARGS and could hand back a native build.
+CMAKE_ARGS="${flags[*]}" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
+  nice -n 19 "$PY" -m pip wheel --no-cache-dir --no-deps -w "$tmp" "llama-cpp-python==$VERSION" >&2
+built=$(ls "$tmp"/llama_cpp_python-*.whl)
+mv "$built" "$WHEELS/"
+echo "$WHEELS/$(basename "$built")"
