@@ -282,3 +282,39 @@ def test_date_layouts_are_read_from_the_whole_file(tmp_path: Path, lines: list[s
     messages, report = read(write(tmp_path / "chat.txt", lines))
     assert [m.captured_at.strftime("%Y-%m-%d %H:%M") for m in messages] == expected
     assert report.total == len(lines)
+
+
+def test_slack_blocks_replace_the_cannot_be_displayed_placeholder(tmp_path: Path) -> None:
+    (tmp_path / "alerts").mkdir()
+    (tmp_path / "channels.json").write_text('[{"id": "C9", "name": "alerts"}]')
+    (tmp_path / "alerts" / "2021-12-08.json").write_text(json.dumps([
+        {"type": "message", "subtype": "bot_message", "bot_id": "B1", "username": "leads",
+         "text": "This content can't be displayed.", "ts": "1638940475.000900",
+         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "New lead #42"}},
+                    {"type": "section", "text": {"type": "mrkdwn", "text": "*City:* Porto"}}]}]))
+    (message,), _ = read(tmp_path)
+    assert message.text == "New lead #42\n*City:* Porto" and message.speaker == "leads"
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("3/6/18, 1:55 p.m. - a: m", "2018-03-06 13:55:00"),
+    ("03-06-2018, 01.55 PM - a: m", "2018-03-06 13:55:00"),
+    ("13.06.18 21.25.15: a: m", "2018-06-13 21:25:15"),
+    ("[06.13.18 21:25:15] a: m", "2018-06-13 21:25:15"),
+    ("13.6.2018 klo 21.25.15 - a: m", "2018-06-13 21:25:15"),
+    ("13. 6. 2018. 21:25:15 a: m", "2018-06-13 21:25:15"),
+    ("2018. 6. 13. 오후 9:25 - a: m", "2018-06-13 21:25:00"),
+    ("2018/6/13 下午9:25 - a: m", "2018-06-13 21:25:00"),
+    ("13/06/2018 a las 21:25 - a: m", "2018-06-13 21:25:00"),
+])
+def test_header_layouts_of_many_locales(tmp_path: Path, line: str, expected: str) -> None:
+    (message,), _ = read(write(tmp_path / "chat.txt", [line]))
+    assert (message.speaker, message.text) == ("a", "m")
+    assert message.captured_at.strftime("%Y-%m-%d %H:%M:%S") == expected
+
+
+def test_a_body_line_starting_with_a_date_and_time_stays_in_its_message(tmp_path: Path) -> None:
+    path = write(tmp_path / "chat.txt", ["13.06.18, 21:25 - Ana: agenda:",
+                                         "14.06.18 10:00 meeting room 2"])
+    (message,), _ = read(path)
+    assert message.text == "agenda:\n14.06.18 10:00 meeting room 2"

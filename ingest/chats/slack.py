@@ -35,6 +35,8 @@ _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 _IMPORTED_SUBTYPES = {None, "thread_broadcast", "reply_broadcast", "me_message", "file_share",
                       "bot_message", "slackbot_response", "file_comment"}
 _MARKUP = re.compile(r"<([^<>]+)>")
+# What Slack writes as a post's text when its content is in blocks.
+_PLACEHOLDERS = {"This content can't be displayed.", "This content can\u2019t be displayed."}
 
 
 class _Tree:
@@ -199,8 +201,9 @@ def _message(message: object, where: str, channel: _Channel, users: dict[str, st
     if when is None:
         return SkippedItem(where, "message without a readable ts", repr(ts)[:80])
     text = readable_text(text_of(message.get("text")), users)
-    if not text.strip():  # newer posts may carry their words only in blocks
-        text = readable_text(_blocks_text(message.get("blocks")), users)
+    if not text.strip() or text.strip() in _PLACEHOLDERS:
+        # Newer posts may carry their words only in blocks.
+        text = readable_text(_blocks_text(message.get("blocks")), users) or text
     attachments = [dict_of(a) for a in list_of(message.get("attachments"))]
     # A person's own words stand alone; link previews under them are not theirs.
     # Bot posts and bare shares are made of their attachments.

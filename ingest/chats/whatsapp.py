@@ -59,16 +59,20 @@ _STRIP_MARKS = re.compile(f"[{_MARKS}]")
 # Spanish/Portuguese day parts.
 _AMPM = (r"(?P<ampm>[AaPp]\.?\s?[Mm]\.?|vorm\.|nachm\.|"
          r"de la (?:mañana|madrugada|tarde|noche)|da (?:manhã|madrugada|tarde|noite))")
+_PRE = "上午|下午|오전|오후|午前|午後"
 # Matched on the line with its marks taken out (``header_of``).
 HEADER = re.compile(
     r"^(?P<open>\[)?\s*"
     r"(?P<a>\d{1,4})(?P<sep>[./-])\s?(?P<b>\d{1,2})(?P=sep)\s?(?P<c>\d{2,4})\.?,?\s+"
-    r"(?:(?:klo|kl\.|um|à|às|a las|alle|o)\s+)?"
+    r"(?:(?!" + _PRE + r")[^\W\d_]{1,6}\.?\s+){0,2}"  # a word or two: klo, um, à, a las
+    r"(?P<pre>" + _PRE + r")?\s?"  # day parts written before the time
     r"(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:[:.](?P<S>\d{2}))?"
     r"(?:\s*" + _AMPM + r")?"
-    r"(?(open)\s*\]\s?|\s*[-\u2013]\s)")
+    # then "]", " - ", ": " or (only before "Name: ") a plain space
+    r"(?(open)\s*\]\s?|(?:\s*[-\u2013]\s|:\s|(?P<bare>\s)))")
 _HEADER_SPAN = 200  # a header, marks and all, is shorter than this
-_PM = ("p", "nachm.", "de la tarde", "de la noche", "da tarde", "da noite")
+_PM = ("p", "nachm.", "de la tarde", "de la noche", "da tarde", "da noite", "下午", "오후",
+       "午後")
 # A sender is what precedes the first ": "; quotes mean it is a notice such as
 # 'Ana changed the subject to "Plan: Friday"'.
 _SPEAKER = re.compile(r'^(?P<name>[^:"\u201c\u201d\n]{1,80}?): (?P<text>.*)$', re.S)
@@ -167,6 +171,8 @@ class Header:
     rest: str
 
     def __getitem__(self, name: str) -> str | None:
+        if name == "ampm":
+            return self.found["ampm"] or self.found["pre"]
         return self.rest if name == "rest" else self.found[name]
 
 
@@ -183,7 +189,10 @@ def header_of(line: str) -> Header | None:
         if head[position] not in _MARKS:
             wanted -= 1
         position += 1
-    return Header(found, line[position:].rstrip("\r\n"))
+    rest = line[position:].rstrip("\r\n")
+    if found["bare"] and not _SPEAKER.match(_STRIP_MARKS.sub("", rest[:200])):
+        return None  # "date time word…" without "Name:" is text, not a header
+    return Header(found, rest)
 
 
 def looks_like_whatsapp(first_line: str) -> bool:
