@@ -318,3 +318,19 @@ def test_a_body_line_starting_with_a_date_and_time_stays_in_its_message(tmp_path
                                          "14.06.18 10:00 meeting room 2"])
     (message,), _ = read(path)
     assert message.text == "agenda:\n14.06.18 10:00 meeting room 2"
+
+
+def test_mixed_layouts_in_one_file_and_names_of_non_contacts(tmp_path: Path) -> None:
+    path = write(tmp_path / "chat.txt", [
+        "[05.05.23, 15:48:11] James: Hi here",
+        "[11/8/21, 9:41:32 AM] User name: Message 123",
+        "1/23/23, 3:19 AM - User 2: Bye!",
+        "1/23/23, 3:22_AM - User 1: And let me know if anything changes",
+        "[1/24/21, 12:41:03 PM] ~\u202fUser name 2: Of course!",
+        "[2023/5/4, 16:13:23] ~ User 2: See you!"])
+    messages, report = read(path)
+    assert [(m.speaker, m.captured_at.strftime("%Y-%m-%d %H:%M")) for m in messages] == [
+        ("James", "2023-05-05 15:48"), ("User name", "2021-11-08 09:41"),
+        ("User 2", "2023-01-23 03:19"), ("User 1", "2023-01-23 03:22"),
+        ("User name 2", "2021-01-24 12:41"), ("User 2", "2023-05-04 16:13")]
+    assert report.total == 6

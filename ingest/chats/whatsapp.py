@@ -63,11 +63,11 @@ _PRE = "上午|下午|오전|오후|午前|午後"
 # Matched on the line with its marks taken out (``header_of``).
 HEADER = re.compile(
     r"^(?P<open>\[)?\s*"
-    r"(?P<a>\d{1,4})(?P<sep>[./-])\s?(?P<b>\d{1,2})(?P=sep)\s?(?P<c>\d{2,4})\.?,?\s+"
+    r"(?P<a>\d{1,4})(?P<sep>[./-])\s?(?P<b>\d{1,2})(?P=sep)\s?(?P<c>\d{1,4})\.?,?\s+"
     r"(?:(?!" + _PRE + r")[^\W\d_]{1,6}\.?\s+){0,2}"  # a word or two: klo, um, à, a las
     r"(?P<pre>" + _PRE + r")?\s?"  # day parts written before the time
     r"(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:[:.](?P<S>\d{2}))?"
-    r"(?:\s*" + _AMPM + r")?"
+    r"(?:[\s_]*" + _AMPM + r")?"
     # then "]", " - ", ": " or (only before "Name: ") a plain space
     r"(?(open)\s*\]\s?|(?:\s*[-\u2013]\s|:\s|(?P<bare>\s)))")
 _HEADER_SPAN = 200  # a header, marks and all, is shorter than this
@@ -303,10 +303,12 @@ class _DateOrder:
                                               preference.index(r)))
 
 
-def _guess_reading(source: _Source, day_first: bool | None) -> str:
+def _guess_reading(source: _Source, day_first: bool | None) -> tuple[str, str]:
     """Decide the date fields' order from every header line of the file.
 
-    With ``day_first`` given, only year-first readings compete with it.
+    Returns the reading and the best day/month reading for lines whose year
+    comes last even though the file's reading puts it first. With
+    ``day_first`` given, only year-first readings compete with it.
     """
     order = _DateOrder()
     with _open(source) as handle:
@@ -315,8 +317,9 @@ def _guess_reading(source: _Source, day_first: bool | None) -> str:
             if found is not None:
                 order.see(found)
     if day_first is None:
-        return order.best()
-    return order.best(("dmy" if day_first else "mdy", "ymd", "ydm"))
+        return order.best(), order.best(("dmy", "mdy"))
+    forced = "dmy" if day_first else "mdy"
+    return order.best((forced, "ymd", "ydm")), forced
 
 
 class _Message:
@@ -357,7 +360,7 @@ def _items(source: _Source, chat: str, options: ParseOptions) -> Iterator[ChatIt
         yield from _message(current, source.label, chat, reading, options, derived)
 
 
-def _message(message: _Message, label: str, chat: str, reading: str,
+def _message(message: _Message, label: str, chat: str, reading: tuple[str, str],
              options: ParseOptions, derived: DerivedIds) -> Iterator[ChatItem]:
     header = message.header
     where = f"{label}, line {message.number}"
@@ -370,7 +373,8 @@ def _message(message: _Message, label: str, chat: str, reading: str,
     if sent is None:
         yield Ignored("system notice")  # Android: no "Name:" after the time
         return
-    speaker = clean(sent["name"]).strip()
+    # "~ Name": someone not in the phone's contacts (newer exports).
+    speaker = clean(sent["name"]).strip().lstrip("~").strip() or clean(sent["name"]).strip()
     raw_text = sent["text"]
     marked = raw_text.lstrip(" ")[:1] in _MARKS
     text = _STRIP_MARKS.sub("", raw_text).strip(" \n")
@@ -430,8 +434,14 @@ def _odd_twelve_hour(found: Header) -> bool:
     return found["ampm"] is not None and not 1 <= int(found["H"]) <= 12
 
 
-def _wall_clock(found: Header, reading: str) -> datetime | None:
-    day = _date(found, reading)
+def _wall_clock(found: Header, reading: tuple[str, str]) -> datetime | None:
+    main, fallback = reading
+    # A four-digit field is the year wherever it stands, whatever the file's reading.
+    if len(found["a"] or "") > 2:
+        main = "ydm" if main == "ydm" else "ymd"
+    elif len(found["c"] or "") > 2 and main[0] == "y":
+        main = fallback
+    day = _date(found, main)
     if day is None:
         return None
     hour, minute = int(found["H"]), int(found["M"])
