@@ -334,3 +334,15 @@ def test_mixed_layouts_in_one_file_and_names_of_non_contacts(tmp_path: Path) -> 
         ("User 2", "2023-01-23 03:19"), ("User 1", "2023-01-23 03:22"),
         ("User name 2", "2021-01-24 12:41"), ("User 2", "2023-05-04 16:13")]
     assert report.total == 6
+
+
+def test_iphone_notices_said_by_whoever_said_the_banner(tmp_path: Path) -> None:
+    # The file was renamed: the chat's name is not the group's.
+    path = write(tmp_path / "family.txt", [
+        "\u200e[1/2/24, 10:00:00 AM] Silva family: \u200eMessages and calls are end-to-end "
+        "encrypted. No one outside of this chat, not even WhatsApp, can read or listen to them.",
+        "\u200e[1/2/24, 10:00:01 AM] Silva family: \u200eRui added Marta",
+        "[1/2/24, 10:01:00 AM] Marta: \u200eI added the photos"])
+    messages, report = read(path)
+    assert [(m.speaker, m.text) for m in messages] == [("Marta", "I added the photos")]
+    assert report.ignored == {"system notice": 2}

@@ -344,6 +344,7 @@ class _Message:
 def _items(source: _Source, chat: str, options: ParseOptions) -> Iterator[ChatItem]:
     reading = _guess_reading(source, options.day_first)
     derived = DerivedIds()
+    voices = {chat}  # names that system notices are said by (the group, the contact)
     current: _Message | None = None
     with _open(source) as handle:
         for number, (raw, dropped) in enumerate(_lines(handle), 1):
@@ -353,15 +354,18 @@ def _items(source: _Source, chat: str, options: ParseOptions) -> Iterator[ChatIt
                     current.add(raw.rstrip("\r\n"), dropped)  # continues the message above
                 continue
             if current is not None:
-                yield from _message(current, source.label, chat, reading, options, derived)
+                yield from _message(current, source.label, chat, voices, reading, options,
+                                   derived)
             current = _Message(found, number)
             current.dropped = dropped
     if current is not None:
-        yield from _message(current, source.label, chat, reading, options, derived)
+        yield from _message(current, source.label, chat, voices, reading, options,
+                                   derived)
 
 
-def _message(message: _Message, label: str, chat: str, reading: tuple[str, str],
-             options: ParseOptions, derived: DerivedIds) -> Iterator[ChatItem]:
+def _message(message: _Message, label: str, chat: str, voices: set[str],
+             reading: tuple[str, str], options: ParseOptions,
+             derived: DerivedIds) -> Iterator[ChatItem]:
     header = message.header
     where = f"{label}, line {message.number}"
     wall = _wall_clock(header, reading)
@@ -378,7 +382,11 @@ def _message(message: _Message, label: str, chat: str, reading: tuple[str, str],
     raw_text = sent["text"]
     marked = raw_text.lstrip(" ")[:1] in _MARKS
     text = _STRIP_MARKS.sub("", raw_text).strip(" \n")
-    if _BANNER.match(text) or (marked and _is_notice(text, speaker, chat)):
+    if _BANNER.match(text):
+        voices.add(speaker)  # iPhone: the banner is said by the group itself
+        yield Ignored("system notice")
+        return
+    if marked and _is_notice(text, speaker, voices):
         yield Ignored("system notice")
         return
     meta: dict[str, Any] = {"format": FORMAT, "conversation_id": chat}
@@ -407,13 +415,14 @@ def _message(message: _Message, label: str, chat: str, reading: tuple[str, str],
                            external_id=f"whatsapp:{chat}:{local_id}")
 
 
-def _is_notice(text: str, speaker: str, chat: str) -> bool:
-    """An iPhone notice: marked, worded like one, and said by the group or about
-    the speaker themself ("Ana: ‎Ana left")."""
+def _is_notice(text: str, speaker: str, voices: set[str]) -> bool:
+    """An iPhone notice: marked, worded like one, and said by the group (the
+    chat's name, or whoever said the encryption banner) or about the speaker
+    themself ("Ana: ‎Ana left")."""
     if not _NOTICE.search(text):
         return False
     first = text.split(" ", 1)[0].lower()
-    return (speaker == chat or text.startswith(speaker)
+    return (speaker in voices or text.startswith(speaker)
             or first in ("you", "du", "tú", "você", "your", "tu", "dein"))
 
 
