@@ -346,3 +346,14 @@ def test_iphone_notices_said_by_whoever_said_the_banner(tmp_path: Path) -> None:
     messages, report = read(path)
     assert [(m.speaker, m.text) for m in messages] == [("Marta", "I added the photos")]
     assert report.ignored == {"system notice": 2}
+
+
+@pytest.mark.parametrize("fmt", ["whatsapp", "jsonl", "chatgpt", "claude", "telegram", "slack"])
+def test_each_parser_called_directly_refuses_a_fifo(tmp_path: Path, fmt: str) -> None:
+    from ingest.chats.detect import PARSERS
+    from ingest.chats.common import ParseOptions
+
+    fifo = tmp_path / "export"
+    os.mkfifo(fifo)
+    error = _finishes(lambda: PARSERS[fmt](fifo, ParseOptions()))
+    assert isinstance(error, BadInput) and "not a regular file" in str(error)

@@ -212,6 +212,7 @@ def chat_name(path: Path, member: str | None = None) -> str:
 
 
 def _locate(path: Path) -> _Source:
+    check_regular(path)
     try:
         if not zipfile.is_zipfile(path):
             return _Source(path, None, path.name)
