@@ -357,3 +357,13 @@ def test_each_parser_called_directly_refuses_a_fifo(tmp_path: Path, fmt: str) ->
     os.mkfifo(fifo)
     error = _finishes(lambda: PARSERS[fmt](fifo, ParseOptions()))
     assert isinstance(error, BadInput) and "not a regular file" in str(error)
+
+
+def test_json_exports_saved_with_a_bom_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"name": "N", "id": 1, "messages": [
+        {"id": 1, "type": "message", "date": "2020-01-01T10:00:00", "from": "A",
+         "text": "hi"}]}).encode())
+    assert detect_format(path) == "telegram"
+    (message,), _ = read(path)
+    assert message.text == "hi"

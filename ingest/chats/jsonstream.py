@@ -55,8 +55,9 @@ class Shape:
     keys: set[str] = field(default_factory=set)
 
 
-class _Counting:
-    """A file wrapper counting bytes read (for an error's rough position)."""
+class _Reader:
+    """A file wrapper that drops a leading UTF-8 BOM (files saved on Windows)
+    and counts lines read (for an error's rough position)."""
 
     def __init__(self, raw: IO[bytes]) -> None:
         self.raw = raw
@@ -66,6 +67,14 @@ class _Counting:
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
+        if self.seen == 0 and data:
+            while len(data) < 3 and b"\xef\xbb\xbf".startswith(data):
+                more = self.raw.read(size)
+                if not more:
+                    break
+                data += more
+            data = data.removeprefix(b"\xef\xbb\xbf")
+            self.seen = 1
         self.seen += len(data)
         self.newlines += data.count(b"\n")
         if data:
@@ -84,7 +93,7 @@ def check_json(open_: Callable[[], Any], label: str) -> Shape:
     """
     shape = Shape()
     with open_() as raw:
-        counting = _Counting(raw)
+        counting = _Reader(raw)
         depth = 0
         try:
             for event, value in ijson.basic_parse(counting, use_float=True):
@@ -126,7 +135,7 @@ def json_units(open_: Callable[[], Any], select: Selector) -> Iterator[Unit]:
     The document must have passed ``check_json``; a read failure still raises.
     """
     with open_() as raw:
-        yield from _walk(ijson.basic_parse(raw, use_float=True), select)
+        yield from _walk(ijson.basic_parse(_Reader(raw), use_float=True), select)
 
 
 def _walk(events: Iterator[tuple[str, Any]], select: Selector) -> Iterator[Unit]:
