@@ -20,7 +20,7 @@ import math
 import re
 import stat
 import zipfile
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path, PurePosixPath
@@ -204,16 +204,22 @@ class DerivedIds:
 
     The n-th occurrence of the same content in a file gets suffix ``.n``; since
     exports only ever grow at the end, re-importing a longer export of the same
-    chat gives every earlier message the id it had before.
+    chat gives every earlier message the id it had before. The content always
+    includes the message's time, so repeats sit close together: only the most
+    recent ``window`` distinct contents are remembered, which keeps memory
+    bounded on exports of any length.
     """
 
-    def __init__(self) -> None:
-        self._seen: Counter[str] = Counter()
+    def __init__(self, window: int = 200_000) -> None:
+        self._seen: OrderedDict[str, int] = OrderedDict()
+        self._window = window
 
     def make(self, *parts: object) -> str:
         digest = short_hash(*parts)
-        self._seen[digest] += 1
-        n = self._seen[digest]
+        n = self._seen.pop(digest, 0) + 1
+        self._seen[digest] = n
+        if len(self._seen) > self._window:
+            self._seen.popitem(last=False)
         return digest if n == 1 else f"{digest}.{n}"
 
 
