@@ -1,29 +1,40 @@
-"""The running instance's control channel: `engram pause|resume|status` talk to it.
+"""The running instance's control channel: the CLI and `engram mcp` talk to it.
 
 A local socket in ``<data dir>/run/`` (a folder only the owner can enter), with a
 random auth key in an owner-only file, so only the same user's processes can
 connect (``multiprocessing.connection`` does the HMAC challenge; on Windows the
 same API uses a named pipe). Messages are JSON, never pickles: a message is
 data, it cannot run code in the instance.
+
+The client side is what `engram search` pays for on every call, so this module
+imports little at the top: on POSIX a request speaks the listener's framing and
+challenge over a plain socket (``_unix_request``: ``multiprocessing`` and
+``logging`` cost more to import than the whole round trip), and falls back to
+``multiprocessing``'s own client if the listener answers in a way it does not know.
 """
 from __future__ import annotations
 
 import json
-import logging
 import os
-import secrets
 import sys
-import threading
-from multiprocessing.connection import Client, Connection, Listener
-from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from core.config import Paths, ensure_private_dir, write_private_file
 from core.errors import EngramError
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from core.config import Paths
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+_NOT_RUNNING = ("Engram is not running for this data folder.",
+                "Start the desktop app or `engram daemon`.")
+
+
+def _log() -> Any:
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 class NotRunning(EngramError):
@@ -32,19 +43,29 @@ class NotRunning(EngramError):
 
 def _address(paths: Paths) -> tuple[str, str]:
     if sys.platform == "win32":
-        tag = abs(hash(str(paths.data_dir))) % 10**8
+        import hashlib
+
+        # A stable name: str hashes differ between processes (hash randomisation).
+        tag = int(hashlib.sha256(str(paths.data_dir).encode()).hexdigest()[:8], 16)
         return rf"\\.\pipe\engram-{os.getlogin()}-{tag}", "AF_PIPE"
-    return str(paths.runtime_dir / "control.sock"), "AF_UNIX"
+    return os.path.join(paths.runtime_dir, "control.sock"), "AF_UNIX"
 
 
-def _key_path(paths: Paths) -> Path:
-    return paths.runtime_dir / "control.key"
+def _key_path(paths: Paths) -> str:
+    return os.path.join(paths.runtime_dir, "control.key")
 
 
 class ControlServer:
     """Answers control requests on a background thread until closed."""
 
     def __init__(self, paths: Paths, handler: Handler) -> None:
+        import secrets
+        import threading
+        from multiprocessing.connection import Listener
+        from pathlib import Path
+
+        from core.config import ensure_private_dir, write_private_file
+
         ensure_private_dir(paths.runtime_dir)
         address, family = _address(paths)
         if family == "AF_UNIX" and Path(address).exists():
@@ -53,7 +74,7 @@ class ControlServer:
                                   hint="Use `engram status`, or stop the other instance.")
             Path(address).unlink()  # left behind by an instance that was killed
         self._authkey = secrets.token_bytes(32)
-        write_private_file(_key_path(paths), self._authkey.hex().encode())
+        write_private_file(Path(_key_path(paths)), self._authkey.hex().encode())
         self._listener = Listener(address, family=family, authkey=self._authkey)
         if family == "AF_UNIX":
             os.chmod(address, 0o600)
@@ -73,6 +94,8 @@ class ControlServer:
                 continue  # a client that failed authentication
             except Exception:  # multiprocessing raises AuthenticationError
                 continue
+            import threading
+
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: Connection) -> None:
@@ -86,7 +109,7 @@ class ControlServer:
                 reply = {"ok": False, "error": exc.message, "hint": exc.hint,
                          "exit_code": exc.exit_code}
             except Exception as exc:
-                log.exception("control request failed")
+                _log().exception("control request failed")
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             try:
                 conn.send_bytes(json.dumps(reply, default=str).encode())
@@ -100,29 +123,33 @@ class ControlServer:
             self._listener.close()
         except OSError:
             pass
-        if family == "AF_UNIX":
-            Path(address).unlink(missing_ok=True)
-        _key_path(self._paths).unlink(missing_ok=True)
+        for path in ((address,) if family == "AF_UNIX" else ()) + (_key_path(self._paths),):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
 
 def request(paths: Paths, message: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
     """Send one request to the running instance; NotRunning if there is none."""
     address, family = _address(paths)
     try:
-        authkey = bytes.fromhex(_key_path(paths).read_text().strip())
+        with open(_key_path(paths), encoding="ascii") as fh:
+            authkey = bytes.fromhex(fh.read().strip())
     except (OSError, ValueError):
-        raise NotRunning("Engram is not running for this data folder.",
-                         hint="Start the desktop app or `engram daemon`.") from None
-    try:
-        conn = Client(address, family=family, authkey=authkey)
-    except (OSError, EOFError):
-        raise NotRunning("Engram is not running for this data folder.",
-                         hint="Start the desktop app or `engram daemon`.") from None
-    with conn:
-        conn.send_bytes(json.dumps(message).encode())
-        if not conn.poll(timeout):
-            raise EngramError("The running Engram instance did not answer in time.")
-        reply = json.loads(conn.recv_bytes())
+        raise NotRunning(_NOT_RUNNING[0], hint=_NOT_RUNNING[1]) from None
+    payload = json.dumps(message).encode()
+    raw = None
+    if family == "AF_UNIX":
+        try:
+            raw = _unix_request(address, authkey, payload, timeout)
+        except (FileNotFoundError, ConnectionRefusedError):
+            raise NotRunning(_NOT_RUNNING[0], hint=_NOT_RUNNING[1]) from None
+        except _Unfamiliar:
+            raw = None  # a listener speaking another version: its own client knows it
+    if raw is None:
+        raw = _multiprocessing_request(address, family, authkey, payload, timeout)
+    reply = json.loads(raw)
     if not reply.get("ok", False):
         error = EngramError(reply.get("error") or "The running instance refused the request.",
                             hint=reply.get("hint"))
@@ -130,6 +157,109 @@ def request(paths: Paths, message: dict[str, Any], *, timeout: float = 10.0) -> 
             error.exit_code = reply["exit_code"]
         raise error
     return reply
+
+
+def _multiprocessing_request(address: str, family: str, authkey: bytes, payload: bytes,
+                             timeout: float) -> bytes:
+    from multiprocessing.connection import Client
+
+    try:
+        conn = Client(address, family=family, authkey=authkey)
+    except (OSError, EOFError):
+        raise NotRunning(_NOT_RUNNING[0], hint=_NOT_RUNNING[1]) from None
+    with conn:
+        conn.send_bytes(payload)
+        if not conn.poll(timeout):
+            raise EngramError("The running Engram instance did not answer in time.")
+        return conn.recv_bytes()
+
+
+# -- the listener's protocol, client side, over a plain socket ------------------------------
+# multiprocessing.connection frames each message with a 4-byte big-endian length (-1, then
+# 8 bytes, above 2 GiB) and authenticates both ways: the listener sends #CHALLENGE# and
+# random bytes (Python ≥ 3.12 put "{digest}" first and MAC the whole message with it);
+# the client answers with the HMAC and gets #WELCOME#, then challenges the listener alike.
+_CHALLENGE, _WELCOME, _FAILURE = b"#CHALLENGE#", b"#WELCOME#", b"#FAILURE#"
+
+
+class _Unfamiliar(Exception):
+    """The listener spoke a variant of the protocol this client does not know."""
+
+
+def _unix_request(address: str, authkey: bytes, payload: bytes, timeout: float) -> bytes:
+    import hmac
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(min(timeout, 10.0))
+        sock.connect(address)
+        message = _recv(sock, 256)
+        if not message.startswith(_CHALLENGE):
+            raise _Unfamiliar("no challenge")
+        message = message[len(_CHALLENGE):]
+        if message.startswith(b"{"):
+            name = message[1:message.find(b"}")].decode("ascii", "replace")
+            if name not in ("sha256", "sha384", "sha512", "md5", "sha3_256"):
+                raise _Unfamiliar(name)
+            response = b"{%s}%s" % (name.encode(), hmac.new(authkey, message, name).digest())
+        else:
+            response = hmac.new(authkey, message, "md5").digest()
+        _send(sock, response)
+        if _recv(sock, 256) != _WELCOME:
+            raise EngramError("The running Engram instance refused this user's key.")
+        mine = os.urandom(20)
+        _send(sock, _CHALLENGE + mine)
+        answer = _recv(sock, 256)
+        if answer.startswith(b"{"):
+            name = answer[1:answer.find(b"}")].decode("ascii", "replace")
+            expected = b"{%s}%s" % (name.encode(), hmac.new(authkey, mine, name).digest())
+        else:
+            expected = hmac.new(authkey, mine, "md5").digest()
+        if not hmac.compare_digest(answer, expected):
+            _send(sock, _FAILURE)
+            raise EngramError("The control socket did not prove it is Engram's; not asking it.")
+        _send(sock, _WELCOME)
+        _send(sock, payload)
+        sock.settimeout(timeout)
+        try:
+            return _recv(sock, None)
+        except socket.timeout:
+            raise EngramError("The running Engram instance did not answer in time.") from None
+    except (ConnectionResetError, BrokenPipeError, EOFError):
+        raise NotRunning(_NOT_RUNNING[0], hint=_NOT_RUNNING[1]) from None
+    finally:
+        sock.close()
+
+
+def _send(sock: Any, data: bytes) -> None:
+    import struct
+
+    header = struct.pack("!i", len(data)) if len(data) <= 0x7FFFFFFF else \
+        struct.pack("!iQ", -1, len(data))
+    sock.sendall(header + data)
+
+
+def _recv(sock: Any, limit: int | None) -> bytes:
+    import struct
+
+    (size,) = struct.unpack("!i", _exactly(sock, 4))
+    if size == -1:
+        (size,) = struct.unpack("!Q", _exactly(sock, 8))
+    if size < 0 or (limit is not None and size > limit):
+        raise _Unfamiliar("unexpected message size")
+    return _exactly(sock, size)
+
+
+def _exactly(sock: Any, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = sock.recv(min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def _alive(paths: Paths) -> bool:

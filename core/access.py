@@ -32,6 +32,7 @@ class EngineLike(Protocol):
     retriever: Any
     pipeline: Any
     settings: Any
+    memories: Any  # core.memory.service.MemoryService
 
     def asker(self) -> Any: ...
 
@@ -94,10 +95,15 @@ def ask(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
             done = item
     if done is None:  # pragma: no cover - Asker always ends with Done
         raise RuntimeError("Ask ended without an answer")
+    from core.extractive import best_passage
+
+    draft = getattr(done, "draft", None)
     return {"answer": done.answer, "mode": done.mode, "thread": done.thread_id,
             "notice": done.notice, "looked_in": looked_in,
             "citations": [c.to_json() for c in done.citations],
-            "evidence": [{"n": e.n, **hit_json(e.hit), "text": e.hit.text} for e in evidence]}
+            "evidence": [{"n": e.n, "quote": best_passage(e.hit.text or e.hit.snippet, question),
+                          **hit_json(e.hit), "text": e.hit.text} for e in evidence],
+            **({"draft": draft} if draft else {})}
 
 
 # -- items and memories ----------------------------------------------------------------
@@ -160,7 +166,6 @@ def memories(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
     """Current memories (``all``: also superseded and faded ones), of ``types``,
     or the best matches for ``query``."""
     from core.memory import rows as memory_rows
-    from core.memory.search import list_memories
 
     now = utcnow()
     types = tuple(_strings(request.get("types")))
@@ -176,8 +181,8 @@ def memories(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
         found_map = memory_rows.get_many(db, [h.id for h in hits])
         found = [found_map[h.id] for h in hits if h.id in found_map]
     else:
-        found = list_memories(db, types=types, include_all=bool(request.get("all")), now=now,
-                              limit=limit)
+        found = [item.memory for item in engine.memories.list(
+            *types, include_all=bool(request.get("all")))][:limit]
     return {"memories": [memory_json(m, now) for m in found]}
 
 
@@ -208,7 +213,6 @@ def timeline(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
     reads; screen time counts how long windows were seen, other items count as
     items.
     """
-    from core.memory.search import list_memories
     from core.store import events as event_rows
 
     day = _day(request.get("day"))
@@ -230,11 +234,8 @@ def timeline(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
             seconds[label] += max(0.0, (e - s).total_seconds())
         first = event.started_at if first is None else min(first, event.started_at)
         last = event.ended_at if last is None else max(last, event.ended_at)
-    now = utcnow()
-    # A day's episodes are shown however faded they are (the app's timeline does the
-    # same); only those a newer memory replaced are left out.
-    episodes = [m for m in list_memories(db, types=("episodic",), since=start, until=end,
-                                         now=now, include_all=True) if m.superseded_by is None]
+    # A day's episodes however faded (as the app's timeline): only replaced ones are left out.
+    episodes = engine.memories.episodes_between(start, end)
     apps = sorted(items, key=lambda a: (-seconds.get(a, 0.0), -items[a], a))
     return {
         "day": day.isoformat(), "first": first.isoformat() if first else None,
@@ -245,14 +246,49 @@ def timeline(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
         "episodes": [{"id": m.id, "title": m.title, "text": m.text,
                       "start": m.started_at.isoformat(), "end": m.ended_at.isoformat(),
                       "sources": len(m.sources)}
-                     for m in sorted(episodes, key=lambda m: m.started_at)],
+                     for m in episodes],
     }
+
+
+# -- status -------------------------------------------------------------------------------
+def status(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
+    """What is stored and how search stands: the store's part of `engram status`."""
+    from core.store import events as event_rows
+    from core.store import files as file_rows
+
+    db = engine.store.reader()
+    sources = event_rows.counts_by_source(db)
+    space = engine.pipeline.space()
+    files = file_rows.summary(db)
+    return {
+        "events": sum(sources.values()), "sources": sources,
+        "database_bytes": engine.store.size_bytes(), "database": str(engine.store.path),
+        "embedding_model": space.model if space else None,
+        "embedding_error": getattr(engine, "embedder_error", None),
+        "vectors_state": space.state if space else "unavailable",
+        "vectors_pending": engine.backfill.pending() if space else None,
+        "files": {"indexed": files.indexed, "skipped": files.skipped,
+                  "skipped_reasons": dict(files.reasons),
+                  "problems": [{"path": p, "reason": r} for p, r in files.problems],
+                  "partly_read": files.noted,
+                  "notes": [{"path": p, "note": n} for p, n in files.notes]},
+        "memories": engine.memories.counts(),
+        "memories_pending_events": engine.memories.pending(),
+        # Long-running instances keep vectors in memory (fast search at scale).
+        "vector_index_items": len(index) if (index := _loaded_index(engine)) is not None
+        else None,
+    }
+
+
+def _loaded_index(engine: EngineLike) -> Any:
+    loaded = getattr(engine.retriever, "vector_index", None)
+    return loaded() if callable(loaded) else None
 
 
 # -- dispatch -----------------------------------------------------------------------------
 OPS: dict[str, Callable[[EngineLike, Mapping[str, Any]], dict[str, Any]]] = {
     "search": search, "ask": ask, "get_item": get_item, "memories": memories,
-    "timeline": timeline, "remember": remember,
+    "timeline": timeline, "remember": remember, "status": status,
 }
 
 

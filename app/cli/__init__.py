@@ -12,8 +12,9 @@ import os
 import sys
 from typing import Sequence
 
-from app.cli.context import Context, add_common_options
 from core.errors import EngramError
+
+FAST_COMMANDS = ("search", "ask", "memories", "timeline", "--data-dir")
 
 
 class _VersionAction(argparse.Action):
@@ -27,6 +28,8 @@ class _VersionAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.cli.context import add_common_options
+
     # Command groups, in the order their commands appear in --help.
     from app.cli import (ask_cmds, capture_cmds, ingest_cmds, memory_cmds, models_cmds,
                          portability_cmds, privacy_cmds, reach_cmds, screen_cmds, store_cmds,
@@ -58,6 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.cli.context import open_gui
 
         return open_gui(argparse.Namespace(data_dir=args_list[1] if args_list else None))
+    if args_list[0] in FAST_COMMANDS:
+        # While Engram runs, read commands ask it: no key derivation, no model load.
+        from app.cli import fast
+
+        code = fast.run(args_list)
+        if code is not None:
+            return code
+    from app.cli.context import Context
+
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.command is None:

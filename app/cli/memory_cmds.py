@@ -5,6 +5,7 @@ import argparse
 from datetime import datetime
 from typing import Any
 
+from app.cli import fast
 from app.cli.context import Context, add_command, add_common_options, shown
 from core.errors import NotFound, UsageError
 from core.memory.service import MemoryEdit
@@ -20,10 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = group.add_subparsers(dest="memories_command", metavar="ACTION", required=True)
 
     p = add_command(actions, "list", cmd_list, "list current memories, by type", json_option=True)
-    p.add_argument("--type", choices=MEMORY_TYPES, action="append", default=[],
-                   help="only memories of this type; repeatable")
-    p.add_argument("--all", action="store_true",
-                   help="also superseded memories and weak, faded ones")
+    fast.memories_list_arguments(p)
     p = add_command(actions, "show", cmd_show, "one memory with its sources, links and history",
                     json_option=True)
     p.add_argument("id", type=int, help="the memory's id")
@@ -64,40 +62,9 @@ def _when(value: datetime | None) -> str:
 
 
 def memory_json(m: Memory, now: datetime) -> dict[str, Any]:
-    from core.memory.search import is_weak, strength_of
+    from core.access import memory_json as as_json
 
-    return {
-        "id": m.id, "type": m.type, "title": m.title, "text": m.text, "fields": dict(m.fields),
-        "current": m.current, "superseded_by": m.superseded_by,
-        "valid_from": m.valid_from.isoformat(),
-        "valid_until": m.valid_until.isoformat() if m.valid_until else None,
-        "started_at": m.started_at.isoformat(), "ended_at": m.ended_at.isoformat(),
-        "importance": round(m.importance, 3), "strength": round(strength_of(m, now), 4),
-        "weak": is_weak(m, now), "pinned": m.pinned, "origin": m.origin,
-        "recall_count": m.recall_count, "evidence_count": m.evidence_count,
-        "created_at": m.created_at.isoformat(), "updated_at": m.updated_at.isoformat(),
-        "last_recalled": m.last_recalled.isoformat() if m.last_recalled else None,
-        "sources": list(m.sources),
-    }
-
-
-def _line(m: Memory, now: datetime) -> str:
-    from core.memory.search import is_weak
-
-    if m.type == "episodic":
-        span = f"{_when(m.started_at)}–{m.ended_at.astimezone():%H:%M}"
-        body = f"{shown(m.title)} ({span})"
-    else:
-        body = shown(m.text.replace("\n", " · "))
-    marks = []
-    if not m.current:
-        marks.append(f"superseded by #{m.superseded_by}" if m.superseded_by else "no longer true")
-    if is_weak(m, now):
-        marks.append("faded")
-    if m.fields.get("edited"):
-        marks.append("edited")
-    tail = f"  [{', '.join(marks)}]" if marks else ""
-    return f"  #{m.id:<5} {body[:150]}{tail}"
+    return as_json(m, now)
 
 
 def _change_line(c: Change) -> str:
@@ -112,21 +79,10 @@ def _change_line(c: Change) -> str:
 
 # -- handlers -------------------------------------------------------------------------
 def cmd_list(ctx: Context) -> int:
-    engine = ctx.engine(create=False)
-    now = utcnow()
-    found = [i.memory for i in engine.memories.list(*ctx.args.type, include_all=ctx.args.all)]
-    if ctx.json:
-        ctx.emit_json({"memories": [memory_json(m, now) for m in found]})
-        return 0
-    if not found:
-        ctx.out("No memories yet. `engram consolidate` builds them from what was captured.")
-        return 0
-    for memory_type in MEMORY_TYPES:
-        of_type = [m for m in found if m.type == memory_type]
-        if of_type:
-            ctx.out(f"{memory_type.capitalize()} ({len(of_type)})")
-            for m in of_type:
-                ctx.out(_line(m, now))
+    from app.client import answer
+
+    result = answer(ctx.paths, fast.memories_request(ctx.args), lambda: ctx.engine(create=False))
+    fast.print_memories(result, ctx.json, ctx.out)
     return 0
 
 

@@ -5,12 +5,13 @@ import argparse
 import os
 import sys
 
-from app.cli.context import Context, add_command, asker, shown, terminal_ask
-from app.cli.ingest_cmds import file_status, print_file_status
+from app.cli import fast
+from app.cli.context import Context, add_command, asker, terminal_ask
+from app.cli.ingest_cmds import print_file_status, watched
 from core import keys
 from core.errors import EngramError, NotFound, UsageError
 from core.progress import Progress
-from core.records import MEMORY_TYPES, Observation, SearchFilters, SearchHit, utcnow
+from core.records import Observation, utcnow
 from core.store import events as event_rows
 from core.timeparse import parse_when
 from core.units import format_bytes
@@ -22,20 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--at", metavar="TIME", help="when it happened (ISO-8601; default: now)")
 
     p = add_command(sub, "search", cmd_search, "search everything stored", json_option=True)
-    p.add_argument("query", help="words or a question")
-    p.add_argument("-k", type=int, default=10, metavar="N", help="how many results (default 10)")
-    p.add_argument("--since", metavar="TIME", help="only items from this time on")
-    p.add_argument("--until", metavar="TIME", help="only items before this time")
-    p.add_argument("--source", action="append", default=[], metavar="S",
-                   help="only this source (note, screen, file, chat); repeatable")
-    p.add_argument("--app", action="append", default=[], metavar="APP",
-                   help="only items captured in this application; repeatable")
-    p.add_argument("--type", action="append", default=[], dest="memory_type",
-                   choices=MEMORY_TYPES,
-                   help="only memories of this type (core, episodic, semantic, procedural); "
-                        "repeatable")
-    p.add_argument("--no-memories", action="store_true",
-                   help="search captured items only, not the memories built from them")
+    fast.search_arguments(p)
 
     add_command(sub, "status", cmd_status, "what is stored, where, and how it is protected",
                 json_option=True)
@@ -81,46 +69,14 @@ def cmd_add(ctx: Context) -> int:
     return 0
 
 
-def search_filters(args: argparse.Namespace) -> SearchFilters:
-    since = parse_when(args.since) if args.since else None
-    until = parse_when(args.until) if args.until else None
-    if since and until and since >= until:
-        raise UsageError("--since must be before --until.")
-    return SearchFilters(since=since, until=until, sources=tuple(args.source),
-                         apps=tuple(args.app),
-                         memory_types=tuple(getattr(args, "memory_type", ()) or ()),
-                         include_memories=not getattr(args, "no_memories", False))
-
-
 def cmd_search(ctx: Context) -> int:
-    args = ctx.args
-    if args.k < 1:
+    from app.client import answer
+
+    if ctx.args.k < 1:
         raise UsageError("-k must be at least 1.")
-    filters = search_filters(args)
-    engine = ctx.engine(create=False)
-    hits = engine.retriever.search(args.query, filters, k=args.k)
-    if ctx.json:
-        ctx.emit_json({"query": args.query, "results": [h.to_json() for h in hits]})
-        return 0
-    if not hits:
-        ctx.out("Nothing found.")
-        return 0
-    for n, hit in enumerate(hits, 1):
-        ctx.out(format_hit(n, hit), bold_marks=sys.stdout.isatty())
+    result = answer(ctx.paths, fast.search_request(ctx.args), lambda: ctx.engine(create=False))
+    fast.print_search(result, ctx.json, ctx.out)
     return 0
-
-
-def format_hit(n: int, hit: SearchHit) -> str:
-    """A hit as three lines; a title, snippet or path can't add lines of its own."""
-    when = hit.time.astimezone().strftime("%Y-%m-%d %H:%M")
-    snippet = shown(" ".join(hit.snippet.split()))
-    where = shown(hit.provenance.path or hit.provenance.url or "")
-    kind = f"{hit.memory_type} memory" if hit.memory_type else hit.source
-    ref = f"memory #{hit.id}" if hit.kind == "memory" else f"#{hit.id}"
-    lines = [f"{n:>2}. [{kind}] {when}  {shown(hit.title)}  ({ref})", f"    {snippet}"]
-    if where:
-        lines.append(f"    {where}")
-    return "\n".join(lines)
 
 
 # -- status ---------------------------------------------------------------------------
@@ -132,24 +88,12 @@ def cmd_status(ctx: Context) -> int:
     if not store_exists(paths):
         info.update(initialised=False, events=0, sources={})
     else:
-        engine = ctx.engine(create=False)
-        db = engine.store.reader()
-        sources = event_rows.counts_by_source(db)
-        space = engine.pipeline.space()
-        info.update(
-            initialised=True,
-            events=sum(sources.values()),
-            sources=sources,
-            database_bytes=engine.store.size_bytes(),
-            database=str(paths.db_path),
-            embedding_model=space.model if space else None,
-            embedding_error=engine.embedder_error,
-            vectors_state=space.state if space else "unavailable",
-            vectors_pending=engine.backfill.pending() if space else None,
-            files=file_status(ctx.settings, db),
-            memories=engine.memories.counts(),
-            memories_pending_events=engine.memories.pending(),
-        )
+        from app.client import answer
+
+        # The running instance answers when it is up: no key derivation, no model load.
+        found = answer(paths, {"op": "status"}, lambda: ctx.engine(create=False))
+        found["files"] = {"watched": [str(f) for f in watched(ctx.settings)], **found["files"]}
+        info.update(initialised=True, **found)
     info["models_dir"] = str(paths.models_dir)
     info["capture"] = running_instance_status(ctx)
     if ctx.json:

@@ -1,0 +1,105 @@
+"""The read commands through the running instance: same answers, no key, no model.
+
+`engram search|ask|status|memories list|timeline` ask the running daemon when
+one is up and open the store themselves otherwise; both paths must print the
+same thing. The instance path needs no passphrase (a wrong one in the
+environment changes nothing) and imports neither numpy, the store nor llama.cpp.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.config import Settings
+from tests.conftest import REPO
+from tests.test_mcp import DAY, seed, wait_for_instance
+
+WRONG = {"ENGRAM_PASSPHRASE": "not my passphrase"}
+READS = (("search", "Name of the Wind", "--json"),
+         ("search", "retrieval rankings", "--source", "screen", "-k", "3", "--json"),
+         ("memories", "list", "--all", "--json"),
+         ("memories", "list", "--type", "episodic", "--all"),
+         ("timeline", DAY, "--json"),
+         ("timeline", DAY),
+         ("search", "fuse keyword"))
+
+
+def test_fast_path_constants_match_the_core() -> None:
+    from app.cli import fast
+    from core.records import MEMORY_TYPES
+    from core.snippets import MARK_CLOSE, MARK_OPEN
+
+    assert (fast.MARK_OPEN, fast.MARK_CLOSE) == (MARK_OPEN, MARK_CLOSE)
+    assert fast.MEMORY_TYPES == MEMORY_TYPES
+
+
+def test_reads_through_the_instance_equal_reads_from_the_store(cli, data_dir: Path) -> None:
+    seed(data_dir)
+    Settings(data_dir / "settings.json").set("screen_capture", False)
+    local = {args: cli(*args).stdout for args in READS}
+    local_ask = json.loads(cli("ask", "What did Ana recommend?", "--json").stdout)
+    local_status = json.loads(cli("status", "--json").stdout)
+
+    daemon = subprocess.Popen([sys.executable, "-m", "app", "daemon"], cwd=REPO,
+                              env={**os.environ}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_instance(cli, daemon)
+        for args in READS:  # the instance answers: the passphrase is never needed
+            out = cli(*args, env=WRONG).stdout
+            if args[0] != "search":
+                assert out == local[args], args
+            elif "--json" in args:
+                # The instance ranks with its in-memory index (quantised vectors), the
+                # one-shot process with sqlite-vec's exact scan: the tail may differ.
+                mine, theirs = json.loads(out)["results"], json.loads(local[args])["results"]
+                assert mine[0] == theirs[0] and len(mine) == len(theirs), args
+            else:
+                assert out.splitlines()[:2] == local[args].splitlines()[:2], args
+        asked = json.loads(cli("ask", "What did Ana recommend?", "--json", env=WRONG).stdout)
+        assert asked["answer"] == local_ask["answer"] and asked["mode"] == local_ask["mode"]
+        assert [e["id"] for e in asked["evidence"]] == [e["id"] for e in local_ask["evidence"]]
+        assert asked["thread"] != local_ask["thread"]  # a new conversation, stored by the instance
+        human = cli("ask", "What did Ana recommend?", env=WRONG).stdout
+        assert "Name of the Wind" in human and "Sources:" in human
+        status = json.loads(cli("status", "--json", env=WRONG).stdout)
+        assert status["capture"] is not None
+        for key in ("events", "sources", "memories", "embedding_model", "files"):
+            assert status[key] == local_status[key], key
+
+        bad = cli("timeline", "last blue moon", check=False, env=WRONG)
+        assert bad.returncode == 2 and "Can't read the time" in bad.stderr
+        refused = cli("search", "x", "-k", "0", check=False, env=WRONG)
+        assert refused.returncode == 2 and "-k must be at least 1" in refused.stderr
+
+        # Nothing heavy is imported on the instance path: no numpy, store or model.
+        traced = subprocess.run([sys.executable, "-X", "importtime", "-m", "app", "search",
+                                 "Name of the Wind"], cwd=REPO, env={**os.environ, **WRONG},
+                                capture_output=True, text=True, timeout=60)
+        assert traced.returncode == 0 and "Name of the Wind" in traced.stdout
+        imported = {line.rsplit("|", 1)[-1].strip() for line in traced.stderr.splitlines()}
+        for heavy in ("numpy", "apsw", "sqlite_vec", "llama_cpp", "core.store", "PySide6"):
+            assert heavy not in imported, heavy
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
+    gone = cli("search", "Name of the Wind", check=False, env=WRONG)
+    assert gone.returncode == 2 and "does not unlock" in gone.stderr
+
+
+@pytest.mark.parametrize("argv", [["search"], ["search", "--help"], ["memories", "show", "1"],
+                                  ["search", "x", "--bogus"], ["forget", "1"],
+                                  ["search", "x"]])  # a key file left behind, nobody listening
+def test_fast_path_leaves_what_it_does_not_handle_to_the_full_cli(argv: list[str],
+                                                                   tmp_path: Path) -> None:
+    from app.cli import fast
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "control.key").write_text("00" * 32)
+    assert fast.run([*argv, "--data-dir", str(tmp_path)]) is None
