@@ -27,7 +27,8 @@ READS = (("search", "Name of the Wind", "--json"),
          ("memories", "list", "--type", "episodic", "--all"),
          ("timeline", DAY, "--json"),
          ("timeline", DAY),
-         ("search", "fuse keyword"))
+         ("search", "fuse keyword"),
+         ("search", "terminal trick"))
 
 
 def test_fast_path_constants_match_the_core() -> None:
@@ -42,7 +43,9 @@ def test_fast_path_constants_match_the_core() -> None:
 def test_reads_through_the_instance_equal_reads_from_the_store(cli, data_dir: Path) -> None:
     seed(data_dir)
     Settings(data_dir / "settings.json").set("screen_capture", False)
+    cli("add", "a terminal trick \x1b[2J\x1b[31mred\u202e", "--at", "2024-03-01")
     local = {args: cli(*args).stdout for args in READS}
+    assert "\\e[2J" in local[("search", "terminal trick")]
     local_ask = json.loads(cli("ask", "What did Ana recommend?", "--json").stdout)
     local_status = json.loads(cli("status", "--json").stdout)
 
@@ -62,6 +65,7 @@ def test_reads_through_the_instance_equal_reads_from_the_store(cli, data_dir: Pa
                 assert mine[0] == theirs[0] and len(mine) == len(theirs), args
             else:
                 assert out.splitlines()[:2] == local[args].splitlines()[:2], args
+                assert "\x1b[2J" not in out and "\u202e" not in out
         asked = json.loads(cli("ask", "What did Ana recommend?", "--json", env=WRONG).stdout)
         assert asked["answer"] == local_ask["answer"] and asked["mode"] == local_ask["mode"]
         assert [e["id"] for e in asked["evidence"]] == [e["id"] for e in local_ask["evidence"]]

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import sys
-from datetime import datetime
 
 from app.cli.context import Context, add_command
 
@@ -22,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_command(sub, "timeline", cmd_timeline,
                     "one day: time per app and its episodes", json_option=True)
-    p.add_argument("day", nargs="?", default="today",
-                   help="YYYY-MM-DD, today (default), yesterday, …")
+    from app.cli import fast
+
+    fast.timeline_arguments(p)
 
 
 def mcp_command(ctx: Context) -> list[str]:
@@ -62,25 +62,10 @@ def cmd_mcp(ctx: Context) -> int:
 
 
 def cmd_timeline(ctx: Context) -> int:
+    from app.cli import fast
     from app.client import answer
 
     result = answer(ctx.paths, {"op": "timeline", "day": ctx.args.day},
                     lambda: ctx.engine(create=False))
-    if ctx.json:
-        ctx.emit_json(result)
-        return 0
-    ctx.out(f"{result['day']}: {result['items']} items"
-            + (" (" + ", ".join(f"{n} {s}" for s, n in result["sources"].items()) + ")"
-               if result["sources"] else ""))
-    if result["apps"]:
-        ctx.out("Time per app:")
-        for a in result["apps"]:
-            minutes = f"{a['screen_minutes']:>6.1f} min" if a["screen_minutes"] else " " * 10
-            ctx.out(f"  {minutes}  {a['items']:>5} items  {a['app']}")
-    if result["episodes"]:
-        ctx.out("Episodes:")
-        for ep in result["episodes"]:
-            start, end = (datetime.fromisoformat(ep[k]).astimezone() for k in ("start", "end"))
-            ctx.out(f"  {start:%H:%M}–{end:%H:%M}  {ep['title'] or ep['text'][:80]}"
-                    f"  (memory #{ep['id']})")
+    fast.print_timeline(result, ctx.json, ctx.out)
     return 0
