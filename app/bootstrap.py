@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
@@ -14,6 +15,7 @@ from core.memory.service import MemoryService
 from core.pipeline import Pipeline, Redactor, VectorBackfill
 from core.retrieval import Retriever
 from core.store import Store
+from core.store.reserve import Reserve, disk_full, is_full_oserror
 
 if TYPE_CHECKING:
     from core.memory.extract import ModelExtractor
@@ -175,14 +177,29 @@ def unlock(paths: Paths, ask: Ask | None, *, create: bool) -> keys.DatabaseKey:
 
 
 def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bool = True,
-                background: bool = False, embedder: object | None = None) -> Engine:
+                background: bool = False, embedder: object | None = None,
+                make_room: bool = False) -> Engine:
     """Unlock and open the store, load (lazily) the embedding model, wire the pipeline.
 
     ``embedder`` overrides the built-in model (tests of pure logic only).
+    ``make_room``: the caller is about to delete (forget, retention), so on a full
+    disk the reserve file is given back to open the store at all. A store that
+    cannot be created (a full disk) leaves no folder behind.
     """
-    ensure_private_dir(paths.data_dir)
-    key = unlock(paths, ask, create=create)
-    store = Store(paths.db_path, key.sqlite_hexkey(), backups_dir=paths.backups_dir)
+    new_folder = not paths.data_dir.exists()
+    try:
+        ensure_private_dir(paths.data_dir)
+        key = unlock(paths, ask, create=create)
+        store = Store(paths.db_path, key.sqlite_hexkey(), backups_dir=paths.backups_dir,
+                      reserve=Reserve(paths.data_dir), make_room=make_room)
+    except BaseException as exc:
+        if new_folder:
+            # Everything in it was made just now, by this call: key record, empty file.
+            shutil.rmtree(paths.data_dir, ignore_errors=True)
+        if is_full_oserror(exc):
+            raise disk_full(paths.data_dir) from exc
+        raise
+    store.reserve.ensure()  # type: ignore[union-attr]
     embedder_error = None
     try:
         if embedder is None:

@@ -198,7 +198,8 @@ class Pipeline:
             outcome = cascade(db, removed)
             return Changes(removed=tuple(removed), memories=outcome.removed + outcome.updated)
 
-        changes = self.store.write(forget_in)
+        # On a full disk the reserve file makes room for the deletion (core/store/reserve).
+        changes = self.store.with_room(lambda: self.store.write(forget_in))
         if changes.removed and scrub:
             self.store.compact()
         return changes

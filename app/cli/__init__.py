@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Sequence
 
-from core.errors import EngramError
+from core.errors import DiskFull, EngramError
 
 FAST_COMMANDS = ("search", "ask", "memories", "timeline", "--data-dir")
 
@@ -80,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(ctx) or 0)
     except EngramError as exc:
+        if isinstance(exc, DiskFull):
+            ctx.discard_new_store()
         ctx.fail(exc)
         return exc.exit_code
     except KeyboardInterrupt:
@@ -87,6 +89,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # A full disk (or a damaged, read-only store) met outside the store's writer:
+        # writing settings or the key record, a checkpoint. One line, not a traceback.
+        from core.store.db import translate_error
+
+        translated = translate_error(exc, ctx.paths.db_path)
+        if not isinstance(translated, EngramError):
+            raise
+        if isinstance(translated, DiskFull):
+            ctx.discard_new_store()
+        ctx.fail(translated)
+        return translated.exit_code
     finally:
         ctx.close()
 

@@ -5,6 +5,7 @@ import argparse
 import getpass
 import json
 import os
+import shutil
 import sys
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -72,6 +73,7 @@ class Context:
         self.json: bool = bool(getattr(args, "json", False))
         self._settings: Settings | None = None
         self._engine: "Engine | None" = None
+        self._new_folder = False
 
     @property
     def settings(self) -> Settings:
@@ -79,14 +81,17 @@ class Context:
             self._settings = Settings(self.paths.settings_path)
         return self._settings
 
-    def engine(self, *, create: bool = True, background: bool = False) -> "Engine":
-        """Open (and on first use create) the encrypted store and models."""
+    def engine(self, *, create: bool = True, background: bool = False,
+               make_room: bool = False) -> "Engine":
+        """Open (and on first use create) the encrypted store and models.
+        ``make_room``: the command deletes, so a full disk may use the reserve file."""
         if self._engine is None:
             from app.bootstrap import open_engine
 
+            self._new_folder = not self.paths.data_dir.exists()
             self._engine = open_engine(
                 self.paths, settings=self.settings, ask=asker(), create=create,
-                background=background,
+                background=background, make_room=make_room,
             )
         return self._engine
 
@@ -137,6 +142,15 @@ class Context:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+
+    def discard_new_store(self) -> None:
+        """After a full disk stopped the very first command: remove the store this
+        invocation created, so no half-made folder is left behind."""
+        if not self._new_folder:
+            return
+        self.close()
+        shutil.rmtree(self.paths.data_dir, ignore_errors=True)
+        self._new_folder = False
 
 
 def open_gui(args: argparse.Namespace) -> int:

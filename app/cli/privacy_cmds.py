@@ -72,7 +72,7 @@ def describe_policy(policy: RetentionPolicy) -> tuple[str, str]:
 def cmd_retention(ctx: Context) -> int:
     given = _given(ctx)
     policy = RetentionPolicy.from_settings({**ctx.settings.as_dict(), **given})
-    engine = ctx.engine(create=False)
+    engine = ctx.engine(create=False, make_room=bool(ctx.args.apply))
     db = engine.store.reader()
     paths = engine.paths
     usage = retention.measure(db, engine.store.path, backups_dir=paths.backups_dir,
@@ -87,12 +87,12 @@ def cmd_retention(ctx: Context) -> int:
         if answer not in ("y", "yes"):
             ctx.out("Nothing changed, nothing forgotten.")
             return 1
-    for key, value in given.items():  # saved only once confirmed
-        ctx.settings.set(key, value)
     if ctx.args.apply and would.total:
         report = retention.apply(engine.pipeline, policy)
         usage = retention.measure(engine.store.reader(), engine.store.path,
                                   backups_dir=paths.backups_dir, models_dir=paths.models_dir)
+    for key, value in given.items():  # saved once confirmed, after forgetting made room
+        ctx.settings.set(key, value)
     if ctx.json:
         ctx.emit_json({
             "policy": {"days": policy.days, "budget_bytes": policy.budget_bytes,

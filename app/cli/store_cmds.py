@@ -158,7 +158,7 @@ def cmd_forget(ctx: Context) -> int:
         raise UsageError("Say what to forget: an id, or --since/--until/--source.")
     if args.id is not None and ranged:
         raise UsageError("Give either an id or a range, not both.")
-    engine = ctx.engine(create=False)
+    engine = ctx.engine(create=False, make_room=True)
     db = engine.store.reader()
     if args.id is not None:
         ids = [args.id]

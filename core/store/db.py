@@ -14,7 +14,8 @@ from pathlib import Path
 import apsw
 import sqlite_vec
 
-from core.errors import DiskFull, StoreError, WrongPassphrase
+from core.errors import StoreError, WrongPassphrase
+from core.store.reserve import disk_full, is_full_oserror, nearly_full
 
 CIPHER_PRAGMAS = ("PRAGMA cipher='chacha20'", "PRAGMA kdf_iter=1")
 # A large page cache: every page read from disk is also decrypted (PLATFORM-NOTES).
@@ -26,13 +27,35 @@ def connect(path: Path, hexkey: str, *, writer: bool = False) -> apsw.Connection
 
     Readers are ``query_only``; the one writer sets WAL mode. Temp tables,
     sorts and indices stay in memory (``temp_store=MEMORY``): SQLite's temp
-    files are not covered by the cipher and would hold plaintext.
+    files are not covered by the cipher and would hold plaintext. On a full
+    disk (opening a WAL store creates its shared-memory file) the error is
+    ``DiskFull`` with the free space, not SQLite's "disk I/O error".
     """
+    try:
+        return _connect(path, hexkey, writer=writer)
+    except (apsw.Error, StoreError, OSError) as exc:
+        if (isinstance(exc, apsw.FullError) or is_full_oserror(exc)
+                or (not isinstance(exc, apsw.NotADBError) and nearly_full(path.parent))):
+            raise disk_full(path.parent) from exc
+        raise
+
+
+def _connect(path: Path, hexkey: str, *, writer: bool) -> apsw.Connection:
     existed = path.exists() and path.stat().st_size > 0
     try:
         conn = apsw.Connection(str(path))
     except apsw.CantOpenError as exc:
         raise StoreError(f"Cannot open the database at {path}.") from exc
+    try:
+        _setup(conn, path, hexkey, writer=writer, existed=existed)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _setup(conn: apsw.Connection, path: Path, hexkey: str, *, writer: bool,
+           existed: bool) -> None:
     try:
         for pragma in CIPHER_PRAGMAS:
             conn.execute(pragma)
@@ -41,16 +64,12 @@ def connect(path: Path, hexkey: str, *, writer: bool = False) -> apsw.Connection
         # The first real read proves the key; nothing is written before it.
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
     except apsw.NotADBError as exc:
-        conn.close()
         if existed:
             raise WrongPassphrase(
                 "The passphrase or key does not open this Engram store; nothing was changed.",
                 hint=f"Store: {path}",
             ) from exc
         raise StoreError(f"{path} is not an Engram database.") from exc
-    except apsw.Error:
-        conn.close()
-        raise
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -75,17 +94,13 @@ def connect(path: Path, hexkey: str, *, writer: bool = False) -> apsw.Connection
     conn.enable_load_extension(False)
     if os.name == "posix" and not existed and writer:
         os.chmod(path, 0o600)
-    return conn
 
 
 def translate_error(exc: BaseException, path: Path) -> BaseException:
     """Turn low-level SQLite errors into errors a person can act on."""
-    if isinstance(exc, apsw.FullError):
-        return DiskFull(
-            "The disk is full; Engram could not store the last change. "
-            "Everything stored before is intact.",
-            hint=f"Free some space on the drive holding {path.parent}.",
-        )
+    if isinstance(exc, apsw.FullError) or is_full_oserror(exc) or (
+            isinstance(exc, apsw.IOError) and nearly_full(path.parent)):
+        return disk_full(path.parent)
     if isinstance(exc, apsw.ReadOnlyError):
         return StoreError(f"The Engram store {path} is read-only.")
     if isinstance(exc, apsw.CorruptError):

@@ -1,18 +1,21 @@
 """The store: one encrypted file, one writer thread, a read connection per thread."""
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Callable, TypeVar
 
 import apsw
 
-from core.errors import StoreError
-from core.store.db import connect
+from core.errors import DiskFull, StoreError
+from core.store.db import connect, translate_error
 from core.store.migrations import migrate
+from core.store.reserve import Reserve
 from core.store.writer import Writer
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -23,24 +26,53 @@ class Store:
     searches never wait for writes (WAL).
     """
 
-    def __init__(self, path: Path, hexkey: str, *, backups_dir: Path) -> None:
+    def __init__(self, path: Path, hexkey: str, *, backups_dir: Path,
+                 reserve: Reserve | None = None, make_room: bool = False) -> None:
+        """``reserve``: the data folder's reserve file, given back when a deletion
+        (or, with ``make_room``, opening the store to delete) meets a full disk."""
         self.path = path
         self._hexkey = hexkey
-        conn = connect(path, hexkey, writer=True)
+        self.reserve = reserve
         try:
-            self.applied_migrations = migrate(conn, hexkey=hexkey, db_path=path,
-                                              backups_dir=backups_dir)
-        except BaseException:
-            conn.close()
-            raise
+            conn = self._open_writer(backups_dir)
+        except DiskFull:
+            if not (make_room and reserve is not None and reserve.release()):
+                raise
+            conn = self._open_writer(backups_dir)
         self._writer = Writer(conn, path)
         self._local = threading.local()
         self._readers: list[apsw.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
 
+    def _open_writer(self, backups_dir: Path) -> apsw.Connection:
+        conn = connect(self.path, self._hexkey, writer=True)
+        try:
+            self.applied_migrations = migrate(conn, hexkey=self._hexkey, db_path=self.path,
+                                              backups_dir=backups_dir)
+        except BaseException as exc:
+            conn.close()
+            translated = translate_error(exc, self.path)
+            if translated is not exc:
+                raise translated from exc
+            raise
+        return conn
+
     def write(self, job: Callable[[apsw.Connection], R]) -> R:
         return self._writer.run(job)
+
+    def with_room(self, work: Callable[[], R]) -> R:
+        """Run ``work`` (a deletion); if it meets a full disk, give back the reserve
+        file and try once more. The reserve is re-created when there is room."""
+        try:
+            result = work()
+        except DiskFull:
+            if self.reserve is None or not self.reserve.release():
+                raise
+            result = work()
+        if self.reserve is not None:
+            self.reserve.ensure()
+        return result
 
     def reader(self) -> apsw.Connection:
         if self._closed:
@@ -67,9 +99,13 @@ class Store:
         incremental auto-vacuum; older ones reuse them for new data), and fold
         the write-ahead log into the file."""
         if merge_index:
-            self.write(lambda db: db.execute(
-                "INSERT INTO events_fts(events_fts) VALUES ('optimize')"))
-        self.write(lambda db: db.execute("PRAGMA incremental_vacuum").fetchall())
+            try:
+                self.with_room(lambda: self.write(lambda db: db.execute(
+                    "INSERT INTO events_fts(events_fts) VALUES ('optimize')")))
+            except DiskFull:  # the merge writes a whole new index first: later, with room
+                log.warning("keyword index not merged after forgetting: the disk is full")
+        self.with_room(lambda: self.write(
+            lambda db: db.execute("PRAGMA incremental_vacuum").fetchall()))
         try:
             # PASSIVE never blocks capture's writes. The log (which held every deleted
             # page) is cut back to journal_size_limit when a write starts it over: one
