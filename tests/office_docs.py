@@ -23,7 +23,7 @@ _BODY = """
 <w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>HYPERLINK "https://fieldcodeurl.example"</w:instrText></w:r>
  <w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>the harbour site</w:t></w:r>
  <w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>
-<w:p><w:r><w:t xml:space="preserve">See the box. </w:t></w:r><w:r><mc:AlternateContent>
+<w:p><w:r><w:t xml:space="preserve">See the box. </w:t></w:r><w:r><w:rPr><w:vanish/></w:rPr><w:t>hiddenrunword</w:t></w:r><w:r><mc:AlternateContent>
  <mc:Choice Requires="wps"><w:drawing><wp:anchor><a:graphic><a:graphicData><wps:wsp><wps:txbx>
   <w:txbxContent><w:p><w:r><w:t>Boxed zebrafish note</w:t></w:r></w:p></w:txbxContent>
  </wps:txbx></wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>

@@ -5,6 +5,8 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+
 from ingest.files.blocks import Extracted
 from ingest.files.chunk import chunk
 from ingest.files.extract import extract
@@ -191,3 +193,27 @@ def test_the_rule_is_in_settings_and_readme() -> None:
     defaults = json.loads((root / "resources" / "default_settings.json").read_text())
     assert defaults["file_data_max_kb"] == 256
     assert "file_data_max_kb" in (root / "README.md").read_text()
+
+
+LEGACY = {
+    "shift_jis": "日本語の文書です。東京で会議がありました。検索できるはずです。",
+    "euc_jp": "日本語の文書です。港の灯台について書きました。",
+    "gb2312": "这是一个中文文件。我们应该能够搜索它。",
+    "big5": "這是一個中文文件。我們應該能夠搜索它。",
+    "euc_kr": "안녕하세요. 이것은 한국어 문서입니다. 검색할 수 있어야 합니다.",
+    "cp1251": "Съешь же ещё этих мягких французских булок, да выпей чаю.",
+    "koi8_r": "Съешь же ещё этих мягких французских булок, да выпей чаю.",
+    "iso-8859-7": "Καλημέρα κόσμε, αυτό είναι ένα ελληνικό κείμενο.",
+    "cp1250": "Příliš žluťoučký kůň úpěl ďábelské ódy.",
+    "cp1252": "Café crème brûlée – “quoted” text for a naïve résumé.",
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(LEGACY))
+def test_legacy_code_pages_are_read_as_their_language(tmp_path: Path, encoding: str) -> None:
+    text = LEGACY[encoding]
+    path = tmp_path / "old.txt"
+    path.write_bytes("\n".join([text] * 4).encode(encoding))
+    result = extract(path, max_bytes=1 << 20)
+    assert isinstance(result, Extracted)
+    assert result.text.splitlines()[0] == text, (encoding, result.encoding)

@@ -45,6 +45,7 @@ def test_docx_every_part_once(tmp_path: Path, strict: bool) -> None:
     text = result.text
     # Deleted tracked changes and field codes are not what the person reads.
     assert "obsoletedword" not in text and "fieldcodeurl" not in text
+    assert "hiddenrunword" not in text  # hidden text (w:vanish) is not shown in Word
     assert text.count("Lighthousekeeper") == 1 and text.count("zebrafish") == 1
 
 

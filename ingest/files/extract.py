@@ -22,6 +22,7 @@ from core.textnorm import normalize_text
 
 from ingest.files import documents, markup
 from ingest.files.blocks import Block, Extracted, Skipped, paragraphs
+from ingest.files.quality import text_problem
 
 __all__ = ["Block", "DATA_MAX_BYTES", "Extracted", "Skipped", "decode_text", "extract"]
 
@@ -212,9 +213,30 @@ def decode_text(data: bytes, declared: str | None = None) -> tuple[str, str] | N
     if good > 4 * bad:  # a UTF-8 file with a few damaged bytes, not a Latin-1 file
         return lenient, "utf-8"
     try:
-        return data.decode("cp1252"), "cp1252"
+        western = data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        western = data.decode("latin-1"), "latin-1"
+    if text_problem(western[0][:_SNIFF * 4]) is None:
+        return western
+    # Accented Latin letters everywhere: a Cyrillic, Greek or CJK code page
+    # (Windows-1251, Shift-JIS, GBK, EUC-KR …) read the Western way.
+    return _legacy_encoding(data) or western
+
+
+def _legacy_encoding(data: bytes) -> tuple[str, str] | None:
+    """The text in the legacy encoding charset-normalizer finds, if it reads as language."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        return None
+    best = from_bytes(data[:1 << 16]).best()
+    if best is None or best.encoding in ("ascii", "utf_8"):
+        return None
+    try:
+        text = data.decode(best.encoding, "replace")
+    except LookupError:
+        return None
+    return (text, best.encoding) if text_problem(text[:_SNIFF * 4]) is None else None
 
 
 def _utf16_without_bom(head: bytes) -> str | None:

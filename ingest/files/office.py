@@ -300,6 +300,8 @@ def _runs(element: etree._Element, pieces: list[str], boxes: list[etree._Element
         tag = child.tag
         if not isinstance(tag, str) or tag in _SKIP:
             continue
+        if tag == f"{_W}r" and _hidden(child):
+            continue
         if tag == f"{_W}t" or tag == f"{_M}t":
             pieces.append(child.text or "")
         elif tag == f"{_W}tab":
@@ -316,6 +318,12 @@ def _runs(element: etree._Element, pieces: list[str], boxes: list[etree._Element
                 _runs(chosen, pieces, boxes)
         else:
             _runs(child, pieces, boxes)
+
+
+def _hidden(run: etree._Element) -> bool:
+    """A run formatted as hidden text (``w:vanish``): not shown, not printed."""
+    vanish = run.find(f"{_W}rPr/{_W}vanish")
+    return vanish is not None and vanish.get(f"{_W}val", "true") not in ("0", "false", "off")
 
 
 # ── ODT ───────────────────────────────────────────────────────────────────────
