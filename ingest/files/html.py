@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
+from lxml import etree
 
 from ingest.files.blocks import Block, Outline
 
@@ -46,8 +46,13 @@ class _Piece:
     links: float
 
 
-class _HtmlText(HTMLParser):
-    """Collects the visible text of an HTML page as blocks, with where they sat."""
+class _HtmlText:
+    """Collects the visible text of an HTML page as blocks, with where they sat.
+
+    Fed start tags, text and end tags in document order by ``_walk`` over the
+    tree libxml2's HTML parser builds (linear on any input and forgiving of
+    broken markup, where Python's own parser is quadratic on some garbage).
+    """
 
     SKIPPED = {"script", "style", "noscript", "template", "svg", "iframe", "object",
                "canvas", "math", "select", "button"}
@@ -58,7 +63,6 @@ class _HtmlText(HTMLParser):
     HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.pieces: list[_Piece] = []
         self.title: str | None = None
         self.outline = Outline()
@@ -193,7 +197,6 @@ class _HtmlText(HTMLParser):
                                   any(r[0] == "boiler" for r in self._regions), links))
 
     def close(self) -> None:
-        super().close()
         self._pre = 0
         self._heading = None
         self._flush()
@@ -202,7 +205,7 @@ class _HtmlText(HTMLParser):
 def html_blocks(text: str) -> tuple[list[Block], str | None]:
     """The main visible text of an HTML document (see the module docstring) and its title."""
     parser = _HtmlText()
-    parser.feed(text)
+    _walk(text, parser)
     parser.close()
     pieces = parser.pieces
     body = [p for p in pieces if not p.boiler and p.links < _LINK_LIST]
@@ -215,6 +218,41 @@ def html_blocks(text: str) -> tuple[list[Block], str | None]:
     blocks = _rebased([p.block for p in chosen])
     first_heading = next((p.block.text for p in pieces if p.block.kind == "heading"), None)
     return blocks, parser.title or first_heading
+
+
+_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
+                           no_network=True, recover=True)
+
+
+def _walk(text: str, sink: _HtmlText) -> None:
+    """Parse ``text`` and replay it into ``sink`` as start/data/end events,
+    with an explicit stack (no recursion limit on deeply nested pages)."""
+    if not text.strip():
+        return
+    try:
+        root = etree.fromstring(text.encode("utf-8", "replace"), _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return
+    if root is None:
+        return
+    stack: list[tuple[object, bool]] = [(root, False)]
+    while stack:
+        element, closing = stack.pop()
+        if closing:
+            sink.handle_endtag(element.tag)  # type: ignore[attr-defined]
+            if element.tail:  # type: ignore[attr-defined]
+                sink.handle_data(element.tail)  # type: ignore[attr-defined]
+            continue
+        tag = element.tag  # type: ignore[attr-defined]
+        if not isinstance(tag, str):  # an entity or a leftover comment
+            if element.tail:  # type: ignore[attr-defined]
+                sink.handle_data(element.tail)  # type: ignore[attr-defined]
+            continue
+        sink.handle_starttag(tag.lower(), [(k.lower(), v) for k, v in element.items()])  # type: ignore[attr-defined]
+        if element.text:  # type: ignore[attr-defined]
+            sink.handle_data(element.text)  # type: ignore[attr-defined]
+        stack.append((element, True))
+        stack.extend((child, False) for child in reversed(element))  # type: ignore[call-overload]
 
 
 def _rebased(blocks: list[Block]) -> list[Block]:

@@ -109,50 +109,52 @@ def markdown_blocks(text: str) -> tuple[list[Block], str | None]:
     return [b for b in blocks if b.text.strip()], title
 
 
-# Constructs that may run over several lines, and what ends them.
-_OPENERS = ((re.compile(r"<!--"), re.compile(r"-->")),
-            (re.compile(r"<script\b", re.I), re.compile(r"</script\s*>", re.I)),
-            (re.compile(r"<style\b", re.I), re.compile(r"</style\s*>", re.I)),
-            (re.compile(r"\{%-?\s*comment\s*-?%\}"), re.compile(r"\{%-?\s*endcomment\s*-?%\}")),
-            (re.compile(r"\{\{"), re.compile(r"\}\}")),
-            (re.compile(r"\{%"), re.compile(r"%\}")),
-            (re.compile(r"\{#(?=\s)"), re.compile(r"#\}")))
-_HIDDEN_SPANS = re.compile(
-    r"<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>|"
-    r"\{%-?\s*comment\s*-?%\}.*?\{%-?\s*endcomment\s*-?%\}|"
-    r"\{\{.*?\}\}|\{%.*?%\}|\{#\s.*?#\}", re.I | re.S)
+# Constructs that hide what they enclose (comments, scripts, template tags), and
+# what ends each. Scanned left to right once (no backtracking regex over a
+# hostile 40 KB line of "{%{%{%").
+_OPEN = re.compile(r"<!--|<script\b|<style\b|\{%-?\s*comment\s*-?%\}|\{\{|\{%|\{#(?=\s)", re.I)
+_CLOSE = {"<!--": re.compile(r"-->"), "<script": re.compile(r"</script\s*>", re.I),
+          "<style": re.compile(r"</style\s*>", re.I),
+          "comment": re.compile(r"\{%-?\s*endcomment\s*-?%\}"),
+          "{{": re.compile(r"\}\}"), "{%": re.compile(r"%\}"), "{#": re.compile(r"#\}")}
 _HTML_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _REF_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*\S+")
 _BULLET = re.compile(r"^(\s*)(?:>\s?)*\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?)?")
 _ADMONITION = re.compile(r"^\s*(?:!!!|\?\?\?\+?|:::+)\s*[\w-]*\s*")
-_ATTRIBUTES = re.compile(r"\{[:#.][^}]*\}")
+_ATTRIBUTES = re.compile(r"\{[:#.][^}\n]{0,200}\}")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_CODE_SPAN = re.compile(r"(`{1,10})([^\n]{1,1000}?)\1")
+_IMAGE = re.compile(r"!\[([^\]\n]{0,200})\]\((?:[^()\n]|\([^()\n]{0,200}\)){0,1000}\)")
+_LINK = re.compile(r"\[([^\]\n]{1,200})\]\((?:[^()\n]|\([^()\n]{0,200}\)){0,1000}\)")
+_REF_LINK = re.compile(r"\[([^\]\n]{1,200})\]\[[^\]\n]{0,200}\]")
 _FOOTNOTE_DEF = re.compile(r"^ {0,3}\[\^[^\]]+\]:\s*")
-_FOOTNOTE = re.compile(r"\[\^[^\]]+\](?!:)")
-_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>")
-_EMPHASIS = (re.compile(r"(?<![\w*])(\*{1,3})(?=\S)(.+?)(?<=\S)\1(?![\w*])"),
-             re.compile(r"(?<![\w])(_{1,3})(?=\S)(.+?)(?<=\S)\1(?!\w)"),
-             re.compile(r"(~~)(?=\S)(.+?)(?<=\S)\1"))
+_FOOTNOTE = re.compile(r"\[\^[^\]\n]{1,50}\](?!:)")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^<>\s]{1,2000})>")
+_EMPHASIS = (re.compile(r"(?<![\w*])(\*{1,3})(?=[^\s*])([^\n]{1,300}?)(?<=\S)\1(?![\w*])"),
+             re.compile(r"(?<![\w])(_{1,3})(?=[^\s_])([^\n]{1,300}?)(?<=\S)\1(?!\w)"),
+             re.compile(r"(~~)(?=\S)([^\n]{1,300}?)(?<=\S)\1"))
 
 
 def _unhide(line: str) -> tuple[str, re.Pattern[str] | None]:
     """``line`` without comments, scripts and template tags; and, when one of
     them is left open at the end of the line, the pattern that will close it."""
-    opener, closer = _OPENERS[3]  # {% comment %}: a tag that hides what follows it
-    found = opener.search(line)
-    if found is not None and closer.search(line, found.end()) is None:
-        return _HIDDEN_SPANS.sub("", line[:found.start()]), closer
-    line = _HIDDEN_SPANS.sub("", line)
-    for opener, closer in _OPENERS:
-        found = opener.search(line)
-        if found is not None and closer.search(line, found.end()) is None:
-            return line[:found.start()], closer
-    return line, None
+    kept: list[str] = []
+    position = 0
+    while True:
+        found = _OPEN.search(line, position)
+        if found is None:
+            kept.append(line[position:])
+            return "".join(kept), None
+        kept.append(line[position:found.start()])
+        opener = found.group().lower()
+        key = "comment" if opener.startswith("{%") and "comment" in opener else opener[:7] \
+            if opener.startswith("<s") else opener[:4] if opener.startswith("<!") else opener[:2]
+        closer = _CLOSE[key]
+        end = closer.search(line, found.end())
+        if end is None:
+            return "".join(kept), closer
+        position = end.end()
 
 
 def _line_markers(line: str) -> str:
@@ -179,7 +181,7 @@ def render_inline(text: str) -> str:
 
     text = _ESCAPED.sub(protect, text)
     text = _CODE_SPAN.sub(protect, text)
-    text = _HIDDEN_SPANS.sub("", text)
+    text = _unhide(text)[0]
     text = _ATTRIBUTES.sub("", text)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
