@@ -283,12 +283,17 @@ class _DateOrder:
         self.backwards = dict.fromkeys(_READINGS, 0)
         self.last: dict[str, date | None] = dict.fromkeys(_READINGS)
         self.dotted = self.twelve_hour = False
+        self._key: tuple[str | None, ...] = ()
+        self._dates: list[date | None] = []
 
     def see(self, found: Header) -> None:
         self.dotted = self.dotted or found["sep"] == "."
         self.twelve_hour = self.twelve_hour or found["ampm"] is not None
-        for reading in _READINGS:
-            when = _date(found, reading)
+        key = (found["a"], found["b"], found["c"])
+        if key != self._key:  # consecutive messages mostly share their date
+            self._key = key
+            self._dates = [_date(found, reading) for reading in _READINGS]
+        for reading, when in zip(_READINGS, self._dates):
             if when is None:
                 self.impossible[reading] += 1
                 continue
@@ -428,14 +433,13 @@ def _is_notice(text: str, speaker: str, voices: set[str]) -> bool:
 
 
 def _date(found: Header, reading: str) -> date | None:
-    fields = {"a": found["a"] or "", "b": found["b"] or "", "c": found["c"] or ""}
-    values = dict(zip(reading, fields.values()))
-    year_text = values["y"]
-    if len(values["d"]) > 2 or len(values["m"]) > 2 or len(year_text) == 3:
+    values = dict(zip(reading, (found["a"] or "", found["b"] or "", found["c"] or "")))
+    day, month, year_text = values["d"], values["m"], values["y"]
+    if len(day) > 2 or len(month) > 2 or len(year_text) == 3:
         return None
     year = int(year_text) + (2000 if len(year_text) <= 2 else 0)
     try:
-        return date(year, int(values["m"]), int(values["d"]))
+        return date(year, int(month), int(day))
     except ValueError:
         return None
 
