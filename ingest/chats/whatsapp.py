@@ -30,7 +30,9 @@ chat was exported where it happened.
 There are no message ids: ``whatsapp:<chat>:<hash>`` is derived from the
 wall-clock time, sender and text (plus an occurrence counter), so re-importing
 the same or a longer export of the chat gives the same ids. The file is read
-line by line twice (once to decide the date order), never held whole.
+line by line twice (once to decide the date order), never held whole; a line is
+read in pieces of 64 K characters and a message is cut at ``MAX_MESSAGE_CHARS``
+with a visible note, so one 50 MB "line" never becomes one item.
 """
 from __future__ import annotations
 
@@ -159,7 +161,7 @@ def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatIt
 
 
 def clean(line: str) -> str:
-    """``line`` without invisible marks, odd spaces as plain ones, no line end."""
+    """``line`` without invisible marks and without its line end."""
     return _STRIP_MARKS.sub("", line).rstrip("\r\n")
 
 
