@@ -1,4 +1,9 @@
-"""The composition root: builds the engine (and later the sources) from config. Qt-free."""
+"""The composition root: the engine, the capture sources, the background runners and
+the memory extractor are built here, from paths and settings, and nowhere else. Qt-free.
+
+Front ends (the CLI, the desktop app, the daemon, `engram mcp`) call ``open_engine``
+and ``build_sources``; what the runners report goes to callbacks given here, so
+nothing is patched in after construction."""
 from __future__ import annotations
 
 import logging
@@ -12,13 +17,21 @@ from core.config import Paths, Settings, ensure_private_dir
 from core.errors import EngramError, KeyUnavailable, ModelError, NotFound, UsageError
 from core.item_limit import item_chars
 from core.memory.service import MemoryService
-from core.pipeline import Pipeline, Redactor, VectorBackfill
+from core.pipeline import EmbedderLike, Pipeline, Redactor, VectorBackfill
 from core.retrieval import Retriever
+from core.progress import Cancel
 from core.store import Store
 from core.store.reserve import Reserve, disk_full, is_full_oserror
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded on first use: `engram add` should not pay for them
+    from core.chat import Asker
     from core.memory.extract import ModelExtractor
+    from core.models.embedding import Embedder
+    from core.memory.runner import ConsolidationRunner
+    from core.memory.types import ConsolidationReport
+    from core.models.runtime import ChatRuntime
+    from core.retention import RetentionReport, RetentionRunner
+    from ingest.base import Source
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +51,15 @@ class Engine:
     backfill: VectorBackfill
     memories: MemoryService
     embedder_error: str | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
+    retention: RetentionRunner | None = None  # while the background runs
+    _stop: Cancel = field(default_factory=Cancel)
     _threads: list[threading.Thread] = field(default_factory=list)
-    _asker: object | None = None
-    _chat_model: object | None = None
+    _asker: Asker | None = None
+    _chat_model: ChatRuntime | None = None
     _chat_checked: bool = False
-    _consolidation: object | None = None
-    retention: object | None = None  # core.retention.RetentionRunner while running
+    _consolidation: ConsolidationRunner | None = None
 
-    def chat_model(self):
+    def chat_model(self) -> ChatRuntime | None:
         """The chat runtime if a chat model is installed and selected, else None."""
         if not self._chat_checked:
             from core.models.catalog import chat_model_status
@@ -84,7 +97,7 @@ class Engine:
 
         return ModelExtractor(runtime, owner_names=rule_config(self.settings).owner_names)
 
-    def asker(self):
+    def asker(self) -> Asker:
         """Ask (core.chat.Asker), with the chat model if one is installed and selected."""
         if self._asker is None:
             from core.chat import Asker
@@ -94,39 +107,44 @@ class Engine:
 
             _, message = chat_model_status(self.paths, self.settings)
             self._asker = Asker(self.retriever, self.pipeline, Threads(self.store),
-                                model=self.chat_model(),  # type: ignore[arg-type]
+                                model=self.chat_model(),
                                 how_to_get_model=message,
                                 core_profile=lambda: core_profile_text(self.store.reader()))
         return self._asker
 
-    def start_background(self) -> None:
-        """Keep vectors complete, build memories and apply retention while the instance runs."""
+    def start_background(self, *,
+                         on_memories: Callable[[ConsolidationReport], None] | None = None,
+                         on_retention: Callable[[RetentionReport], None] | None = None) -> None:
+        """Keep vectors complete, build memories and apply retention while the instance runs.
+
+        ``on_memories`` / ``on_retention`` hear (on the runners' threads) about every
+        batch of memories built and every retention run that forgot something.
+        """
         from core.memory.runner import ConsolidationRunner
+        from core.retention import RetentionRunner
 
         thread = threading.Thread(target=self.backfill.run, args=(self._stop,),
                                   name="vector-backfill", daemon=True)
         thread.start()
         self._threads.append(thread)
         self.retriever.start_index()  # fast vector search once loaded (large stores)
-        runner = ConsolidationRunner(self, extractor=self.memory_extractor())
-        runner.start()
-        self._consolidation = runner
-        from core.retention import RetentionRunner
-
-        self.retention = RetentionRunner(self.pipeline, self.settings)
-        self.retention.start()  # type: ignore[attr-defined]
+        self._consolidation = ConsolidationRunner(self, extractor=self.memory_extractor(),
+                                                  on_done=on_memories)
+        self._consolidation.start()
+        self.retention = RetentionRunner(self.pipeline, self.settings, on_done=on_retention)
+        self.retention.start()
 
     def close(self) -> None:
         self.retriever.close()
         if self._consolidation is not None:
-            self._consolidation.stop()  # type: ignore[attr-defined]
+            self._consolidation.stop()
         if self.retention is not None:
-            self.retention.stop()  # type: ignore[attr-defined]
-        self._stop.set()
+            self.retention.stop()
+        self._stop.cancel()
         for thread in self._threads:
             thread.join(timeout=30)
         if self._chat_model is not None:
-            self._chat_model.close()  # type: ignore[attr-defined]
+            self._chat_model.close()
         embedder = self.pipeline.embedder
         if embedder is not None and hasattr(embedder, "close"):
             embedder.close()
@@ -141,7 +159,7 @@ def make_redactor(settings: Settings | None = None) -> Redactor:
     return redactor(settings if settings is not None else {})
 
 
-def open_embedder(paths: Paths, settings: Settings):
+def open_embedder(paths: Paths, settings: Settings) -> Embedder:
     """The built-in embedding model; converted from its pip package on first use."""
     from core.models.embedding import Embedder
     from core.models.minilm_gguf import ensure_builtin_gguf
@@ -177,10 +195,13 @@ def unlock(paths: Paths, ask: Ask | None, *, create: bool) -> keys.DatabaseKey:
 
 
 def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bool = True,
-                background: bool = False, embedder: object | None = None,
-                make_room: bool = False) -> Engine:
+                background: bool = False, embedder: EmbedderLike | None = None,
+                make_room: bool = False,
+                on_memories: Callable[[ConsolidationReport], None] | None = None,
+                on_retention: Callable[[RetentionReport], None] | None = None) -> Engine:
     """Unlock and open the store, load (lazily) the embedding model, wire the pipeline.
 
+    With ``background`` the runners start too (see ``Engine.start_background``).
     ``embedder`` overrides the built-in model (tests of pure logic only).
     ``make_room``: the caller is about to delete (forget, retention), so on a full
     disk the reserve file is given back to open the store at all. A store that
@@ -190,8 +211,9 @@ def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bo
     try:
         ensure_private_dir(paths.data_dir)
         key = unlock(paths, ask, create=create)
+        reserve = Reserve(paths.data_dir)
         store = Store(paths.db_path, key.sqlite_hexkey(), backups_dir=paths.backups_dir,
-                      reserve=Reserve(paths.data_dir), make_room=make_room)
+                      reserve=reserve, make_room=make_room)
     except BaseException as exc:
         if new_folder:
             # Everything in it was made just now, by this call: key record, empty file.
@@ -199,7 +221,7 @@ def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bo
         if is_full_oserror(exc):
             raise disk_full(paths.data_dir) from exc
         raise
-    store.reserve.ensure()  # type: ignore[union-attr]
+    reserve.ensure()
     embedder_error = None
     try:
         if embedder is None:
@@ -210,7 +232,7 @@ def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bo
         log.warning("embedding model unavailable: %s", exc)
         embedder = None
     try:
-        pipeline = Pipeline(store, embedder, make_redactor(settings),  # type: ignore[arg-type]
+        pipeline = Pipeline(store, embedder, make_redactor(settings),
                             item_chars=item_chars(settings.get("item_max_kb")))
         engine = Engine(paths=paths, settings=settings, key=key, store=store,
                         pipeline=pipeline, retriever=Retriever(pipeline),
@@ -222,8 +244,23 @@ def open_engine(paths: Paths, *, settings: Settings, ask: Ask | None, create: bo
         store.close()
         raise
     if background:
-        engine.start_background()
+        engine.start_background(on_memories=on_memories, on_retention=on_retention)
     return engine
 
 
-__all__ = ["Engine", "open_engine", "store_exists", "unlock", "EngramError"]
+def build_sources(engine: Engine) -> list[Source]:
+    """The capture sources the person switched on in settings, wired to this engine."""
+    sources: list[Source] = []
+    settings = engine.settings
+    if settings.get("screen_capture", True):
+        from ingest.screen.source import ScreenSource
+
+        sources.append(ScreenSource.from_settings(settings))
+    if settings.get("watched_folders"):
+        from ingest.files.watcher import FolderWatcher
+
+        sources.append(FolderWatcher.from_settings(engine.pipeline, settings))
+    return sources
+
+
+__all__ = ["Engine", "build_sources", "open_engine", "store_exists", "unlock", "EngramError"]

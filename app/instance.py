@@ -20,21 +20,6 @@ from ingest.supervisor import Supervisor
 log = logging.getLogger(__name__)
 
 
-def build_sources(engine: Engine) -> list[Source]:
-    """The capture sources the person enabled, from settings."""
-    sources: list[Source] = []
-    settings = engine.settings
-    if settings.get("screen_capture", True):
-        from ingest.screen.source import ScreenSource
-
-        sources.append(ScreenSource.from_settings(settings))
-    if settings.get("watched_folders"):
-        from ingest.files.watcher import FolderWatcher
-
-        sources.append(FolderWatcher.from_settings(engine.pipeline, settings))
-    return sources
-
-
 class Instance:
     """Owns the supervisor and answers control requests."""
 
@@ -60,16 +45,7 @@ class Instance:
         self.stopped.set()
 
     def status(self) -> dict[str, Any]:
-        sup = self.supervisor
-        return {
-            "paused": sup.paused,
-            "paused_until": sup.paused_until.isoformat() if sup.paused_until else None,
-            "sources": [
-                {"name": s.name, "state": s.state, "detail": s.detail,
-                 "restarts": s.restarts, "error": s.error}
-                for s in sup.statuses()
-            ],
-        }
+        return self.supervisor.status().to_json()
 
     def handle(self, message: dict[str, Any]) -> dict[str, Any]:
         op = message.get("op")

@@ -7,7 +7,7 @@ the embedding model loads on the first search, a chat model on the first
 question.
 
 Environment:
-  ENGRAM_HOME              data folder (``--data-dir`` sets it)
+  ENGRAM_HOME              data folder, unless `engram --data-dir DIR` passes one
   ENGRAM_START_HIDDEN=1    start in the tray without a window (autostart)
   ENGRAM_GUI_COMMAND       what a second launch asks the running app (default
                            ``show``; also view:NAME, search:TEXT, day:DATE, ask:TEXT,
@@ -20,6 +20,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.config import Paths
 
 _STARTED = time.monotonic()
 
@@ -91,13 +95,15 @@ def _quit_on_signals(controller) -> None:
     waker.timeout.connect(lambda: None)
 
 
-def main() -> int:
+def main(paths: Paths | None = None) -> int:
+    """Run the desktop app on the data folder ``paths`` (default: ENGRAM_HOME or the
+    platform's user data folder, as for every command)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from core.config import resolve_paths
 
-    paths = resolve_paths()
+    paths = paths or resolve_paths()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Engram")
     app.setOrganizationName("Engram")

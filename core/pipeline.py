@@ -21,7 +21,7 @@ import apsw
 import numpy as np
 
 from core.memory.forget import on_events_expired, on_events_forgotten
-from core.progress import Progress, ProgressFn
+from core.progress import Cancel, Progress, ProgressFn
 from core.item_limit import DEFAULT_ITEM_CHARS, cap_observation, split_observation
 from core.records import Changes, Observation
 from core.store import Store
@@ -303,9 +303,9 @@ class VectorBackfill:
         pipeline.store.write(write)
         return len(ids)
 
-    def run(self, stop: threading.Event, *, idle_wait: float = 5.0) -> None:
-        """Loop until ``stop`` is set (background thread body)."""
-        while not stop.is_set():
+    def run(self, stop: Cancel, *, idle_wait: float = 5.0) -> None:
+        """Loop until ``stop`` is cancelled (background thread body)."""
+        while not stop.cancelled:
             try:
                 done = self.run_once()
             except Exception:

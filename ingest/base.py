@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Literal, Protocol, Sequence
+from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from core.progress import Cancel
 from core.records import Changes, Observation
@@ -85,3 +85,47 @@ class SourceStatus:
     restarts: int = 0
     error: str | None = None
     paused_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaptureStatus:
+    """Capture as a whole: paused or not, and every source's state.
+
+    ``to_json``/``from_json`` are the one encoding it has on the control
+    channel (`engram status|pause|resume`, the desktop app steering a daemon);
+    ``lines`` is the one way the CLI prints it.
+    """
+
+    paused: bool = False
+    paused_until: datetime | None = None
+    sources: tuple[SourceStatus, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "paused": self.paused,
+            "paused_until": self.paused_until.isoformat() if self.paused_until else None,
+            "sources": [{"name": s.name, "state": s.state, "detail": s.detail,
+                         "restarts": s.restarts, "error": s.error} for s in self.sources],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "CaptureStatus":
+        until = data.get("paused_until")
+        sources = tuple(
+            SourceStatus(name=str(s["name"]), state=s["state"], detail=s.get("detail") or "",
+                         restarts=int(s.get("restarts") or 0), error=s.get("error"))
+            for s in data.get("sources", ()))
+        return cls(bool(data.get("paused")), datetime.fromisoformat(until) if until else None,
+                   sources)
+
+    def headline(self) -> str:
+        """"capturing", "paused", or "paused until …"."""
+        if not self.paused:
+            return "capturing"
+        return f"paused until {self.paused_until.isoformat()}" if self.paused_until else "paused"
+
+    def lines(self, width: int = 10) -> list[str]:
+        """One line per source: name, state, what it does, why it failed."""
+        return [f"  {s.name:<{width}} {s.state}" + (f" ({s.detail})" if s.detail else "")
+                + (f" — {s.error}" if s.error else "") for s in self.sources]
+

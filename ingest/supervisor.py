@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
 from core.records import utcnow
-from ingest.base import Control, Sink, Source, SourceStatus, State
+from ingest.base import CaptureStatus, Control, Sink, Source, SourceStatus, State
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,10 @@ class Supervisor:
                                     restarts=w.restarts, error=w.error,
                                     paused_until=self._paused_until))
         return out
+
+    def status(self) -> CaptureStatus:
+        """Paused or not, and every source's state (what the control channel reports)."""
+        return CaptureStatus(self._paused, self._paused_until, tuple(self.statuses()))
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener()`` (from any thread) whenever a state changes."""

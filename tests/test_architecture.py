@@ -218,3 +218,9 @@ def test_no_sql_in_the_app() -> None:
     """The UI and the CLI ask core services; only core/ knows the tables."""
     found = {str(p.relative_to(REPO)): _sql_in(p) for p in python_files("app")}
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_the_composition_root_is_typed() -> None:
+    """The engine's parts have real types: nothing ``object``, nothing ignored."""
+    text = (REPO / "app" / "bootstrap.py").read_text("utf-8")
+    assert "type: ignore" not in text and not re.search(r":\s*object\b", text)

@@ -9,6 +9,7 @@ import sys
 from app.cli.context import Context, add_command
 from app.control import request
 from core.errors import UsageError
+from ingest.base import CaptureStatus
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hours?)$")
 
@@ -37,14 +38,10 @@ def _print_capture(ctx: Context, reply: dict) -> None:
     if ctx.json:
         ctx.emit_json({k: v for k, v in reply.items() if k != "ok"})
         return
-    state = "paused" if reply["paused"] else "capturing"
-    if reply.get("paused_until"):
-        state += f" until {reply['paused_until']}"
-    ctx.out(f"Capture: {state}")
-    for source in reply["sources"]:
-        extra = f" — {source['error']}" if source.get("error") else ""
-        detail = f" ({source['detail']})" if source.get("detail") else ""
-        ctx.out(f"  {source['name']:<10} {source['state']}{detail}{extra}")
+    status = CaptureStatus.from_json(reply)
+    ctx.out(f"Capture: {status.headline()}")
+    for line in status.lines():
+        ctx.out(line)
 
 
 def cmd_pause(ctx: Context) -> int:
@@ -59,7 +56,8 @@ def cmd_resume(ctx: Context) -> int:
 
 
 def cmd_daemon(ctx: Context) -> int:
-    from app.instance import Instance, build_sources
+    from app.bootstrap import build_sources
+    from app.instance import Instance
 
     engine = ctx.engine(background=True)
     instance = Instance(engine, build_sources(engine))

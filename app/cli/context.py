@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any, Callable
@@ -157,7 +156,4 @@ def open_gui(args: argparse.Namespace) -> int:
     """`engram` with no command: the desktop app."""
     from app.main import main as gui_main
 
-    data_dir = getattr(args, "data_dir", None)
-    if data_dir:
-        os.environ["ENGRAM_HOME"] = data_dir
-    return int(gui_main() or 0)
+    return int(gui_main(resolve_paths(getattr(args, "data_dir", None))) or 0)

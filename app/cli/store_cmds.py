@@ -103,13 +103,12 @@ def cmd_status(ctx: Context) -> int:
     if capture is None:
         ctx.out("Capture:       not running (start the desktop app or `engram daemon`)")
     else:
-        state = "paused" if capture["paused"] else "capturing"
-        ctx.out(f"Capture:       {state}" + (f" until {capture['paused_until']}"
-                                              if capture.get("paused_until") else ""))
-        for src in capture["sources"]:
-            extra = f" — {src['error']}" if src.get("error") else ""
-            detail = f" ({src['detail']})" if src.get("detail") else ""
-            ctx.out(f"  {src['name']:<12} {src['state']}{detail}{extra}")
+        from ingest.base import CaptureStatus
+
+        status = CaptureStatus.from_json(capture)
+        ctx.out(f"Capture:       {status.headline()}")
+        for line in status.lines(width=12):
+            ctx.out(line)
     ctx.out(f"Data folder:   {info['data_dir']}")
     ctx.out(f"Encryption:    whole database (ChaCha20-Poly1305); key from {info['key_backend']}")
     if not info["initialised"]:

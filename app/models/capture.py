@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from ingest.base import SourceStatus
+from ingest.base import CaptureStatus, SourceStatus
 
 if TYPE_CHECKING:
     from app.bootstrap import Engine
@@ -65,13 +65,8 @@ class CaptureSnapshot:
 
 
 def _remote_snapshot(reply: dict[str, Any]) -> CaptureSnapshot:
-    until = reply.get("paused_until")
-    sources = tuple(
-        SourceStatus(name=s["name"], state=s["state"], detail=s.get("detail") or "",
-                     restarts=int(s.get("restarts") or 0), error=s.get("error"))
-        for s in reply.get("sources", ()))
-    return CaptureSnapshot("daemon", bool(reply.get("paused")),
-                           datetime.fromisoformat(until) if until else None, sources)
+    status = CaptureStatus.from_json(reply)
+    return CaptureSnapshot("daemon", status.paused, status.paused_until, status.sources)
 
 
 class CaptureState(QObject):

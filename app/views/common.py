@@ -1,19 +1,19 @@
 """Small widgets every view uses: empty states, a screenshot with highlights, confirms."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
-    QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QFrame, QLabel, QMessageBox, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from core.units import format_bytes as human_size  # noqa: F401 - the views' name for it
 
 
 class EmptyState(QFrame):
-    """A centred "nothing here yet — here's how" panel with optional actions."""
+    """A centred "nothing here yet — here's how" panel."""
 
     def __init__(self, title: str, body: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,21 +33,11 @@ class EmptyState(QFrame):
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.title)
         outer.addWidget(self.body)
-        self._buttons = QHBoxLayout()
-        self._buttons.addStretch(1)
-        self._buttons.addStretch(1)
-        outer.addLayout(self._buttons)
         outer.addStretch(2)
 
     def set_text(self, title: str, body: str = "") -> None:
         self.title.setText(title)
         self.body.setText(body)
-
-    def add_action(self, text: str, slot: Callable[[], None]) -> QPushButton:
-        button = QPushButton(text)
-        button.clicked.connect(slot)
-        self._buttons.insertWidget(self._buttons.count() - 1, button)
-        return button
 
 
 class ScreenshotView(QWidget):

@@ -187,7 +187,7 @@ class RetentionPanel(QWidget):
                 f"{count_of(s, n)}" + (f" (since {_day(usage.oldest[s])})"
                                        if s in usage.oldest else "")
                 for s, n in sorted(usage.items.items(), key=lambda kv: -kv[1])) + ".")
-        runner = getattr(self.ctx.engine, "retention", None)
+        runner = self.ctx.engine.retention
         if runner is not None and runner.last_error:
             lines.append(f"<span style='color:#b00020'>The last automatic run failed: "
                          f"{runner.last_error}</span>")

@@ -13,6 +13,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
@@ -30,19 +31,25 @@ from core.errors import Cancelled, EngramError, WrongPassphrase
 from core.keys import DatabaseKey
 from core.records import Changes
 
+if TYPE_CHECKING:  # the engine's modules load after the window shows
+    from app.bootstrap import Ask, Engine
+    from app.instance import Instance
+    from core.retention import RetentionReport
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Opened:
-    engine: object            # app.bootstrap.Engine
-    instance: object | None   # app.instance.Instance, None when a daemon captures
+    engine: Engine
+    instance: Instance | None  # None when `engram daemon` captures for this folder
     note: str = ""
 
 
-def start_capture(engine) -> tuple[object | None, str]:
+def start_capture(engine: Engine) -> tuple[Instance | None, str]:
     """An Instance with the enabled sources and the control channel, if none runs yet."""
-    from app.instance import Instance, build_sources
+    from app.bootstrap import build_sources
+    from app.instance import Instance
 
     instance = Instance(engine, build_sources(engine))
     try:
@@ -54,8 +61,9 @@ def start_capture(engine) -> tuple[object | None, str]:
     return instance, ""
 
 
-def open_everything(paths: Paths, settings: Settings, ask, first: FirstRunChoices | None,
-                    capture: bool = True) -> Opened:
+def open_everything(paths: Paths, settings: Settings, ask: Ask | None,
+                    first: FirstRunChoices | None, capture: bool = True,
+                    on_retention: Callable[[RetentionReport], None] | None = None) -> Opened:
     from app.bootstrap import open_engine
     from core import keys
 
@@ -64,7 +72,8 @@ def open_everything(paths: Paths, settings: Settings, ask, first: FirstRunChoice
         if first.passphrase is not None:
             given = first.passphrase
             ask = lambda _p, _c: given  # noqa: E731 - the one just chosen opens it
-    engine = open_engine(paths, settings=settings, ask=ask, create=True, background=True)
+    engine = open_engine(paths, settings=settings, ask=ask, create=True, background=True,
+                         on_retention=on_retention)
     try:
         instance, note = start_capture(engine) if capture else (None, "Capture is off.")
     except BaseException:
@@ -168,7 +177,9 @@ class Controller(QObject):
                                 f"{type(exc).__name__}: {exc}")
                 present_error(exc)
 
-        run_in_background(lambda: open_everything(paths, settings, ask, first, capture),
+        retention_done = self.retention_done.emit  # hourly retention: views drop what it forgot
+        run_in_background(lambda: open_everything(paths, settings, ask, first, capture,
+                                                  retention_done),
                           lambda opened: self.on_opened(opened, first), failed)
 
     def on_opened(self, opened: Opened, first: FirstRunChoices | None = None) -> None:
@@ -185,9 +196,6 @@ class Controller(QObject):
                          restart_capture=self.restart_capture, lock=self.lock,
                          change_passphrase=self.change_passphrase)
         self.ctx = ctx
-        runner = getattr(engine, "retention", None)
-        if runner is not None:  # hourly retention (its own thread): views drop what it forgot
-            runner.on_done = self.retention_done.emit
         shell = Shell(ctx)
         self.window.install_shell(shell, JobsBar(ctx.jobs))
         if self.welcome is not None:
@@ -252,7 +260,8 @@ class Controller(QObject):
         def work() -> Opened:
             close_everything(opened)
             rekey_store(paths, old_key, new_passphrase)
-            return open_everything(paths, settings, lambda _p, _c: new_passphrase, None, capture)
+            return open_everything(paths, settings, lambda _p, _c: new_passphrase, None, capture,
+                                   self.retention_done.emit)
 
         def failed(exc: BaseException) -> None:
             self.busy = False

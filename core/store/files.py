@@ -93,12 +93,6 @@ def remove(db: apsw.Connection, paths: Iterable[str]) -> None:
     db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in paths))
 
 
-def remove_under(db: apsw.Connection, folder: str) -> None:
-    """Drop the state of every file inside ``folder`` (writer connection)."""
-    lo, hi = folder_range(folder)
-    db.execute("DELETE FROM files WHERE path >= ? AND path < ?", (lo, hi))
-
-
 def rename(db: apsw.Connection, moves: Iterable[tuple[str, str]]) -> None:
     """Carry file states over to new paths (writer connection); replaces any at the target."""
     for src, dest in moves:

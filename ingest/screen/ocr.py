@@ -71,9 +71,6 @@ class OcrResult:
     def text(self) -> str:
         return "\n".join(self.lines)
 
-    @property
-    def mean_confidence(self) -> float:
-        return sum(w.confidence for w in self.words) / len(self.words) if self.words else 0.0
 
 
 def find_tesseract() -> str:
