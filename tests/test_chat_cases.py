@@ -367,3 +367,12 @@ def test_json_exports_saved_with_a_bom_are_read(tmp_path: Path) -> None:
     assert detect_format(path) == "telegram"
     (message,), _ = read(path)
     assert message.text == "hi"
+
+
+def test_a_deep_first_jsonl_line_is_reported_and_the_rest_kept(tmp_path: Path) -> None:
+    good = {"conversation": "c", "timestamp": "2020-01-01T00:00:00+00:00", "text": "kept"}
+    path = tmp_path / "chat.jsonl"
+    path.write_text(DEEP + "\n" + json.dumps(good) + "\n")
+    messages, report = read(path)
+    assert [m.text for m in messages] == ["kept"]
+    assert [s.reason for s in report.skipped] == ["JSON nested too deeply"]

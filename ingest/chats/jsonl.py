@@ -55,18 +55,27 @@ def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
 
 
 def _check_first_line(path: Path) -> None:
+    """Refuse a file whose first readable line is not a JSON object.
+
+    Lines that are JSON but cannot be taken in (nested too deeply, over the
+    line limit) are skipped here and reported by the import, like any bad line
+    further down; the first line that decodes decides.
+    """
     number = 0
+    unreadable = False  # lines the import will skip and report
     check_regular(path)
     try:
         with path.open("rb") as handle:
             for number, raw in _lines(handle):
                 if raw is None:
-                    raise BadInput(f"{path.name}, line {number}: a line over "
-                                   f"{MAX_LINE_BYTES // (1024 * 1024)} MB; expected one "
-                                   "chat message per line (JSONL)")
-                if not raw.strip():
+                    unreadable = True
+                if raw is None or not raw.strip():
                     continue
-                record = _decode(raw, number == 1)
+                unreadable = True
+                try:
+                    record = _decode(raw, number == 1)
+                except RecursionError:
+                    continue
                 if not isinstance(record, dict):
                     raise BadInput(f"{path.name}, line {number}: not a JSON object; "
                                    "expected one chat message per line (JSONL)")
@@ -76,9 +85,8 @@ def _check_first_line(path: Path) -> None:
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path.name}, line {number}: not valid JSON ({str(exc)[:120]}); "
                        "expected one chat message per line (JSONL)") from exc
-    except RecursionError as exc:
-        raise BadInput(f"{path.name}, line {number}: JSON nested too deeply; "
-                       "expected one chat message per line (JSONL)") from exc
+    if unreadable:
+        return  # only lines the import will report; let it say which
     raise BadInput(f"{path.name}: the file is empty")
 
 
