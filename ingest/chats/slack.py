@@ -192,6 +192,9 @@ def _items(tree: _Tree, channels: list[_Channel], users: dict[str, str]) -> Iter
 def _message(message: object, where: str, channel: _Channel, users: dict[str, str]) -> ChatItem:
     if not isinstance(message, dict):
         return SkippedItem(where, "message is not an object")
+    kind = message.get("type", "message")
+    if kind != "message":  # reactions and other events some exporters keep
+        return Ignored(f"{label_of(kind)} event")
     subtype = message.get("subtype")
     subtype = subtype if isinstance(subtype, str) or subtype is None else "unknown"
     if subtype not in _IMPORTED_SUBTYPES:
