@@ -28,6 +28,7 @@ from ingest.chats.common import (ChatItem, DerivedIds, Ignored, ParseOptions, Sk
 from ingest.chats.jsonstream import check_json, json_units
 
 FORMAT = "claude"
+_NOT_SHOWN = {"thinking", "redacted_thinking", "tool_result", "token_budget"}
 SPEAKERS = {"human": ("You", "user"), "user": ("You", "user"),
             "assistant": ("Claude", "assistant")}
 
@@ -172,7 +173,10 @@ def _message_text(message: dict[str, Any]) -> str:
                 artifact = text_of(dict_of(block.get("input")).get("title"))
                 if artifact:
                     pieces.append(f"[artifact: {artifact}]")
-            # "thinking", "tool_result" and unknown blocks are not the conversation.
+            elif kind not in _NOT_SHOWN:
+                # Other blocks that carry words (voice notes…) show them.
+                pieces.append(text_of(block.get("text")))
+            # Thinking and tool results are not the conversation.
     else:
         pieces.append(text_of(message.get("text")))
     names: list[str] = []  # a file often appears under both keys
