@@ -223,22 +223,20 @@ def print_file_status(ctx: Context, info: dict[str, Any]) -> None:
 # -- chats ------------------------------------------------------------------------------
 def cmd_import(ctx: Context) -> int:
     from core.progress import Progress
-    from ingest.chats import parse_export
+    from ingest.chats.importer import import_export
 
     args = ctx.args
     path = Path(args.path).expanduser()
-    # Read (and validate) the export before the store is opened: a broken file
-    # stops here with nothing written.
-    stream = parse_export(path, args.format, name=args.name)
     progress = ctx.progress("Importing messages")
-    with stream:
-        engine = ctx.engine()
-        changes = engine.pipeline.submit(
-            stream, progress=lambda p: progress(Progress(p.done)))
-    report = stream.report()
+    # The export is read (and validated) before the store is opened: a broken
+    # file stops with nothing written. The engine opens with the first batch.
+    summary = import_export(path, lambda batch: ctx.engine().pipeline.submit(batch),
+                            progress=lambda p: progress(Progress(p.done)),
+                            format=args.format, name=args.name)
+    report = summary.report
     result = {
         "path": str(path), "format": report.format, "messages": report.imported,
-        "imported": len(changes.added), "already_present": changes.duplicates,
+        "imported": summary.added, "already_present": summary.already,
         "skipped": [{"where": s.where, "reason": s.reason, "detail": s.detail}
                     for s in report.skipped],
         "skipped_by_reason": report.skipped_by_reason,

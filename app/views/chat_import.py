@@ -1,18 +1,14 @@
 """Importing a chat export: pick a file, watch it go in, cancel any time, read the summary.
 
-``import_chats`` is the Qt-free job (it runs on a worker): the export is read
-(and validated, so a broken file stops before anything is written) by
-``ingest.chats.parse_export`` and handed to ``pipeline.submit`` in batches;
-between batches it reports progress and honours Cancel. What was stored
-before a cancel stays stored — re-importing the same export later adds only
-what is missing (stable message ids).
+The work is ``ingest.chats.importer.import_export`` on a worker, the same loop
+as `engram import`: batches into ``pipeline.submit``, progress and Cancel between
+them. What was stored before a cancel stays stored — re-importing the same
+export later adds only what is missing (stable message ids).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -21,71 +17,10 @@ from PySide6.QtWidgets import (
 
 from app.tasks import Job, Task, run_in_background
 from core.progress import Progress
-from core.records import Changes
+from ingest.chats.importer import ImportSummary, import_export
 
-BATCH = 64
+BATCH = 64  # small batches: Cancel answers within a moment
 FILTER = ("Chat exports (*.zip *.json *.jsonl *.ndjson *.txt);;All files (*)")
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    path: str
-    format: str
-    messages: int            # read from the export
-    added: int               # new in the store
-    already: int             # stored before
-    skipped: tuple[tuple[str, str], ...]
-    ignored: tuple[tuple[str, int], ...]
-    cancelled: bool
-    changes: Changes
-
-    def text(self) -> str:
-        name = Path(self.path).name
-        head = (f"Stopped importing {name}: " if self.cancelled
-                else f"Imported {name} ({self.format} export): ")
-        lines = [head + f"{self.added} new messages, {self.already} already present."]
-        if self.cancelled:
-            lines.append("What was imported stays; import the file again to finish.")
-        if self.skipped:
-            lines.append(f"{len(self.skipped)} could not be read, e.g. "
-                         f"{self.skipped[0][0]}: {self.skipped[0][1]}")
-        if self.ignored:
-            lines.append("Left out on purpose: " + ", ".join(
-                f"{n} × {why}" for why, n in self.ignored))
-        return "\n".join(lines)
-
-
-def import_chats(pipeline: Any, path: Path, job: Job, *,
-                 parse: Callable[..., Any] | None = None) -> ImportSummary:
-    """Import one export; stops between batches when ``job`` is cancelled."""
-    if parse is None:
-        from ingest.chats import parse_export as parse
-    stream = parse(path)
-    changes = Changes()
-    cancelled = False
-    with stream:
-        items = iter(stream)
-        read = 0
-        job.report(0, None, "reading")
-        while True:
-            if job.cancel.cancelled:
-                cancelled = True
-                break
-            batch = list(islice(items, BATCH))
-            if not batch:
-                break
-            changes = changes + pipeline.submit(batch)
-            read += len(batch)
-            if job.cancel.cancelled:
-                cancelled = True
-                break
-            job.report(read, None, "messages")
-    report = stream.report()
-    return ImportSummary(
-        path=str(path), format=report.format, messages=report.imported,
-        added=len(changes.added), already=changes.duplicates,
-        skipped=tuple((s.where, s.describe()) for s in report.skipped),
-        ignored=tuple(sorted(report.ignored.items())), cancelled=cancelled, changes=changes)
 
 
 class ChatImportPanel(QWidget):
@@ -136,9 +71,12 @@ class ChatImportPanel(QWidget):
         self.progress.setRange(0, 0)  # busy until the first count arrives
         self.progress.setFormat(f"Reading {path.name}…")
         self._running(True)
-        self.task = run_in_background(lambda job: import_chats(pipeline, path, job),
-                                      self.on_done, self.on_error, progress=self.on_progress,
-                                      owner=self)
+        def work(job: Job) -> ImportSummary:
+            return import_export(path, pipeline.submit, progress=job.progress,
+                                 cancel=job.cancel, batch_size=BATCH)
+
+        self.task = run_in_background(work, self.on_done, self.on_error,
+                                      progress=self.on_progress, owner=self)
         self.ctx.jobs.add(f"Importing {path.name}", self.task)
         return self.task
 
