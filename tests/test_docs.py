@@ -35,3 +35,30 @@ def test_every_cli_command_has_help_and_a_readme_line() -> None:
         for action in subparser._actions:
             if action.option_strings and action.dest != "help":
                 assert action.help, f"`engram {name} {action.option_strings[0]}` has no help"
+
+
+def module_map() -> str:
+    return README.split("## How it works", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_module_map_names_only_what_exists() -> None:
+    named = set(re.findall(r"`((?:app|core|ingest)/[\w/.]*)`", module_map()))
+    assert named, "the module map names no modules"
+    missing = sorted(p for p in named if not (REPO / p.rstrip("/")).exists())
+    assert missing == [], f"the README's module map names files that do not exist: {missing}"
+
+
+def test_the_module_map_names_every_package_and_top_level_module() -> None:
+    """A new package, or a new module at the top of app/, core/ or ingest/, gets a line."""
+    text = module_map()
+    expected = []
+    for package in ("app", "core", "ingest"):
+        for path in sorted((REPO / package).iterdir()):
+            if path.name.startswith(("_", ".")):
+                continue
+            if path.is_dir() and (path / "__init__.py").exists():
+                expected.append(f"{package}/{path.name}/")
+            elif path.suffix == ".py":
+                expected.append(f"{package}/{path.name}")
+    unnamed = [p for p in expected if f"`{p}" not in text]
+    assert unnamed == [], f"add these to the README's module map (How it works): {unnamed}"
