@@ -9,7 +9,8 @@ the unchanged folder (a stat per file). Then, in-process, where the first
 scan's time goes: extraction + chunking per type versus embedding the chunks.
 A second test prints passages per MB for machine data (a 2 MB one-line JSON,
 a log, a minified bundle) read whole versus by name and head.
-``ENGRAM_BENCH_THREADS=N`` sets the embedder's threads (settings ``model_threads``).
+``ENGRAM_BENCH_THREADS=N`` sets the embedder's threads (settings ``model_threads``);
+``ENGRAM_BENCH_FILES=N`` makes a smaller (or larger) folder.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import pytest
 from tests.benchmarks.cli_run import engram, fresh_home
 from tests.documents import write_mixed_folder
 
-FILES = 1000
+FILES = int(os.environ.get("ENGRAM_BENCH_FILES", "1000"))
 
 pytestmark = pytest.mark.benchmark
 
