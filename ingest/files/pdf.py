@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -222,10 +221,10 @@ def pdftotext_pages(data: bytes, pages: int) -> list[str] | None:
         return None
     try:
         proc = subprocess.Popen([tool, "-q", "-enc", "UTF-8", "-", "-"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                preexec_fn=_limit_memory if os.name == "posix" else None)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError:
         return None
+    _limit_memory(proc.pid)
     chunks: list[bytes] = []
 
     def read() -> None:
@@ -274,10 +273,15 @@ def pdftotext_pages(data: bytes, pages: int) -> list[str] | None:
     return texts
 
 
-def _limit_memory() -> None:
-    import resource
+def _limit_memory(pid: int) -> None:
+    """Cap the child's address space (Linux). Set from outside, after the start:
+    a ``preexec_fn`` can deadlock a program that runs other threads."""
+    try:
+        import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (_PDFTOTEXT_MEMORY, _PDFTOTEXT_MEMORY))
+        resource.prlimit(pid, resource.RLIMIT_AS, (_PDFTOTEXT_MEMORY, _PDFTOTEXT_MEMORY))
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass  # no prlimit here (macOS, Windows) or the child already exited
 
 
 def _open_encrypted(reader: Any) -> bool:
