@@ -103,9 +103,7 @@ def _page_text(page: Any, first: str | None) -> tuple[str, str | None]:
         except Exception as exc:
             problem = problem or f"unreadable ({_reason(exc)})"
             continue
-        if not text.strip():
-            if first is not None:  # poppler found no text: pypdf will not either
-                return "", None
+        if not text.strip():  # a font one library cannot decode, the other may
             continue
         found = text_problem(text)
         if found is None:
