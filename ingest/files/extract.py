@@ -8,7 +8,9 @@ programming errors raise.
 
 The file is read once, into memory, never beyond ``max_bytes`` (plus one byte
 to notice growth), and nothing is written anywhere: extracted text must not
-land on disk outside the encrypted store.
+land on disk outside the encrypted store. What comes out is NFKC-folded like
+everything the pipeline stores (``core/textnorm.py``); large machine data is
+reduced to its head (``data_max_bytes``).
 """
 from __future__ import annotations
 

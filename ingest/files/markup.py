@@ -13,7 +13,7 @@ import re
 from ingest.files.blocks import Block, Outline
 from ingest.files.html import html_blocks
 
-__all__ = ["csv_blocks", "html_blocks", "markdown_blocks"]
+__all__ = ["csv_blocks", "html_blocks", "markdown_blocks", "render_inline"]
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
