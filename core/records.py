@@ -111,7 +111,8 @@ class SearchHit:
     """One display-ready search result.
 
     ``snippet`` marks matched words as «word». ``kind`` is "event" or "memory";
-    ``memory_type`` is set for memories.
+    ``memory_type`` is set for memories, and ``sources`` holds a memory's source
+    event ids (the message a dated fact came from), so a hit leads to its evidence.
     """
 
     id: int
@@ -126,6 +127,7 @@ class SearchHit:
     memory_type: MemoryType | None = None
     end_time: datetime | None = None
     has_image: bool = False
+    sources: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         p = self.provenance
@@ -146,6 +148,7 @@ class SearchHit:
         }
         if self.memory_type:
             out["memory_type"] = self.memory_type
+            out["sources"] = list(self.sources)
         if self.end_time:
             out["end_time"] = self.end_time.isoformat()
         return out

@@ -101,3 +101,24 @@ def test_screen_noise_makes_no_facts_but_written_sentences_do(engine) -> None:
     facts = [m for m in list_memories(engine.store.reader(), include_all=True)
              if m.type in ("semantic", "core")]
     assert [m.text for m in facts] == ["You booked the train to Porto for 14 March 2025."]
+
+
+def test_a_dated_fact_found_by_search_leads_to_its_message(engine) -> None:
+    from core.records import SearchFilters
+
+    said = [("Caroline", "Hey Mel! Good to see you! How have you been?"),
+            ("Melanie", "I'm swamped with the kids & work. What's up with you?"),
+            ("Caroline", "I went to a LGBTQ support group yesterday and it was so powerful."),
+            ("Melanie", "Wow, that's cool! Did you hear any inspiring stories?")]
+    added = engine.pipeline.submit([
+        Observation(source="chat", captured_at=SAID, text=text, speaker=who, thread="conv",
+                    external_id=f"conv:{n}", meta={"session": "session_1"})
+        for n, (who, text) in enumerate(said, 1)]).added
+    consolidate(engine)  # learnt today about a day in 2023 (an old chat imported now)
+    message = added[2]
+    hits = engine.retriever.search("When did Caroline go to the LGBTQ support group?",
+                                   SearchFilters(memory_types=("semantic",)), k=5)
+    fact = next(h for h in hits if "support group" in h.text)
+    assert fact.text == "Caroline went to a LGBTQ support group on 7 May 2023 and it was so powerful."
+    assert fact.sources == (message,) and fact.to_json()["sources"] == [message]
+    assert fact.provenance.external_id == "conv:3" and fact.provenance.speaker == "Caroline"

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from core.memory.text import content_words, sentences, squash, words
+from core.memory.text import STOPWORDS, content_words, sentences, squash, words
 from core.temporal import TimeSpan, normalize_times
 
-FactKind = Literal["event", "plan", "preference", "relation", "skill", "state"]
-FACT_KINDS: tuple[FactKind, ...] = ("event", "plan", "preference", "relation", "skill", "state")
+FactKind = Literal["event", "plan", "preference", "relation", "skill", "state", "opinion"]
+FACT_KINDS: tuple[FactKind, ...] = ("event", "plan", "preference", "relation", "skill", "state",
+                                    "opinion")
 
 MIN_WORDS, MAX_WORDS = 4, 40
 MIN_CONTENT = 3          # meaningful words a fact needs besides names and pronouns
@@ -48,7 +49,7 @@ _INTERJECTIONS = ("hey|hi|hello|wow|whoa|oh|ooh|yeah|yep|yes|yup|nope|no|thanks|
 _LEAD = re.compile(rf"^(?:(?:{_INTERJECTIONS})\b(?:\s+[A-Z][a-z]+)?\s*[,!.…]*\s+)+",
                    re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|me|my|mine|myself|"
-                           r"we|we're|we’re|we've|we’ve|we'll|we’ll|we'd|our|ours|us)\b",
+                           r"we|we're|we’re|we've|we’ve|we'll|we’ll|we'd|our|ours|ourselves|us)\b",
                            re.IGNORECASE)
 # Sentences that react to the other person or to the chat, not facts about anyone.
 _REACTION = re.compile(
@@ -192,14 +193,22 @@ def well_formed(sentence: str) -> bool:
 
 
 def facts_from_text(text: str, voice: Voice, anchor: datetime | date, *,
-                    require_well_formed: bool = False) -> list[Fact]:
-    """Every fact the speaker (``voice``) states about themself in ``text``."""
+                    require_well_formed: bool = False, opinions: bool = False) -> list[Fact]:
+    """Every fact the speaker (``voice``) states about themself in ``text``.
+
+    ``opinions``: also keep what the speaker says about something else ("The
+    transgender stories were so inspiring"), attributed as said by them
+    ("Caroline said the transgender stories were so inspiring.") — for chat
+    messages, where the speaker is known.
+    """
     out: list[Fact] = []
     seen: set[str] = set()
     for raw in clauses(text):
         if require_well_formed and not well_formed(raw):
             continue
         fact = fact_from_clause(raw, voice, anchor)
+        if fact is None and opinions:
+            fact = opinion_from_clause(raw, voice, anchor)
         if fact is None:
             continue
         key = " ".join(words(fact.text))
@@ -238,6 +247,52 @@ def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | 
     text = text[:1].upper() + text[1:]
     return Fact(text=text, subject=voice.name, kind=classify(clause, when, anchor),
                 sentence=raw, when=when)
+
+
+_UNRESOLVED_START = re.compile(r"^(?:it|it's|that|that's|this|these|those|they|they're|he|she|"
+                               r"there|here|his|her|their|its|them|what|wow|so|such|sounds|"
+                               r"looks|seems|same|yes|no|not|nothing|anything|everything)\b",
+                               re.IGNORECASE)
+
+
+_FINITE = re.compile(r"\b(?:is|are|was|were|has|have|had|makes?|made|brings?|helps?|can|will|"
+                     r"gives?|keeps?)\b|['’]s\b", re.IGNORECASE)
+
+
+def opinion_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
+    """A statement about something else, attributed to the speaker ("Ana said …"), or None.
+
+    Only clean, self-contained statements: no first or second person, no
+    leading pronoun that points elsewhere, enough meaningful words.
+    """
+    clause = strip_lead(raw)
+    if voice.addressee and clause.startswith(voice.addressee + ","):
+        clause = strip_lead(clause[len(voice.addressee) + 1:].lstrip())  # a vocative
+    if re.match(r"^[A-Za-z]+ing\b", clause) and not _FINITE.search(clause):
+        return None  # "Loving the inclusivity": whose, and what about it?
+    if voice.second_person or not clause or clause.rstrip("\"'”)] ").endswith("?"):
+        return None
+    if _FRAGMENT.match(raw) or _UNRESOLVED_START.match(clause) or _HYPOTHETICAL.search(clause) \
+            or _REACTION.search(clause):
+        return None
+    n = len(clause.split())
+    if n < 5 or n > MAX_WORDS or _FIRST_PERSON.search(clause) or re.search(
+            r"\b(?:you|your|yours|yourself|you're|you’re|you've|you'll|you'd|u|ya)\b",
+            clause, re.IGNORECASE):
+        return None
+    names = {voice.name.lower(), (voice.addressee or "").lower()}
+    meaningful = [w for w in content_words(clause) if w not in _LOW_VALUE and w not in names]
+    if len(meaningful) < MIN_CONTENT:
+        return None
+    dated, mentions = normalize_times(clause, anchor)
+    ws = dated.split()
+    first = re.sub(r"['’]s$", "", ws[0]).lower()
+    second_lower = len(ws) > 1 and ws[1][:1].islower()
+    if first in STOPWORDS or (second_lower and first.endswith(("ing", "s", "al", "ly", "e"))):
+        dated = dated[:1].lower() + dated[1:]  # a capital that only began the sentence
+    text = f"{voice.name} said {dated.rstrip(' ,;:-–—!.…')}."
+    return Fact(text=text, subject=voice.name, kind="opinion", sentence=raw,
+                when=next((m.span for m in mentions), None))
 
 
 def _informative(clause: str, voice: Voice) -> bool:

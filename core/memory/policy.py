@@ -35,6 +35,9 @@ from core.memory.text import normalize, overlap
 from core.memory.types import Candidate, Memory
 
 DUPLICATE = 0.95
+# A person saying the same thing again in other words ("I'm looking into counseling" in
+# May, "I want to work in counseling" in June): one fact, with both sentences as sources.
+RESTATED = 0.90
 PROCEDURE_SIMILAR = 0.85
 STEP_OVERLAP = 0.6
 RELATED = 0.75
@@ -126,7 +129,7 @@ def _duplicate(candidate: Candidate, neighbours: Sequence[Neighbour]) -> Decisio
         if m.type != candidate.type or not m.current:
             continue
         same_text = normalize(m.text) == text
-        if not same_text and n.similarity < DUPLICATE:
+        if not same_text and n.similarity < (RESTATED if _restates(candidate, m) else DUPLICATE):
             continue
         if best is None or (same_text, n.similarity) > (normalize(best.memory.text) == text,
                                                           best.similarity):
@@ -134,12 +137,21 @@ def _duplicate(candidate: Candidate, neighbours: Sequence[Neighbour]) -> Decisio
     if best is None:
         return None
     m = best.memory
+    if "sentence" in candidate.fields and "sentence" in m.fields:
+        return Decision("merge", m.id, "said again")  # another sentence: more evidence
     # Still looking at the same thing (a screen a few seconds later): no new evidence.
     lo, hi = m.started_at - REPEAT_WINDOW, m.ended_at + REPEAT_WINDOW
     if lo <= candidate.started_at <= hi:
         return Decision("ignore", m.id, "duplicate of what was just seen")
     refine = candidate.type == "procedural" and _more_steps(candidate, m)
     return Decision("merge", m.id, "seen again", refine=refine)
+
+
+def _restates(candidate: Candidate, memory: Memory) -> bool:
+    """Both are sentence facts about the same subject, of the same kind and time."""
+    a, b = candidate.fields, memory.fields
+    return ("sentence" in a and "sentence" in b and a.get("subject") == b.get("subject")
+            and a.get("kind") == b.get("kind") and a.get("when") == b.get("when"))
 
 
 def _similar_procedure(candidate: Candidate, neighbours: Sequence[Neighbour]) -> Decision | None:

@@ -150,7 +150,8 @@ def fact_candidates(events: Sequence[Event], config: RuleConfig) -> list[Candida
                     out.append(fact_candidate(event, subject, st))
         anchor = event.started_at.astimezone()  # "yesterday" is a day on the person's calendar
         well_formed = event.source in ("screen", "file")
-        for fact in facts_from_text(event.text, voice, anchor, require_well_formed=well_formed):
+        for fact in facts_from_text(event.text, voice, anchor, require_well_formed=well_formed,
+                                    opinions=event.source == "chat"):
             out.append(sentence_fact_candidate(event, fact))
     return out
 

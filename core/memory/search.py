@@ -161,7 +161,7 @@ def hits_for(db: apsw.Connection, memories: Sequence[Memory], scores: Sequence[f
             time=m.started_at if episodic else m.valid_from,
             end_time=m.ended_at if episodic and m.ended_at != m.started_at else None,
             title=m.title or m.text[:80], snippet=snippet(m.text, query_words), score=score,
-            provenance=prov, text=m.text, memory_type=m.type))
+            provenance=prov, text=m.text, memory_type=m.type, sources=tuple(m.sources)))
     return out
 
 

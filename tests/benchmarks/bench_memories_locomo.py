@@ -181,6 +181,7 @@ def recall(found: list[set[str]], evidence: set[str]) -> float:
 
 
 @pytest.mark.benchmark
+@pytest.mark.timeout(7200)  # five conversations, longer with a chat model
 def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from core.memory import rows
     from core.memory.consolidate import consolidate
