@@ -58,6 +58,7 @@ class Engine:
     _chat_model: ChatRuntime | None = None
     _chat_checked: bool = False
     _consolidation: ConsolidationRunner | None = None
+    memory_model_label: str = ""  # "too small to be trusted" when the chat model is
 
     def chat_model(self) -> ChatRuntime | None:
         """The chat runtime if a chat model is installed and selected, else None."""
@@ -92,7 +93,9 @@ class Engine:
         from core.memory.extract import ModelExtractor
         from core.models.trust import may_write_memories, model_trust
 
-        if not may_write_memories(model_trust(runtime.path), self.settings):
+        trust = model_trust(runtime.path)
+        self.memory_model_label = trust.label  # shown by the CLI and Settings
+        if not may_write_memories(trust, self.settings):
             return None  # too small to be trusted: rules only, unless turned on anyway
 
         return ModelExtractor(runtime, owner_names=rule_config(self.settings).owner_names)

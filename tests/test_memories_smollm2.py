@@ -48,3 +48,17 @@ def test_smollm2_is_too_small_to_be_trusted(smollm2: Path) -> None:
     assert trust.parameters is not None and 100_000_000 < trust.parameters < 200_000_000
     assert not may_write_memories(trust, {})
     assert may_write_memories(trust, {"memories_small_model": True})  # the person's choice
+
+
+def test_models_list_and_consolidate_say_smollm2_is_too_small(cli, smollm2: Path) -> None:
+    import json
+
+    added = json.loads(cli("models", "add", str(smollm2), "--json").stdout)
+    assert added
+    listed = json.loads(cli("models", "list", "--json").stdout)["models"]
+    chat = [m for m in listed if m["role"] == "chat" and m["installed"]]
+    assert chat and all(m["trust"] == TOO_SMALL for m in chat)
+    assert "too small to be trusted to write memories" in cli("models", "list").stdout
+    cli("add", "I moved to Porto last week.")
+    report = json.loads(cli("consolidate", "--json").stdout)
+    assert not report["model_used"] and TOO_SMALL in report["model_note"]

@@ -194,9 +194,14 @@ def cmd_consolidate(ctx: Context) -> int:
     extractor = None if ctx.args.no_model else engine.memory_extractor()
     report = engine.memories.build(extractor=extractor, batch_size=ctx.args.batch_size,
                                    progress=ctx.progress("Consolidating"))
+    label = getattr(engine, "memory_model_label", "") if extractor is None else ""
+    note = (f"The chat model is {label}: memories were written by the rules alone "
+            f"(setting memories_small_model turns it on anyway).") if label else ""
     if ctx.json:
-        ctx.emit_json(report.to_json())
+        ctx.emit_json({**report.to_json(), "model_note": note})
         return 0
+    if note:
+        ctx.out(note)
     ctx.out(f"Consolidated {report.events} events in {report.batches} "
             f"batch{'es' if report.batches != 1 else ''}"
             + (" (with the chat model)." if report.model_used else " (rule-based)."))

@@ -11,6 +11,7 @@ event is processed twice and none is skipped.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
@@ -32,6 +33,9 @@ from core.store import events as event_rows
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 200
+# With a chat model a batch is what one model call reads: committed (and resumable)
+# within a minute or so even at well under one event per second.
+MODEL_BATCH = 16
 # Bounds the index range when looking back for an episode's earlier events: an
 # event (one collapsed screen observation) is assumed to last at most this long.
 LONGEST_EVENT = 86400.0
@@ -65,7 +69,10 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
     model; ``max_batches`` bounds one call (the background runner does one).
     """
     store = engine.store
+    if extractor is not None and batch_size == DEFAULT_BATCH:
+        batch_size = MODEL_BATCH
     config = config or rule_config(getattr(engine, "settings", None))
+    began = time.monotonic()
     counts: dict[str, TypeCounts] = {}
     rejected: Counter[str] = Counter()
     failures = events_done = batches = model_candidates = 0
@@ -102,7 +109,8 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
         events_done += len(ids)
         batches += 1
         if progress:
-            progress(Progress(events_done, total))
+            progress(Progress(events_done, total, rate_label(events_done, total,
+                                                             time.monotonic() - began)))
     if not cancelled:
         fill_vectors(engine)  # memories written while embedding failed, or after a model change
     return ConsolidationReport(
@@ -110,6 +118,18 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
         model_used=extractor is not None, model_candidates=model_candidates,
         model_failures=failures, cancelled=cancelled,
         pending=rows.pending_events(store.reader()))
+
+
+def rate_label(done: int, total: int | None, seconds: float) -> str:
+    """"12.5 events/s, about 3 min left" for a progress line."""
+    if done <= 0 or seconds <= 0:
+        return ""
+    rate = done / seconds
+    label = f"{rate:.1f} events/s"
+    if total and total > done:
+        left = (total - done) / rate
+        label += f", about {round(left)} s left" if left < 90 else f", about {round(left / 60)} min left"
+    return label
 
 
 def _plan(engine: EngineLike, reader: Any, start: int, ids: list[int], batch: list[Event],
