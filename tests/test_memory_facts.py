@@ -1,7 +1,7 @@
 """Sentence facts: speaker and pronoun resolution, dates, types, and no facts from noise."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -122,3 +122,28 @@ def test_a_dated_fact_found_by_search_leads_to_its_message(engine) -> None:
     assert fact.text == "Caroline went to a LGBTQ support group on 7 May 2023 and it was so powerful."
     assert fact.sources == (message,) and fact.to_json()["sources"] == [message]
     assert fact.provenance.external_id == "conv:3" and fact.provenance.speaker == "Caroline"
+
+
+def test_the_core_profile_is_derived_from_facts_and_links_to_them(engine) -> None:
+    from core.memory.profile import load_profile
+
+    notes = ["My name is Rui Costa.", "My sister Joana moved to Porto last week.",
+             "I work at Siemens as a data engineer.", "I live in Lisbon.",
+             "I really enjoy hiking in the mountains with friends.",
+             "I'm going to learn the piano next month."]
+    engine.pipeline.submit([Observation(source="note", captured_at=NOTE_DAY + timedelta(minutes=n),
+                                        text=t) for n, t in enumerate(notes)])
+    consolidate(engine)
+    profile = load_profile(engine.store.reader())
+    assert profile.owner == "Rui Costa"
+    texts = {s: [i.text for i in profile.section(s)] for s in
+             ("people", "places", "work", "projects", "preferences")}
+    assert texts["people"] == ["Joana, your sister"]
+    assert texts["places"] == ["You live in Lisbon"] and texts["work"] == ["You work at Siemens"]
+    assert any("hiking in the mountains" in t for t in texts["preferences"])
+    assert any("piano" in t for t in texts["projects"])
+    memories = {m.id: m for m in list_memories(engine.store.reader(), include_all=True)}
+    for item in profile.items:  # every line leads to the facts it rests on
+        assert item.memory_ids and all(i in memories for i in item.memory_ids)
+    sister = profile.section("people")[0]
+    assert memories[sister.memory_ids[0]].fields["value"] == "Joana"
