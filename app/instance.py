@@ -25,7 +25,7 @@ class Instance:
 
     def __init__(self, engine: Engine, sources: Sequence[Source]) -> None:
         self.engine = engine
-        self.supervisor = Supervisor(sources, engine.pipeline.submit)
+        self.supervisor = Supervisor(sources, engine.pipeline.take)
         self.stopped = threading.Event()
         self._server: ControlServer | None = None
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="access")

@@ -23,7 +23,8 @@ import numpy as np
 from core.memory.forget import on_events_expired, on_events_forgotten
 from core.progress import Cancel, Progress, ProgressFn
 from core.item_limit import DEFAULT_ITEM_CHARS, cap_observation, split_observation
-from core.records import Changes, Observation
+from core.filebook import FileBook
+from core.records import Changes, Observation, Relocate, Relocation, Retract, SinkItem
 from core.store import Store
 from core.store import events as event_rows
 from core.store import vectors
@@ -64,6 +65,8 @@ class Pipeline:
         self.item_chars = item_chars
         self._space_lock = threading.Lock()
         self._space: vectors.Space | None = None
+        # What the folder indexer remembers per file, lent to it instead of the store.
+        self.files = FileBook(store)
 
     # -- vectors ------------------------------------------------------------------
     def space(self) -> vectors.Space | None:
@@ -117,6 +120,24 @@ class Pipeline:
             if folded != context:
                 changed["meta"] = {**obs.meta, "context": folded}
         return replace(obs, **changed) if changed else obs
+
+    def take(self, items: Sequence[SinkItem]) -> Changes:
+        """A source's sink: store observations, retract and relocate events, in order.
+
+        Consecutive observations are stored together (one embedding batch).
+        """
+        changes, run = Changes(), []
+        for item in [*items, None]:
+            if isinstance(item, Observation):
+                run.append(item)
+                continue
+            if run:
+                changes, run = changes + self.submit(run), []
+            if isinstance(item, Retract):
+                changes = changes + self.forget(item.event_ids, scrub=item.scrub)
+            elif isinstance(item, Relocate):
+                changes = changes + self.relocate(item.relocations)
+        return changes
 
     def submit(self, observations: Iterable[Observation], *, batch_size: int = 256,
                progress: ProgressFn | None = None, total: int | None = None,
@@ -204,7 +225,7 @@ class Pipeline:
             self.store.compact()
         return changes
 
-    def relocate(self, relocations: Sequence[event_rows.Relocation]) -> Changes:
+    def relocate(self, relocations: Sequence[Relocation]) -> Changes:
         """Move events to a new path / identity, keeping their ids (a renamed file).
 
         Where the new title changes what the embedder sees, the vector is

@@ -6,6 +6,7 @@ keeps them as UNIX seconds (REAL).
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, Mapping
@@ -189,3 +190,84 @@ class Changes:
             skipped=self.skipped + other.skipped,
             memories=self.memories + other.memories,
         )
+
+
+# -- what a source hands its sink besides observations ------------------------------------
+@dataclass(frozen=True)
+class Relocation:
+    """A stored event's new place: the same content under a new path and identity.
+
+    Used when a file is moved or renamed, or a chunk shifts position in its
+    file: the event keeps its id (and so whatever was built from it), only
+    where it lives and how the source names it change.
+    """
+
+    event_id: int
+    path: str | None
+    external_id: str | None
+    title: str | None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Retract:
+    """Events a source no longer stands behind (a deleted file, a changed chunk).
+
+    ``scrub`` (a deletion) also merges the keyword index so the words are gone
+    from its pages; a replaced chunk skips that: its file still holds the text.
+    """
+
+    event_ids: tuple[int, ...]
+    scrub: bool = True
+
+
+@dataclass(frozen=True)
+class Relocate:
+    """Events that moved (a renamed file, a shifted chunk): same content, new place."""
+
+    relocations: tuple[Relocation, ...]
+
+
+SinkItem = Observation | Retract | Relocate
+"""What a source hands its sink; the pipeline is the only one that acts on it."""
+
+
+# -- what the folder indexer remembers about a file -------------------------------------
+FILE_SOURCE = "file"
+
+
+@dataclass(frozen=True)
+class FileState:
+    """One file as last seen by the indexer.
+
+    ``mtime_ns`` and ``size`` are from the stat taken *before* the file was read,
+    so a file that changed while being read looks changed at the next scan.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    status: str  # "indexed" | "skipped"
+    problem: str | None = None
+    kind: str | None = None
+    chunks: int = 0
+    checked_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class FileEvent:
+    """A stored chunk of a file: enough to diff it against a new reading."""
+
+    id: int
+    path: str
+    external_id: str | None
+    title: str | None
+    meta: Mapping[str, Any]
+
+
+def reason_group(reason: str) -> str:
+    """The kind of a skip reason, without its per-file detail.
+
+    "unreadable PDF (EOF marker not found)" → "unreadable PDF".
+    """
+    return reason.split(" (", 1)[0].split(": ", 1)[0]

@@ -1,7 +1,8 @@
 """What a capture source is: something that produces observations until told to stop.
 
-A source never writes to the store itself: it hands observations to a ``Sink``
-(the pipeline's ``submit``) and checks its ``Control`` between units of work —
+A source never writes to the store itself: it hands typed items to a ``Sink``
+(the pipeline's ``take``): ``Observation``s, and ``Retract``/``Relocate`` for what it
+no longer stands behind or what moved. It checks its ``Control`` between units of work —
 stop as soon as ``control.stopping``; while ``control.paused`` capture nothing
 (``control.wait(seconds)`` sleeps but wakes at once on stop or resume).
 """
@@ -13,9 +14,9 @@ from datetime import datetime
 from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from core.progress import Cancel
-from core.records import Changes, Observation
+from core.records import Changes, SinkItem
 
-Sink = Callable[[Sequence[Observation]], Changes]
+Sink = Callable[[Sequence[SinkItem]], Changes]
 State = Literal["starting", "running", "paused", "failed", "stopped"]
 
 

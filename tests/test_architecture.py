@@ -79,7 +79,6 @@ def test_store_layer_knows_nothing_of_memories() -> None:
     assert _offenders("core/store", lambda m: _under(m, "core.memory")) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 step 4: the file indexer still writes")
 def test_sources_only_emit() -> None:
     """A source hands items to its sink; it never holds the pipeline or the store."""
     assert _offenders("ingest", lambda m: _under(m, "core.pipeline", "core.store")) == {}

@@ -275,7 +275,7 @@ class Running:
 
     def _run(self) -> None:
         try:
-            self.watcher.run(self.watcher.pipeline.submit, self.control)
+            self.watcher.run(self.watcher.target.take, self.control)
         except BaseException as exc:  # surfaced by the test
             self.errors.append(exc)
 

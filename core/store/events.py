@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 import apsw
 
-from core.records import Event, Observation, from_epoch, to_epoch
+from core.records import Event, Observation, Relocation, from_epoch, to_epoch
 from core.store import vectors
 
 COLUMNS = ("id, source, started_at, ended_at, text, app, title, url, path, thread, "
@@ -169,22 +168,6 @@ def delete(db: apsw.Connection, ids: Iterable[int]) -> list[int]:
             f"DELETE FROM events WHERE id IN ({marks}) RETURNING id", chunk)]
     vectors.delete(db, "events", removed)
     return removed
-
-
-@dataclass(frozen=True)
-class Relocation:
-    """A stored event's new place: the same content under a new path and identity.
-
-    Used when a file is moved or renamed, or a chunk shifts position in its
-    file: the event keeps its id (and so whatever was built from it), only
-    where it lives and how the source names it change.
-    """
-
-    event_id: int
-    path: str | None
-    external_id: str | None
-    title: str | None
-    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 def relocate(db: apsw.Connection, relocations: Iterable[Relocation]) -> list[int]:

@@ -14,44 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import apsw
 
-FILE_SOURCE = "file"
+# The values live in core.records (sources use them without the store); named here too.
+from core.records import FILE_SOURCE, FileEvent, FileState, reason_group  # noqa: F401
+
 STATUSES = ("indexed", "skipped")
-
-
-@dataclass(frozen=True)
-class FileState:
-    """One file as last seen by the indexer.
-
-    ``mtime_ns`` and ``size`` are from the stat taken *before* the file was read,
-    so a file that changed while being read looks changed at the next scan.
-    """
-
-    path: str
-    size: int
-    mtime_ns: int
-    status: str  # "indexed" | "skipped"
-    problem: str | None = None
-    kind: str | None = None
-    chunks: int = 0
-    checked_at: float = field(default_factory=time.time)
-
-
-@dataclass(frozen=True)
-class FileEvent:
-    """A stored chunk of a file: enough to diff it against a new reading."""
-
-    id: int
-    path: str
-    external_id: str | None
-    title: str | None
-    meta: Mapping[str, Any]
-
 
 _STATE_COLUMNS = "path, size, mtime_ns, status, problem, kind, chunks, checked_at"
 
@@ -167,11 +138,3 @@ def summary(db: apsw.Connection, *, folder: str | None = None,
     return FileSummary(indexed=counts.get("indexed", 0), skipped=counts.get("skipped", 0),
                        reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
                        problems=problems, notes=notes, noted=noted)
-
-
-def reason_group(reason: str) -> str:
-    """The kind of a skip reason, without its per-file detail.
-
-    "unreadable PDF (EOF marker not found)" → "unreadable PDF".
-    """
-    return reason.split(" (", 1)[0].split(": ", 1)[0]

@@ -24,14 +24,13 @@ import os
 import stat
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 from core.config import Settings
-from core.pipeline import Pipeline
 from core.progress import Cancel, Progress, ProgressFn
-from core.records import Observation, from_epoch
-from core.store import files as file_rows
-from core.store.events import Relocation
+from core.records import (FILE_SOURCE, Changes, FileEvent, FileState, Observation, Relocate,
+                          Relocation, Retract, SinkItem, from_epoch)
+from ingest.base import Sink
 from ingest.files.chunk import HEADING_SEPARATOR, Chunk, chunk, external_id
 from ingest.files.extract import Extracted, Skipped, extract
 from ingest.files.ignore import is_ignored, with_defaults
@@ -40,7 +39,28 @@ from ingest.files.report import (FileOutcome, IndexOptions, ScanReport, shown_pa
 
 log = logging.getLogger(__name__)
 
-Submit = Callable[[Sequence[Observation]], object]
+
+
+class FileBookLike(Protocol):
+    """What the indexer remembers per file, kept for it by the pipeline (core.filebook)."""
+
+    @property
+    def own_folder(self) -> Path: ...
+    def get(self, path: str) -> FileState | None: ...
+    def under(self, folder: str) -> dict[str, FileState]: ...
+    def events_of(self, path: str) -> list[FileEvent]: ...
+    def events_under(self, folder: str) -> list[FileEvent]: ...
+    def event_counts_under(self, folder: str) -> dict[str, int]: ...
+    def record(self, states: Iterable[FileState], gone: Iterable[str] = ()) -> None: ...
+    def rename(self, moves: Iterable[tuple[str, str]]) -> None: ...
+
+
+class IndexTarget(Protocol):
+    """Where indexing goes: a sink for typed items and the file book (the pipeline fits)."""
+
+    files: FileBookLike
+
+    def take(self, items: Sequence[SinkItem]) -> Changes: ...
 
 # Reasons that say nothing about the file's content: retried at every scan,
 # and the file's stored chunks are kept meanwhile.
@@ -86,7 +106,7 @@ class _Batch:
         self.relocations: list[Relocation] = []
         self.replaced: list[int] = []  # chunks of changed files: no index scrub needed
         self.deleted: list[int] = []   # chunks of deleted files: scrubbed like a forget
-        self.states: list[file_rows.FileState] = []
+        self.states: list[FileState] = []
         self.gone: list[str] = []
         self.files = 0
 
@@ -95,17 +115,20 @@ class _Batch:
 
 
 class FileIndexer:
-    """Indexes files into the store through the pipeline (the only writer of events)."""
+    """Indexes files by handing typed items to a sink: it never writes to the store.
 
-    def __init__(self, pipeline: Pipeline, options: IndexOptions = IndexOptions(),
-                 *, submit: Submit | None = None) -> None:
-        self.pipeline = pipeline
-        self.store = pipeline.store
+    ``target`` gives the sink (``take``) and the per-file book; ``sink`` replaces
+    the sink (the watcher passes the one its supervisor gave it).
+    """
+
+    def __init__(self, target: IndexTarget, options: IndexOptions = IndexOptions(),
+                 *, sink: Sink | None = None) -> None:
+        self.book = target.files
         self.options = options
-        self._submit = submit or pipeline.submit
+        self._take = sink or target.take
         # Engram's own folder (the store, its WAL, backups) is never indexed,
         # even inside a watched folder: it would index itself as it writes.
-        self._own = str(Path(self.store.path).parent.resolve())
+        self._own = str(self.book.own_folder)
 
     def ignored(self, path: Path, root: Path) -> bool:
         """Whether a scan of ``root`` leaves ``path`` out (patterns, hidden, Engram's own data).
@@ -135,9 +158,8 @@ class FileIndexer:
             report.problems.append((str(folder), "folder not found"))
             return report
         paths, unlisted = self._walk(folder, root or folder, report)
-        db = self.store.reader()
-        known = file_rows.under(db, str(folder))
-        present = file_rows.event_counts_under(db, str(folder))
+        known = self.book.under(str(folder))
+        present = self.book.event_counts_under(str(folder))
         # Chunks stored without a file state (a crash between the two writes)
         # still belong to a file that may be gone.
         orphans = set(present) - set(known)
@@ -164,7 +186,7 @@ class FileIndexer:
                 "(folder)")}  # a folder's old problem: it can be listed again
             batch.gone += folders
             self._forget_files([p for p in gone if p not in folders], batch, report)
-            batch.states += [file_rows.FileState(u, 0, 0, "skipped", f"{why} (folder)")
+            batch.states += [FileState(u, 0, 0, "skipped", f"{why} (folder)")
                              for u, why in unlisted.items()]
         self._apply(batch, report)
         if progress is not None and not report.cancelled:
@@ -207,7 +229,6 @@ class FileIndexer:
         """Re-check these files: index what changed, forget the ones that are gone."""
         started = time.monotonic()
         report = ScanReport(folder)
-        db = self.store.reader()
         batch = _Batch()
         for n, path in enumerate(paths):
             if progress is not None:
@@ -216,8 +237,8 @@ class FileIndexer:
                 report.cancelled = True
                 break
             key = str(path)
-            present = len(file_rows.events_of(db, key))
-            self._check(path, file_rows.get(db, key), present, batch, report)
+            present = len(self.book.events_of(key))
+            self._check(path, self.book.get(key), present, batch, report)
             if len(batch.observations) >= _FLUSH_CHUNKS or len(batch) >= _FLUSH_FILES:
                 self._apply(batch, report)
                 batch = _Batch()
@@ -242,20 +263,19 @@ class FileIndexer:
         chunks instead, so its unchanged chunks stay, and ``src`` is forgotten.
         """
         report = ScanReport(dest)
-        db = self.store.reader()
-        moved = file_rows.events_of(db, src)
-        states = {src: s} if (s := file_rows.get(db, src)) else {}
+        book = self.book
+        moved = book.events_of(src)
+        states = {src: s} if (s := book.get(src)) else {}
         prefix_moves = []
         if not moved and not states:  # a folder, or something never indexed
-            moved = file_rows.events_under(db, src)
-            states = file_rows.under(db, src)
+            moved = book.events_under(src)
+            states = book.under(src)
             prefix_moves = [(p, dest + p[len(src):]) for p in states]
         if not moved and not states:
             return self._reindex(Path(dest), root, report)
         pairs = prefix_moves or [(src, dest)]
         pairs += sorted({(e.path, dest + e.path[len(src):]) for e in moved} - set(pairs))
-        taken = {new for _, new in pairs if file_rows.events_of(db, new)
-                 or file_rows.get(db, new)}
+        taken = {new for _, new in pairs if book.events_of(new) or book.get(new)}
         relocations: list[Relocation] = []
         for ev in moved:
             new_path = dest + ev.path[len(src):]
@@ -264,9 +284,9 @@ class FileIndexer:
             relocations.append(Relocation(
                 ev.id, new_path, rebased_id(ev.external_id, new_path),
                 _retitle(ev.title, Path(ev.path).name, Path(new_path).name), ev.meta))
-        self.pipeline.relocate(relocations)
-        keep = [(a, b) for a, b in pairs if b not in taken]
-        self.store.write(lambda w: file_rows.rename(w, keep))
+        if relocations:
+            self._take([Relocate(tuple(relocations))])
+        book.rename([(a, b) for a, b in pairs if b not in taken])
         report.relocated += len(relocations)
         report.outcomes.append(FileOutcome(src, "moved", kept=len(relocations), dest=dest))
         if taken:
@@ -281,7 +301,7 @@ class FileIndexer:
         return report.merge(self.index_files([dest]))
 
     # -- one file -------------------------------------------------------------------------
-    def _check(self, path: Path, state: file_rows.FileState | None, present: int,
+    def _check(self, path: Path, state: FileState | None, present: int,
                batch: _Batch, report: ScanReport) -> None:
         key = str(path)
         try:
@@ -326,7 +346,7 @@ class FileIndexer:
         else:
             self._diff(key, result, chunk(result), size, mtime_ns, batch, report)
 
-    def _unchanged(self, state: file_rows.FileState | None, info: os.stat_result,
+    def _unchanged(self, state: FileState | None, info: os.stat_result,
                    present: int) -> bool:
         if state is None or state.size != info.st_size or state.mtime_ns != info.st_mtime_ns:
             return False
@@ -343,10 +363,10 @@ class FileIndexer:
         removed = 0
         if not is_transient(reason):
             # The file changed into something unreadable: its old text is stale.
-            old = [e.id for e in file_rows.events_of(self.store.reader(), key)]
+            old = [e.id for e in self.book.events_of(key)]
             batch.replaced += old
             removed = len(old)
-        batch.states.append(file_rows.FileState(key, size, mtime_ns, "skipped", reason))
+        batch.states.append(FileState(key, size, mtime_ns, "skipped", reason))
         report.skipped += 1
         report.chunks_removed += removed
         report.problems.append((key, reason))
@@ -355,9 +375,9 @@ class FileIndexer:
     def _diff(self, key: str, extracted: Extracted, chunks: list[Chunk], size: int,
               mtime_ns: int, batch: _Batch, report: ScanReport) -> None:
         path = Path(key)
-        old = file_rows.events_of(self.store.reader(), key)
+        old = self.book.events_of(key)
         by_ext = {e.external_id: e for e in old}
-        spare: dict[str, list[file_rows.FileEvent]] = {}
+        spare: dict[str, list[FileEvent]] = {}
         wanted = {external_id(path, c) for c in chunks}
         for e in old:
             if e.external_id not in wanted:
@@ -382,13 +402,13 @@ class FileIndexer:
                 continue
             # Headings travel in the title (redacted like text), not in meta.
             batch.observations.append(Observation(
-                source=file_rows.FILE_SOURCE, captured_at=captured, text=piece.text,
+                source=FILE_SOURCE, captured_at=captured, text=piece.text,
                 title=piece.title, path=key, external_id=ext, meta=meta))
             added += 1
         gone = [e.id for events in spare.values() for e in events]
         batch.replaced += gone
         # Notes (a page without a readable text layer) are the indexed file's "problem".
-        batch.states.append(file_rows.FileState(key, size, mtime_ns, "indexed",
+        batch.states.append(FileState(key, size, mtime_ns, "indexed",
                                                 "; ".join(extracted.notes) or None,
                                                 kind=extracted.kind, chunks=len(chunks)))
         report.indexed += 1
@@ -402,13 +422,12 @@ class FileIndexer:
     def _forget_files(self, paths: list[str], batch: _Batch, report: ScanReport) -> None:
         if not paths:
             return
-        db = self.store.reader()
         for key in paths:
-            events = file_rows.events_of(db, key)
-            files = [key] if events or file_rows.get(db, key) is not None else []
+            events = self.book.events_of(key)
+            files = [key] if events or self.book.get(key) is not None else []
             if not files:  # a folder: everything inside it
-                events = file_rows.events_under(db, key)
-                files = list(file_rows.under(db, key))
+                events = self.book.events_under(key)
+                files = list(self.book.under(key))
                 files += sorted({e.path for e in events} - set(files))
             if not files:
                 continue
@@ -422,23 +441,17 @@ class FileIndexer:
     def _apply(self, batch: _Batch, report: ScanReport) -> None:
         """Store a batch: chunks first, file states last, so a crash in between
         only means the next scan redoes (cheaply) what was not recorded."""
-        if batch.observations:
-            self._submit(batch.observations)
+        items: list[SinkItem] = list(batch.observations)
         if batch.relocations:
-            self.pipeline.relocate(batch.relocations)
+            items.append(Relocate(tuple(batch.relocations)))
             report.relocated += len(batch.relocations)
         if batch.replaced:
-            self.pipeline.forget(batch.replaced, scrub=False)
+            items.append(Retract(tuple(batch.replaced), scrub=False))
         if batch.deleted:
-            self.pipeline.forget(batch.deleted)
-        if batch.states or batch.gone:
-            states, gone = batch.states, batch.gone
-
-            def write(db) -> None:
-                file_rows.remove(db, gone)
-                file_rows.put(db, states)
-
-            self.store.write(write)
+            items.append(Retract(tuple(batch.deleted)))
+        if items:
+            self._take(items)
+        self.book.record(batch.states, batch.gone)
 
 
 def _retitle(title: str | None, old_name: str, new_name: str) -> str | None:

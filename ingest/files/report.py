@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.store.files import reason_group
+from core.records import reason_group
 from ingest.files.ignore import DEFAULT_IGNORE_PATTERNS
 
 MB = 1024 * 1024

@@ -39,11 +39,9 @@ from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
 from core.config import Settings
-from core.pipeline import Pipeline
 from core.progress import Progress
-from core.store import files as file_rows
 from ingest.base import Control, Sink
-from ingest.files.indexer import FileIndexer, options_from_settings
+from ingest.files.indexer import FileIndexer, IndexTarget, options_from_settings
 from ingest.files.report import FileOutcome, IndexOptions, ScanReport
 
 log = logging.getLogger(__name__)
@@ -84,10 +82,10 @@ class FolderWatcher:
 
     name = "files"
 
-    def __init__(self, pipeline: Pipeline, options: IndexOptions,
+    def __init__(self, target: IndexTarget, options: IndexOptions,
                  folders: Callable[[], Sequence[Path]], *, timing: Timing = Timing(),
                  on_activity: Activity | None = None) -> None:
-        self.pipeline = pipeline
+        self.target = target
         self.options = options
         self.folders = folders
         self.timing = timing
@@ -98,7 +96,7 @@ class FolderWatcher:
         self._unwatchable: dict[Path, str] = {}
 
     @classmethod
-    def from_settings(cls, pipeline: Pipeline, settings: Settings, *,
+    def from_settings(cls, target: IndexTarget, settings: Settings, *,
                       on_activity: Activity | None = None) -> "FolderWatcher":
         """Folders, ignore patterns and size limit from settings (re-read while running)."""
 
@@ -106,7 +104,7 @@ class FolderWatcher:
             settings.reload()
             return [Path(p) for p in settings.get("watched_folders") or []]
 
-        return cls(pipeline, options_from_settings(settings), folders, on_activity=on_activity)
+        return cls(target, options_from_settings(settings), folders, on_activity=on_activity)
 
     # -- Source -----------------------------------------------------------------------------
     def describe(self) -> str:
@@ -122,7 +120,7 @@ class FolderWatcher:
 
     def run(self, sink: Sink, control: Control) -> None:
         """Catch up with every folder, then follow changes until ``control.stopping``."""
-        indexer = FileIndexer(self.pipeline, self.options, submit=sink)
+        indexer = FileIndexer(self.target, self.options, sink=sink)
         events: "queue.Queue[tuple[Path, FileSystemEvent]]" = queue.Queue()
         observer = Observer()
         observer.start()
@@ -328,10 +326,10 @@ class _Run:
         if not deletes and not any(v[0] == "index" for _, v in due):
             return due
         waiting = [(p, v) for p, v in self.pending.items()]
-        db = self.indexer.store.reader()
+        book = self.indexer.book
         gone: dict[tuple[int, int], tuple[str, Path]] = {}
         for path, (op, _, root) in deletes + [(p, v) for p, v in waiting if v[0] == "delete"]:
-            state = file_rows.get(db, path)
+            state = book.get(path)
             if state is not None and not os.path.exists(path):
                 gone[(state.size, state.mtime_ns)] = (path, root)
         if not gone:
@@ -343,7 +341,7 @@ class _Run:
             except OSError:
                 continue
             match = gone.pop((info.st_size, info.st_mtime_ns), None)
-            if match is None or file_rows.get(db, path) is not None:
+            if match is None or book.get(path) is not None:
                 continue
             src, src_root = match
             used.update((src, path))
