@@ -25,7 +25,7 @@ from core.citations import CitationFilter, cited_numbers, strip_invalid
 from core.extractive import NOT_FOUND, content_stems, describe_time, order_for, short_answer
 from core.pipeline import Pipeline
 from core.progress import Cancel
-from core.replies import replies_to
+from core.replies import conversation_people, replies_to
 from core.records import Observation, SearchFilters, SearchHit, utcnow
 from core.retrieval import Retriever
 from core.threads import Threads
@@ -121,6 +121,8 @@ class Asker:
         self.how_to_get_model = how_to_get_model
         self.core_profile = core_profile
         self.max_answer_tokens = max_answer_tokens
+        # The last question's vector: evidence checks and sentence scoring share it.
+        self._vector_cache: tuple[str, Any] | None = None
 
     # -- the stream ---------------------------------------------------------------
     def answer(self, question: str, thread_id: int | None = None, *,
@@ -159,7 +161,8 @@ class Asker:
     def _extractive(self, question: str, evidence: Sequence[Evidence], thread_id: int) -> Done:
         numbered = [(evidence[i].n, evidence[i].hit)
                     for i in order_for(question, [e.hit for e in evidence])]
-        short = short_answer(question, numbered)
+        people = conversation_people(self.pipeline.store, [e.hit for e in evidence])
+        short = short_answer(question, numbered, self._similarity, people)
         by_n = {ev.n: ev.hit for ev in evidence}
         cites = tuple(Citation(n, by_n[n]) for n in short.cited)
         mode = "not-found" if short.kind == "not-found" else "extractive"
@@ -198,11 +201,25 @@ class Asker:
         overlap = [bool(content_stems(h.text or h.snippet) & wanted) for h in hits]
         if embedder is None:
             return overlap
-        vecs = embedder.embed([query] + [(h.text or h.snippet)[:1000] for h in hits],
-                              interactive=True)
-        sims = np.asarray(vecs[1:]) @ np.asarray(vecs[0])
+        vecs = np.asarray(embedder.embed([query] + [(h.text or h.snippet)[:600] for h in hits],
+                                         interactive=True))
+        self._vector_cache = (query, vecs[0])
+        sims = vecs[1:] @ vecs[0]
         return [bool(s >= STRONG_SIMILARITY or (s >= WEAK_SIMILARITY and o))
                 for s, o in zip(sims, overlap)]
+
+    def _similarity(self, question: str, texts: Sequence[str]) -> list[float]:
+        """Cosine of the question and each text (the real embedder; 0s without one)."""
+        embedder = self.pipeline.embedder
+        if embedder is None or not texts:
+            return [0.0] * len(texts)
+        cached = self._vector_cache
+        if cached is not None and cached[0] == question:
+            vecs = np.asarray(embedder.embed([t[:400] for t in texts], interactive=True))
+            return [float(x) for x in vecs @ cached[1]]
+        vecs = np.asarray(embedder.embed([question] + [t[:400] for t in texts],
+                                         interactive=True))
+        return [float(x) for x in vecs[1:] @ vecs[0]]
 
     def _remember_statement(self, thread_id: int, text: str) -> None:
         """What the person tells Engram ("my daughter's name is Inês") becomes a source."""

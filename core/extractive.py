@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Sequence
 
 from core.question import QUESTION_WORDS, Question, analyse, names_in, root, words
 from core.records import SearchHit
@@ -30,6 +30,8 @@ _EARLIEST = re.compile(r"\b(first|earliest|originally|initially)\b", re.I)
 _YOU = re.compile(r"\b(you|your|yours|you're|you've)\b", re.I)
 PASSAGE_CHARS = 280
 MAX_HITS = 6
+MIN_SCORE = 0.2
+MAX_EMBEDDED = 12
 NOT_FOUND = "I don't find that in your memories."
 
 
@@ -51,6 +53,7 @@ class Sentence:
     text: str
     speaker: str
     score: float
+    matched: float = 0.0  # share of the question's words it holds (weighted by rarity)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,13 @@ def replied(numbered: Sequence[tuple[int, SearchHit]]) -> dict[int, SearchHit]:
     return out
 
 
-def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]]) -> list[Sentence]:
+Similarity = Callable[[str, Sequence[str]], Sequence[float]]
+# How the parts of a sentence's score weigh (see score_sentences).
+W_WORDS, W_MEANING, W_RANK, W_ABOUT, W_FIT = 1.0, 1.0, 0.3, 0.15, 0.3
+
+
+def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
+                    similarity: Similarity | None = None) -> list[Sentence]:
     """Every sentence of the evidence, best first.
 
     A question word found in a sentence counts by its rarity among the evidence
@@ -116,28 +125,46 @@ def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]]) -> l
     df = {w: sum(w in r[3] for r in rows) for w in focus}
     weight = {w: math.log(1 + len(rows) / (1 + df[w])) for w in focus}
     total = sum(weight.values()) or 1.0
+    sims: list[float] = [0.0] * len(rows)
+    if similarity is not None:  # meaning, not only shared words ("pets" ~ "guinea pig")
+        # Only the most promising sentences are embedded: it keeps Ask under a second.
+        lexical = [sum(weight[w] for w in focus & (r[3] | r[4])) for r in rows]
+        chosen = sorted(range(len(rows)), key=lambda i: -lexical[i])[:MAX_EMBEDDED]
+        for i, sim in zip(chosen, similarity(q.text, [rows[i][2] for i in chosen])):
+            sims[i] = float(sim)
+    order = {n: i for i, (n, _) in enumerate(numbered)}
     out = []
-    for n, hit, text, stems, asked_stems in rows:
+    for (n, hit, text, stems, asked_stems), sim in zip(rows, sims):
         matched = sum(weight[w] for w in focus & stems) / total
         if asked_stems:
             matched = max(matched, 0.85 * sum(weight[w] for w in focus & (stems | asked_stems))
                           / total)
         speaker = speaker_of(hit)
         about = _is_about(q.subject, speaker, text) if q.subject else True
-        score = matched + 0.15 * about + 0.05 / (1 + n) + _fits(q, text, hit) * 0.1
+        score = (W_WORDS * matched + W_MEANING * max(0.0, float(sim)) + W_ABOUT * about
+                 + W_RANK / (1 + order.get(n, 0)) + W_FIT * _fits(q, text, hit))
         if text.rstrip().endswith("?"):
             score *= 0.4
-        if len(content_stems(text) - _FILLER) < 3:
-            score *= 0.6
-        out.append(Sentence(n, hit, text, speaker, score))
+        if substance(text) < 2:  # "Thanks, Mel!", "Wow, that's awesome" answer nothing
+            score *= 0.3
+        out.append(Sentence(n, hit, text, speaker, score, matched))
     out.sort(key=lambda s: -s.score)
     return out
 
 
 _FILLER = frozenset("""
-yeah yes wow oh hey hi thank thanks aweso amazi great cool total reall super lol haha glad
-happy love loved lovel nice good sound prett defin congr so
+yeah yes yep yup wow oh hey hi thank thanks awesome amazing great cool totally really super
+lol haha glad happy love loved lovely nice good sounds sound pretty definitely congrats so
+right agree sure true hope hoping wish wonderful fantastic incredible proud exciting excited
+fun blast glad tough lot lots much inspiring stunning gorgeous beautiful
 """.split())
+
+
+def substance(text: str) -> int:
+    """How many words of ``text`` say something (not stop words, fillers or names)."""
+    return sum(1 for w in re.findall(r"[A-Za-z][\w'-]*", text)
+               if w.lower() not in STOPWORDS and w.lower() not in _FILLER and not w[0].isupper()
+               and w.lower() not in QUESTION_WORDS)
 
 
 def _is_about(subject: str, speaker: str, text: str) -> bool:
@@ -166,19 +193,37 @@ def _fits(q: Question, text: str, hit: SearchHit) -> float:
     return 0.0
 
 
-def short_answer(question: str, numbered: Sequence[tuple[int, SearchHit]]) -> ShortAnswer:
-    """The short answer to ``question`` from the numbered evidence, or honest absence."""
-    people = tuple(dict.fromkeys(speaker_of(h).split()[0] for _, h in numbered
-                                 if speaker_of(h)))
+def short_answer(question: str, numbered: Sequence[tuple[int, SearchHit]],
+                 similarity: Similarity | None = None,
+                 people: Sequence[str] = ()) -> ShortAnswer:
+    """The short answer to ``question`` from the numbered evidence, or honest absence.
+
+    ``people``: who speaks in the conversations the evidence comes from (the
+    speakers of the evidence itself are always counted).
+    """
+    people = tuple(dict.fromkeys(p.split()[0] for p in [*people, *(speaker_of(h) for _, h in
+                                                                   numbered)] if p))
     q = analyse(question, people)
-    ranked = score_sentences(q, numbered)
-    if not ranked or ranked[0].score < 0.2:
+    ranked = score_sentences(q, numbered, similarity)
+    if not ranked or ranked[0].score < MIN_SCORE:
         return ShortAnswer(NOT_FOUND, (), "not-found")
     best = ranked[0]
-    if q.subject and q.subject in people and not _is_about(q.subject, best.speaker, best.text):
+    single = q.subject and q.subject in people and not (set(q.names) - {q.subject}) & set(people)
+    if single and not _is_about(q.subject, best.speaker, best.text):
+        theirs = next((s for s in ranked[1:8] if _is_about(q.subject, s.speaker, s.text)), None)
+        if theirs is not None and theirs.score >= 0.75 * best.score \
+                and theirs.matched >= 0.6 * best.matched:
+            best = theirs
+    if single and not _is_about(q.subject, best.speaker, best.text):
         other = best.speaker or "someone else"
         return ShortAnswer(f"I found that {other}, not {q.subject}, mentioned this [{best.n}].",
                            (best.n,), "premise")
+    first = next((s for s in ranked[:4] if substance(_answer_from(q, s).text) >= 1
+                  or q.kind in ("who", "when", "count")), best)
+    if first is not best and first.score >= 0.8 * best.score:
+        best = first
+    if instruction_like(best.text):
+        return ShortAnswer(attributed(best), (best.n,), "answer")
     picks = [_answer_from(q, best)]
     if q.wants_list:  # combine facts: "What activities does Melanie do?"
         for s in ranked[1:]:
@@ -197,11 +242,42 @@ def short_answer(question: str, numbered: Sequence[tuple[int, SearchHit]]) -> Sh
     return ShortAnswer(text, tuple(dict.fromkeys(p.n for p in picks)), "answer")
 
 
+_INSTRUCTION = re.compile(
+    r"^\W*(system|assistant|user|developer|instruction|note to (the )?(ai|assistant|model))\s*:|"
+    r"\b(ignore|disregard|forget)\b.{0,30}\b(previous|prior|above|earlier)\b.{0,20}"
+    r"\b(instructions?|prompts?|rules?)\b|\byou are (now )?(an? )?(ai|assistant|chatbot|"
+    r"language model)\b|\b(the )?user (is|was|has been) (an? )?\w+|\b(assistant|ai) (must|should|"
+    r"will) (say|answer|reply|respond|tell)\b", re.I)
+
+
+def instruction_like(text: str) -> bool:
+    """Whether captured text reads as an instruction to an assistant or a claim about "the user"
+    (prompt-injection shape): such text is quoted as something seen, never asserted."""
+    return bool(_INSTRUCTION.search(text))
+
+
+def attributed(s: Sentence) -> str:
+    """'A note you captured on 3 Dec 2026 says: "…" [n]' — a quote, not a fact."""
+    hit = s.hit
+    local = hit.time.astimezone()
+    who = f"{s.speaker}'s message" if s.speaker and s.speaker != "You" else {
+        "screen": "Text on your screen", "file": "A file", "chat": "A chat message",
+        "note": "A note"}.get(hit.source, "Something")
+    captured = "" if who.startswith("Text on") else " you captured"
+    words_ = " ".join(s.text.split()[:20])
+    return f"{who}{captured} on {local.day} {local:%b %Y} says: “{words_}” [{s.n}]"
+
+
 def _answer_from(q: Question, s: Sentence) -> SpanPick:
     if q.kind == "when":
         found = find_times(s.text, s.hit.time.astimezone())
         if found:
-            return SpanPick(s.n, found[0].span.label)
+            span = found[0].span
+            said = re.search(r"monday|tuesday|wednesday|thursday|friday|saturday|sunday",
+                             found[0].phrase, re.I)
+            if said and span.granularity == "day":  # "last Saturday" → "Saturday 20 May 2023"
+                return SpanPick(s.n, f"{span.start:%A} {span.label}")
+            return SpanPick(s.n, span.label)
         local = s.hit.time.astimezone()
         return SpanPick(s.n, f"{local.day} {local:%B %Y}")
     span = pick_span(q, s.text)

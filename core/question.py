@@ -34,7 +34,11 @@ Mr Mrs Ms Dr The A An And But So Also Just Really Well Anyway
 Monday Tuesday Wednesday Thursday Friday Saturday Sunday
 January February March April May June July August September October November December
 """.split())
-_PLURAL_ASK = re.compile(r"^(what|which) (\w+ ){0,2}?(\w+s)\b(?<!\bis)", re.I)
+_HEAD = re.compile(r"^(?:what|which)\s+(?:(?:kind|type|sort|form|genre|style|brand|color|"
+                   r"colour)s?\s+of\s+)?(?:\w+\s+)?(\w+)\s+(?:did|does|do|is|was|are|were|has|"
+                   r"have|had|can|could|would|will)\b", re.I)
+_HEAD_OF = re.compile(r"^(?:what|which)\s+(?:kind|type|sort|form|genre|style|brand)s?\s+of\s+"
+                      r"(\w+)", re.I)
 _LIST_CUE = re.compile(r"\b(both|all|each|kinds of|types of|some of|ways|things|activities|"
                        r"places|items|hobbies|events|books|pets|names)\b", re.I)
 
@@ -48,6 +52,7 @@ class Question:
     subject: str          # the person the question is about ("" if none named)
     names: tuple[str, ...]  # every capitalised name in it
     wants_list: bool      # "What activities…": several facts may be combined
+    head: str = ""        # the thing a what/which question names ("flooring")
 
     @property
     def focus(self) -> set[str]:
@@ -61,7 +66,7 @@ def words(text: str) -> list[str]:
 
 
 _IRREGULAR = dict(pair.split(":") for pair in """
-made:make went:go gone:go got:get bought:buy took:take taken:take saw:see seen:see ran:run
+hid:hide hidden:hide made:make went:go gone:go got:get bought:buy took:take taken:take saw:see seen:see ran:run
 did:do done:do felt:feel found:find gave:give given:give told:tell thought:think met:meet
 left:leave wrote:write written:write won:win began:begin begun:begin came:come kept:keep
 brought:bring taught:teach caught:catch sold:sell held:hold built:build spent:spend
@@ -75,17 +80,21 @@ def root(word: str) -> str:
     """A crude shared root for matching word forms ("painted", "painting" → "paint")."""
     w = _IRREGULAR.get(word, word)
     for suffix in ("ing", "ed", "es", "s", "ly"):
-        if len(w) > len(suffix) + 3 and w.endswith(suffix):
+        if len(w) >= len(suffix) + 3 and w.endswith(suffix):
             w = w[: -len(suffix)]
             break
+    if len(w) > 3 and w.endswith("e"):  # "move"/"moved", "race"/"races"
+        w = w[:-1]
     return w[:6]
 
 
 def names_in(text: str) -> list[str]:
-    """Capitalised words that look like names (sentence starts included)."""
+    """Capitalised words that look like names (sentence starts included; any script)."""
     found = []
-    for m in re.finditer(r"\b([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)\b", text):
-        word = re.sub(r"'s?$", "", m.group(1))
+    for m in re.finditer(r"[^\W\d_][\w'-]*", text):
+        word = re.sub(r"'s?$", "", m.group(0))
+        if not word or not word[0].isupper() or (len(word) > 1 and word.isupper()):
+            continue
         if word not in NOT_NAMES and word.lower() not in STOPWORDS \
                 and word.lower() not in QUESTION_WORDS:
             found.append(word)
@@ -124,5 +133,16 @@ def analyse(text: str, known_people: tuple[str, ...] = ()) -> Question:
     names = tuple(names_in(text[0].lower() + text[1:] if text else text))
     people = [n for n in names if n in known_people] or list(names)
     subject = people[0] if people else ""
-    wants_list = bool(_LIST_CUE.search(text) or _PLURAL_ASK.search(text))
-    return Question(text, classify(text), subject, names, wants_list)
+    head = head_noun(text)
+    wants_list = bool(_LIST_CUE.search(text)) or (
+        len(head) > 3 and head.endswith("s") and not head.endswith("ss"))
+    return Question(text, classify(text), subject, names, wants_list, head)
+
+
+def head_noun(text: str) -> str:
+    """The thing a what/which question names ("What kind of flooring…" → "flooring")."""
+    m = _HEAD_OF.match(text) or _HEAD.match(text)
+    if not m:
+        return ""
+    word = m.group(1).lower()
+    return "" if word in STOPWORDS or word in QUESTION_WORDS else word

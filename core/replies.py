@@ -48,3 +48,23 @@ def replies_to(store: Store, hits: Sequence[SearchHit]) -> dict[int, SearchHit]:
             if event.speaker != hit.provenance.speaker:  # a reply, not a follow-on message
                 out[hit.id] = event_hit(event, event.text[:200], hit.score * 0.9)
     return out
+
+
+def conversation_people(store: Store, hits: Sequence[SearchHit]) -> tuple[str, ...]:
+    """Who speaks in the conversations the hits come from (around the hits' times).
+
+    Lets Ask tell "a person the question is about" from any capitalised word, even
+    when none of that person's messages made it into the evidence.
+    """
+    chats = [h for h in hits if h.kind == "event" and h.source == "chat" and h.provenance.thread]
+    if not chats:
+        return ()
+    threads = sorted({h.provenance.thread for h in chats if h.provenance.thread})
+    start = to_epoch(min(h.time for h in chats)) - REPLY_WINDOW.total_seconds()
+    end = to_epoch(max(h.time for h in chats)) + REPLY_WINDOW.total_seconds()
+    marks = ",".join("?" * len(threads))
+    rows = store.reader().execute(
+        "SELECT DISTINCT speaker FROM events WHERE source = 'chat' AND started_at >= ? "
+        f"AND started_at <= ? AND thread IN ({marks}) AND speaker IS NOT NULL",
+        (start, end, *threads))
+    return tuple(sorted(r[0] for r in rows if r[0]))

@@ -21,6 +21,9 @@ _BOUNDARY = set(".,;:!?()[]—–…") | {"but", "because", "although", "though"
 _NUMBER = re.compile(r"\b(\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|"
                      r"eleven|twelve|twenty|thirty|forty|fifty|hundred|dozen|once|twice|"
                      r"a couple|a few|several)\b(\s+(?:of\s+)?[a-z]+){0,2}", re.I)
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+_DIGITS = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
 _PLACE = re.compile(r"\b(?:in|at|to|from|near|around|into|visit(?:ed|ing)?|went to)\s+"
                     r"((?:the\s+)?(?:[A-Z][\w'-]*(?:\s+(?:of\s+)?[A-Z][\w'-]*){0,3}))")
 _PLACE_LOWER = re.compile(r"\b(?:in|at|to|from|near)\s+((?:the|a|my|our|his|her)\s+"
@@ -58,12 +61,20 @@ def speaker_view(span: str, speaker: str) -> str:
     return span
 
 
+_LEAD = re.compile(r"^(?:(?:the|a|an|some|that|this|these|those|it|it's|is|was|are|were|of|"
+                   r"about|for|to|and|just|really|so|also|here's|there's|that's|which|who|"
+                   r"i'm|i've|i|we|we're|we've|been|be|currently|actually|definitely)\s+)+",
+                   re.I)
+_TRAIL = re.compile(r"(?:\s+(?:the|a|an|of|to|and|or|from|for|with|in|on|at|my|your|our|"
+                    r"their|his|her|it|is|was|that|this|which|but|so|too|as))+$", re.I)
+
+
 def _clean(text: str) -> str:
     text = " ".join(text.split()).strip(" ,;:—–-\"'“”")
-    text = re.sub(r"^(the|a|an|some|that|this|these|those|it|is|was|are|were|of|about|for|"
-                  r"to|and|just|really|so|also)\s+", "", text, flags=re.I) \
-        if len(text.split()) > 2 else text
-    return text.rstrip(".!?…")
+    if len(text.split()) > 2:
+        text = _LEAD.sub("", text) or text
+    text = _TRAIL.sub("", text)
+    return text.strip(" ,;:—–-\"'“”").rstrip(".!?…")
 
 
 def _limit(text: str, n: int = MAX_WORDS) -> str:
@@ -77,7 +88,7 @@ def pick_span(q: Question, sentence: str) -> str:
     if kind == "who":
         names = [n for n in names_in(sentence) if n not in q.names]
         if names:
-            return " and ".join(names[:2])
+            return _nearest_names(q, sentence, names)
         kin = _KIN.search(sentence)
         if kin:
             return kin.group(0)
@@ -91,7 +102,7 @@ def pick_span(q: Question, sentence: str) -> str:
             return lower.group(1)
     elif kind == "count":
         for m in _NUMBER.finditer(sentence):
-            return _clean(m.group(0))
+            return _DIGITS.sub(lambda d: str(_NUMBER_WORDS[d.group(0).lower()]), _clean(m.group(0)))
     elif kind == "why":
         m = _WHY.search(sentence)
         if m:
@@ -100,10 +111,61 @@ def pick_span(q: Question, sentence: str) -> str:
         m = _HOW.search(sentence)
         if m and len(m.group(2).split()) >= 2:
             return _limit(_clean(m.group(0)), 12)
+    elif kind == "what":
+        head = q.head
+        quoted = _QUOTED.search(sentence)
+        if quoted and len(quoted.group(1).split()) <= 8 and (
+                not head or root(head) in {root(w) for w in _TITLED}):
+            return quoted.group(1).strip()
+        if head:
+            found = _around_head(head, sentence)
+            if found:
+                return found
     elif kind == "yesno":
         verdict = "No" if _NEGATION.search(sentence) else "Yes"
         return f"{verdict}: {_limit(_clean(novel_span(q, sentence) or sentence), 12)}"
     return novel_span(q, sentence) or _limit(_clean(sentence), 12)
+
+
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
+_TITLED = frozenset("""book novel song movie film show series album poem quote title sign
+slogan poster name motto saying play podcast game band tv""".split())
+
+
+def _nearest_names(q: Question, sentence: str, names: list[str]) -> str:
+    """The name (with a following surname) closest to the question's words in ``sentence``."""
+    focus = {root(w) for w in q.focus}
+    tokens = _TOKEN.findall(sentence)
+    marks = [i for i, t in enumerate(tokens) if root(t.lower()) in focus]
+    best, best_d = names[0], 10 ** 6
+    for i, tok in enumerate(tokens):
+        if tok in names:
+            d = min((abs(i - m) for m in marks), default=0)
+            if d < best_d:
+                full = tok
+                if i + 1 < len(tokens) and tokens[i + 1][:1].isupper() \
+                        and tokens[i + 1] not in q.names:
+                    full = f"{tok} {tokens[i + 1]}"
+                best, best_d = full, d
+    return best
+
+
+def _around_head(head: str, sentence: str) -> str:
+    """"Marley flooring" for head "flooring": the modifiers before the head noun."""
+    tokens = _TOKEN.findall(sentence)
+    want = root(head)
+    for i, tok in enumerate(tokens):
+        if root(tok.lower()) != want:
+            continue
+        j = i
+        while j > 0 and i - j < 3 and tokens[j - 1][:1].isalnum() \
+                and tokens[j - 1].lower() not in STOPWORDS \
+                and tokens[j - 1].lower() not in _FILLER and tokens[j - 1].lower() not in (
+                    "i'm", "i've", "it's", "that's", "here's", "got", "get", "after", "like"):
+            j -= 1
+        if j < i:
+            return " ".join(tokens[j:i + 1])
+    return ""
 
 
 def novel_span(q: Question, sentence: str) -> str:
@@ -139,14 +201,19 @@ def novel_span(q: Question, sentence: str) -> str:
         clause = clauses[i]
         if not hits:
             part = clause
-        elif len(new_words(clause[hits[-1] + 1:])) >= 1:
-            part = clause[hits[-1] + 1:]
-        elif len(new_words(clause[:hits[0]])) >= 2:
-            part = clause[:hits[0]]
-        elif i + 1 < len(clauses) and new_words(clauses[i + 1]):
-            part = clauses[i + 1]
         else:
-            continue
+            # The gap between matched words that holds most new words: the answer
+            # sits between or after what the question already says.
+            cuts = [-1, *hits, len(clause)]
+            gaps = [clause[a + 1:b] for a, b in zip(cuts, cuts[1:])]
+            counts = [len(new_words(g)) for g in gaps]
+            best = max(range(len(gaps)), key=lambda k: (counts[k], k))
+            if counts[best] >= 1:
+                part = gaps[best]
+            elif i + 1 < len(clauses) and new_words(clauses[i + 1]):
+                part = clauses[i + 1]
+            else:
+                continue
         text = _clean(_limit(" ".join(part), MAX_WORDS))
         if text:
             return text
