@@ -37,7 +37,7 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     except (OverflowError, ValueError):
         # "99999999999 days ago", year 0 or 10000 after a time-zone shift.
         raise UsageError(f"The time {_shown(text)} is out of range.",
-                         hint="Use a date between the years 1 and 9999.") from None
+                         hint="Use a date like 2024-03-01 (years 1900 to 9999).") from None
 
 
 def _shown(text: str) -> str:

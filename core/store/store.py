@@ -33,12 +33,13 @@ class Store:
         self.path = path
         self._hexkey = hexkey
         self.reserve = reserve
-        try:
-            conn = self._open_writer(backups_dir)
-        except DiskFull:
-            if not (make_room and reserve is not None and reserve.release()):
-                raise
-            conn = self._open_writer(backups_dir)
+        while True:
+            try:
+                conn = self._open_writer(backups_dir)
+                break
+            except DiskFull:
+                if not (make_room and reserve is not None and reserve.release()):
+                    raise
         self._writer = Writer(conn, path)
         self._local = threading.local()
         self._readers: list[apsw.Connection] = []
@@ -62,14 +63,16 @@ class Store:
         return self._writer.run(job)
 
     def with_room(self, work: Callable[[], R]) -> R:
-        """Run ``work`` (a deletion); if it meets a full disk, give back the reserve
-        file and try once more. The reserve is re-created when there is room."""
-        try:
-            result = work()
-        except DiskFull:
-            if self.reserve is None or not self.reserve.release():
-                raise
-            result = work()
+        """Run ``work`` (a deletion); while it meets a full disk, give back a part of
+        the reserve file and try again, until the reserve is used up. The reserve is
+        topped up again when there is room."""
+        while True:
+            try:
+                result = work()
+                break
+            except DiskFull:
+                if self.reserve is None or not self.reserve.release():
+                    raise
         if self.reserve is not None:
             self.reserve.ensure()
         return result
