@@ -108,8 +108,13 @@ def _page_text(page: Any, first: str | None) -> tuple[str, str | None]:
         found = text_problem(text)
         if found is None:
             return text, None
-        problem = problem or found
+        if problem is None or _RANK.get(found, 9) < _RANK.get(problem, 9):
+            problem = found  # say what is most telling: glyph names beat stray controls
     return "", problem
+
+
+_RANK = {"glyph names instead of text": 0, "private-use characters": 1, "mojibake": 2,
+         "control characters": 3}
 
 
 def _pypdf_text(page: Any) -> str:
