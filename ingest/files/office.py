@@ -273,12 +273,20 @@ class _DocxReader:
         for row in table.iter(f"{_W}tr"):
             if _nearest_table(row) is not table:
                 continue  # a nested table's row: read with its cell
-            cells = [self.plain(cell).replace("\n", " ") for cell in row
-                     if cell.tag == f"{_W}tc"]
+            cells = [self.plain(cell).replace("\n", " ") for cell in _cells(row)]
             rows.append(_row_text(cells))
         text = "\n".join(row for row in rows if row)
         if text:
             self.blocks.append(Block("table", text, outline.path))
+
+
+def _cells(row: etree._Element) -> Iterable[etree._Element]:
+    """A row's cells, also those wrapped in content controls or custom XML."""
+    for child in row:
+        if child.tag == f"{_W}tc":
+            yield child
+        elif child.tag in (f"{_W}sdt", f"{_W}sdtContent", f"{_W}customXml"):
+            yield from _cells(child)
 
 
 def _nearest_table(element: etree._Element) -> etree._Element | None:

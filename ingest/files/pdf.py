@@ -57,7 +57,7 @@ def pdf(path: Path, data: bytes) -> Extracted | Skipped:
             return Skipped(path, "encrypted PDF")
         pages = list(reader.pages)
     except Exception as exc:  # pypdf raises many types on damaged files
-        return Skipped(path, f"unreadable PDF ({_reason(exc)})")
+        return _poppler_only(path, data) or Skipped(path, f"unreadable PDF ({_reason(exc)})")
     poppler = pdftotext_pages(data, len(pages))
     starts = _outline_starts(reader)
     outline = Outline()
@@ -87,6 +87,24 @@ def pdf(path: Path, data: bytes) -> Extracted | Skipped:
         return Skipped(path, "no text in this PDF (scanned images?)")
     return Extracted(path, "pdf", tuple(blocks), title=title, pages=len(pages),
                      notes=tuple(notes))
+
+
+def _poppler_only(path: Path, data: bytes) -> Extracted | None:
+    """A file pypdf cannot open may still be read by poppler (it repairs more)."""
+    texts = pdftotext_pages(data, None)
+    if not texts:
+        return None
+    blocks: list[Block] = []
+    notes: list[str] = []
+    for number, text in enumerate(texts, 1):
+        problem = text_problem(text)
+        if problem is not None:
+            notes.append(f"page {number}: no readable text layer ({problem})")
+            continue
+        blocks.extend(Block("paragraph", para, (), number) for para in pdf_paragraphs(text))
+    if not blocks:
+        return None
+    return Extracted(path, "pdf", tuple(blocks), pages=len(texts), notes=tuple(notes))
 
 
 def _page_text(page: Any, first: str | None) -> tuple[str, str | None]:
@@ -212,9 +230,10 @@ def _core(used: list[int], start: int, end: int) -> tuple[int, int]:
     return best
 
 
-def pdftotext_pages(data: bytes, pages: int) -> list[str] | None:
+def pdftotext_pages(data: bytes, pages: int | None) -> list[str] | None:
     """Each page's text from poppler's ``pdftotext``; None when it is not
-    installed, fails, runs too long or disagrees on the number of pages.
+    installed, fails, runs too long or disagrees on the number of ``pages``
+    (None: any number).
 
     The document goes in through stdin and the text comes back through stdout:
     nothing is written to disk.
@@ -271,7 +290,7 @@ def pdftotext_pages(data: bytes, pages: int) -> list[str] | None:
     texts = b"".join(chunks).decode("utf-8", "replace").split("\f")
     if texts and not texts[-1].strip():
         texts.pop()
-    if len(texts) != pages:
+    if pages is not None and len(texts) != pages:
         return None
     return texts
 
