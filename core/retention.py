@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping, Sequence
 import apsw
 
 from core.progress import Cancel
-from core.records import to_epoch, utcnow
+from core.records import Changes, to_epoch, utcnow
 from core.units import format_bytes
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,11 @@ class RetentionReport:
     @property
     def removed(self) -> int:
         return self.expired + self.over_budget
+
+    @property
+    def changes(self) -> Changes:
+        """What the run changed, for the views to refresh from."""
+        return Changes(removed=self.removed_ids)
 
     def describe(self) -> str:
         if not self.removed:

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 from app.tasks import run_in_background
 from app.views.common import confirm, hint
 from core import retention
-from core.records import Changes
 from core.retention import RetentionPolicy
 from core.units import format_bytes
 
@@ -247,7 +246,7 @@ class RetentionPanel(QWidget):
         def done(report: retention.RetentionReport) -> None:
             self._set_busy(False, f"Saved: {report.describe()}.")  # says if over budget
             if report.removed_ids:
-                self.ctx.nav.data_changed.emit(Changes(removed=report.removed_ids))
+                self.ctx.nav.data_changed.emit(report.changes)
             self.refresh()
 
         run_in_background(lambda: retention.apply(pipeline, policy), done,

@@ -28,12 +28,11 @@ from app.windows.main_window import MainWindow
 from app.windows.welcome import FirstRunChoices, WelcomePage
 from core.config import Paths, Settings
 from core.errors import Cancelled, EngramError, WrongPassphrase
-from core.keys import DatabaseKey
-from core.records import Changes
 
 if TYPE_CHECKING:  # the engine's modules load after the window shows
     from app.bootstrap import Ask, Engine
     from app.instance import Instance
+    from core.keys import DatabaseKey
     from core.retention import RetentionReport
 
 log = logging.getLogger(__name__)
@@ -211,9 +210,9 @@ class Controller(QObject):
         self.ready.emit()
 
     # -- running ------------------------------------------------------------------------------
-    def on_retention_done(self, report) -> None:
+    def on_retention_done(self, report: RetentionReport) -> None:
         if self.ctx is not None and report.removed_ids:
-            self.ctx.nav.data_changed.emit(Changes(removed=report.removed_ids))
+            self.ctx.nav.data_changed.emit(report.changes)
 
     def restart_capture(self) -> None:
         """Rebuild capture from the settings (a source switched on or off, new exclusions)."""
