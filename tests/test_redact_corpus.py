@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.redact import RedactOptions, iban_ok, redact, ssn_ok
+from core.redact import RedactOptions, redact
+from core.redact_accounts import iban_ok, ssn_ok
 from tests.redact_corpus import LOOK_ALIKES, SECRETS
 
 
