@@ -37,3 +37,30 @@ def test_status_and_the_memories_view_count_the_same_memories(qtbot, ctx, cli):
 
     status = json.loads(cli("status", "--json").stdout)
     assert status["memories"] == shown == {"core": 1, "semantic": 1, "procedural": 1}
+
+
+def test_a_memory_edit_reaches_every_view_through_one_data_changed(qtbot, ctx):
+    from app.views.search import SearchView
+    from app.views.timeline import TimelineView
+
+    memory_id = ctx.engine.memories.add("I keep the spare key under the blue pot",
+                                        "core").memory_id
+    search, timeline = SearchView(ctx), TimelineView(ctx)
+    for view in (search, timeline):
+        qtbot.addWidget(view)
+    reloads: list[str] = []
+    search.refresh_after_change = lambda: reloads.append("search")
+    timeline._loaded_once = True  # as after it was first shown
+    timeline.reload = lambda: reloads.append("timeline")
+    view = MemoriesView(ctx)
+    qtbot.addWidget(view)
+    view.show()
+    view.activate()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=10000)
+    view.list.setCurrentIndex(view.model.index(0, 0))
+    qtbot.waitUntil(lambda: view.details is not None, timeout=10000)
+    view.editor.setPlainText("I keep the spare key under the green pot")
+    with qtbot.waitSignal(ctx.nav.data_changed, timeout=10000) as changed:
+        view.save.click()
+    assert changed.args[0].memories == (memory_id,)
+    assert {"search", "timeline"} <= set(reloads)
