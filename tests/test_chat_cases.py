@@ -376,3 +376,18 @@ def test_a_deep_first_jsonl_line_is_reported_and_the_rest_kept(tmp_path: Path) -
     messages, report = read(path)
     assert [m.text for m in messages] == ["kept"]
     assert [s.reason for s in report.skipped] == ["JSON nested too deeply"]
+
+
+def test_the_import_summary_says_how_odd_clocks_were_read(tmp_path: Path) -> None:
+    from core.records import Changes
+    from ingest.chats.importer import import_export
+
+    path = write(tmp_path / "chat.txt", ["1/29/18, 23:59 PM - Bo: late", "1/30/18, 9:00 AM - A: x"])
+    seen: list[str] = []
+
+    def sink(batch):  # a pure-logic stand-in for the store: records what arrives
+        seen.extend(o.text for o in batch)
+        return Changes()
+    summary = import_export(path, sink)
+    assert seen == ["late", "x"]
+    assert "Read with care: 1 × 12-hour time with hour 0 or 13–23" in summary.text()

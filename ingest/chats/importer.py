@@ -65,6 +65,9 @@ class ImportSummary:
         if self.report.ignored:
             lines.append("Left out on purpose: " + ", ".join(
                 f"{n} × {why}" for why, n in sorted(self.report.ignored.items())))
+        if self.report.notes:  # e.g. "23:59 PM" read as 23:59
+            lines.append("Read with care: " + ", ".join(
+                f"{n} × {what}" for what, n in sorted(self.report.notes.items())))
         return "\n".join(lines)
 
 
