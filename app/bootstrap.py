@@ -110,7 +110,9 @@ class Engine:
 
             _, message = chat_model_status(self.paths, self.settings)
             self._asker = Asker(self.retriever, self.pipeline, Threads(self.store),
-                                model=self.chat_model(),
+                                # The person may keep answers extractive (a small model).
+                                model=None if self.settings.get("ask_extractive_only")
+                                else self.chat_model(),
                                 how_to_get_model=message,
                                 core_profile=lambda: core_profile_text(self.store.reader()))
         return self._asker

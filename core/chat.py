@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import resources
-from typing import Any, Callable, Iterator, Literal, Sequence
+from typing import Any, Callable, Generator, Iterator, Literal, Sequence
 
 import numpy as np
 
 from core.citations import CitationFilter, cited_numbers, strip_invalid
-from core.extractive import NOT_FOUND, content_stems, describe_time, order_for, short_answer
+from core.extractive import (NOT_FOUND, content_stems, describe_time, instruction_like, order_for,
+                             short_answer)
+from core.guard import STOPS, MarkerFilter, answer_budget, strip_framing, supported
 from core.pipeline import Pipeline
+from core.question import analyse
 from core.progress import Cancel
 from core.replies import conversation_people, replies_to
 from core.records import Observation, SearchFilters, SearchHit, utcnow
@@ -31,7 +35,7 @@ from core.retrieval import Retriever
 from core.threads import Threads
 from core.timeparse import TimeRange, extract_time_range
 
-PROMPT_VERSION = "answer.v1"
+PROMPT_VERSION = "answer.v2"
 EVIDENCE_K = 8
 REPLY_LOOKUPS = 5
 HISTORY_TURNS = 6
@@ -60,6 +64,13 @@ class EvidenceFound:
 
 
 @dataclass(frozen=True)
+class Thinking:
+    """The model is reading the evidence (prompt evaluation): show progress, not a blank."""
+
+    sources: int
+
+
+@dataclass(frozen=True)
 class Token:
     text: str
 
@@ -84,9 +95,10 @@ class Done:
     mode: Literal["model", "extractive", "model-fallback", "not-found"]
     notice: str | None = None
     draft: str = ""  # the model's own answer when it was not shown (model-fallback)
+    first_token_seconds: float | None = None  # with a model: time to its first token
 
 
-AnswerEvent = EvidenceFound | Token | Done
+AnswerEvent = EvidenceFound | Thinking | Token | Done
 
 
 class ChatModel:
@@ -148,7 +160,11 @@ class Asker:
         elif self.model is None:
             done = self._extractive(question, evidence, thread_id)
         else:
-            done = yield from self._generate(question, history, evidence, thread_id, cancel, now)
+            # The extractive answer is the guard's fallback: computed first, it costs little.
+            fallback = self._extractive(question, evidence, thread_id)
+            yield Thinking(len(evidence))
+            done = yield from self._generate(question, history, evidence, thread_id, cancel,
+                                             now, fallback)
         self.threads.add_turn(thread_id, "assistant", done.answer,
                               [c.to_json() for c in done.citations])
         recalled = [c.hit.id for c in done.citations if c.hit.kind == "memory"]
@@ -233,10 +249,12 @@ class Asker:
 
     # -- model ----------------------------------------------------------------------
     def _generate(self, question: str, history: Sequence[Any], evidence: Sequence[Evidence],
-                  thread_id: int, cancel: Cancel | None, now: datetime | None):
+                  thread_id: int, cancel: Cancel | None, now: datetime | None,
+                  fallback: Done) -> Generator[Token, None, Done]:
         from core.models.budget import REQUIRED, Piece
         from core.models.generation import GenerationOptions
 
+        started = time.perf_counter()
         nonce = secrets.token_hex(3)
         system = prompt_template().replace("{today}", (now or utcnow()).astimezone()
                                            .strftime("%A %d %B %Y"))
@@ -246,35 +264,52 @@ class Asker:
             pieces.append(Piece("profile", "About the user (from their core memory):\n"
                                 + sanitize(profile), 900, trimmable=True))
         for turn in list(history)[-HISTORY_TURNS:]:
-            pieces.append(Piece(f"turn{turn.id}", turn.text, 300 + turn.id,
+            pieces.append(Piece(f"turn{turn.id}", strip_framing(turn.text), 300 + turn.id,
                                 role=turn.role, trimmable=True))
         for ev in evidence:
             pieces.append(Piece(f"evidence{ev.n}", quote_evidence(ev, nonce), 800 - ev.n,
                                 trimmable=True))
         pieces.append(Piece("question", f"Question: {question}", REQUIRED))
-        prompt = self.model.fit(pieces, max_tokens=self.max_answer_tokens)
+        budget = answer_budget(analyse(question).kind, self.max_answer_tokens)
+        prompt = self.model.fit(pieces, max_tokens=budget)
         valid = {ev.n for ev in evidence}
-        filt = CitationFilter(valid)
+        markers, cites_filter = MarkerFilter(nonce), CitationFilter(valid)
         parts: list[str] = []
+        first: float | None = None
         stream = self.model.stream(prompt.messages, GenerationOptions(
-            max_tokens=self.max_answer_tokens, temperature=0.2), cancel=cancel)
+            max_tokens=budget, temperature=0.2, stop=STOPS), cancel=cancel)
         for piece in stream:
-            out = filt.feed(piece)
+            out = cites_filter.feed(markers.feed(piece))
             if out:
+                if first is None:
+                    first = time.perf_counter() - started
                 parts.append(out)
                 yield Token(out)
-        tail = filt.flush()
+        tail = cites_filter.feed(markers.flush()) + cites_filter.flush()
         if tail:
+            if first is None:
+                first = time.perf_counter() - started
             parts.append(tail)
             yield Token(tail)
-        text = strip_invalid("".join(parts).strip(), valid) or NOT_FOUND
+        text = " ".join(strip_invalid(strip_framing("".join(parts), nonce), valid).split())
         by_n = {ev.n: ev.hit for ev in evidence}
         cites = tuple(Citation(n, by_n[n]) for n in cited_numbers(text) if n in by_n)
-        dropped = getattr(prompt, "report", None)
+        report = getattr(prompt, "report", None)
         notice = None
-        if dropped is not None and getattr(dropped, "dropped", ()):
-            notice = f"Left out to fit the model's context: {', '.join(dropped.dropped)}"
-        return Done(text, cites, thread_id, "model", notice=notice)
+        if report is not None and getattr(report, "dropped", ()):
+            notice = f"Left out to fit the model's context: {', '.join(report.dropped)}"
+        passages = [c.hit.text or c.hit.snippet for c in cites]
+        stopped = bool(cancel is not None and cancel.cancelled)
+        says_not_found = text.lower().startswith(NOT_FOUND.lower()[:20])
+        if says_not_found and fallback.mode == "not-found":
+            return replace(fallback, first_token_seconds=first)
+        grounded = (not stopped and not says_not_found and bool(cites)
+                    and not any(instruction_like(p) for p in passages)
+                    and supported(text, question, passages, self._similarity))
+        if not grounded:  # the draft stays available behind "show model draft"
+            return replace(fallback, mode="model-fallback", draft=text, notice=notice,
+                           first_token_seconds=first)
+        return Done(text, cites, thread_id, "model", notice=notice, first_token_seconds=first)
 
 
 def quote_evidence(ev: Evidence, nonce: str) -> str:

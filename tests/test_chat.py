@@ -130,7 +130,10 @@ def test_model_mode_streams_evidence_before_tokens_and_citations_resolve(engine,
         assert "Token" in kinds and kinds.index("Token") > 0
         events = list(asker_for(engine, runtime).answer("Which library did Ana recommend?"))
         done = events[-1]
-        assert done.mode == "model" and done.answer
+        # The random-weight model writes gibberish: the guard shows the extractive answer.
+        assert done.mode in ("model", "model-fallback") and done.answer
+        if done.mode == "model-fallback":
+            assert "Textual" in done.answer
         valid = {e.n for e in events[0].evidence}
         import re
         assert {int(n) for n in re.findall(r"\[(\d+)\]", done.answer)} <= valid

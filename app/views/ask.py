@@ -13,7 +13,7 @@ import re
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSplitter,
-    QTextBrowser, QVBoxLayout, QWidget,
+    QCheckBox, QTextBrowser, QVBoxLayout, QWidget,
 )
 
 from app.tasks import Task, run_in_background, stream_in_background
@@ -32,7 +32,7 @@ class AskView(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.thread_id: int | None = None
-        self.blocks: list[str] = []          # rendered HTML of finished turns
+        self.blocks: list[str | dict] = []   # finished turns: stored HTML, or this session's
         self.live: dict | None = None        # the answer being streamed
         self.task: Task | None = None
         self.events_seen: list[str] = []     # "evidence", "token", "done" (tests, order)
@@ -64,6 +64,10 @@ class AskView(QWidget):
         banner_row = QHBoxLayout()
         banner_row.addWidget(self.banner, 1)
         banner_row.addWidget(self.get_model)
+        self.quotes_only = QCheckBox("Answer from quotes only")
+        self.quotes_only.setToolTip("Short answers taken from your sources, without the model")
+        self.quotes_only.setVisible(False)
+        banner_row.addWidget(self.quotes_only)
         self.banner_box = QWidget()
         self.banner_box.setLayout(banner_row)
         self.banner_box.setVisible(False)
@@ -101,6 +105,8 @@ class AskView(QWidget):
         self.threads.currentItemChanged.connect(self.on_thread_selected)
         self.transcript.anchorClicked.connect(self.on_anchor)
         self.get_model.clicked.connect(lambda: ctx.nav.show_view.emit("settings"))
+        self.quotes_only.toggled.connect(self.on_quotes_only)
+        self.show_drafts: set[int] = set()
         self._loaded = False
 
     # -- view protocol ------------------------------------------------------------------------
@@ -127,16 +133,29 @@ class AskView(QWidget):
     def refresh_model_status(self) -> None:
         engine = self.ctx.engine
 
-        def done(status: tuple[bool, str]) -> None:
-            ok, message = status
-            self.banner_box.setVisible(not ok)
-            self.banner.setText(
-                "<b>No chat model yet</b> — answers are short phrases taken from your "
-                "best matching sources, with the sources below them. A local model "
-                "(downloaded once, runs on this computer) writes full answers." if not ok else "")
-            self.banner.setToolTip(message)
+        def done(status: adapter.AskStatus) -> None:
+            self.banner_box.setVisible(not status.has_model or bool(status.warning))
+            self.get_model.setVisible(not status.has_model)
+            self.quotes_only.setVisible(bool(status.warning))
+            self.quotes_only.blockSignals(True)
+            self.quotes_only.setChecked(status.extractive_only)
+            self.quotes_only.blockSignals(False)
+            if not status.has_model:
+                self.banner.setText(
+                    "<b>No chat model yet</b> — answers are short phrases taken from your "
+                    "best matching sources, with the sources below them. A local model "
+                    "(downloaded once, runs on this computer) writes full answers.")
+            else:
+                self.banner.setText(f"<b>Small model</b> — {html.escape(status.warning)}"
+                                    if status.warning else "")
+            self.banner.setToolTip(status.message)
 
-        run_in_background(lambda: adapter.model_status(engine), done, owner=self)
+        run_in_background(lambda: adapter.ask_status(engine), done, owner=self)
+
+    def on_quotes_only(self, on: bool) -> None:
+        engine = self.ctx.engine
+        run_in_background(lambda: adapter.set_extractive_only(engine, on),
+                          lambda _r: None, owner=self)
 
     # -- threads ------------------------------------------------------------------------------
     def load_threads(self, select: int | None = None) -> None:
@@ -232,6 +251,10 @@ class AskView(QWidget):
                 self.evidence[f"{live['no']}-{n}"] = hit
             self.thread_id = item.thread_id
             self.render()  # sources show at once, before any token
+        elif isinstance(item, adapter.AskThinking):
+            self.events_seen.append("thinking")
+            live["thinking"] = item.sources
+            self.render()  # "thinking…" while the model reads the sources
         elif isinstance(item, adapter.AskToken):
             self.events_seen.append("token")
             live["text"] += item.text
@@ -250,7 +273,7 @@ class AskView(QWidget):
         if live is not None:
             if stopped and live["done"] is None:
                 live["text"] += " …(stopped)"
-            self.blocks.append(self._live_html(live))
+            self.blocks.append(live)
             self.live = None
         self.task = None
         self._busy(False)  # after the answer is kept: re-enabling moves focus around
@@ -277,7 +300,7 @@ class AskView(QWidget):
 
     # -- rendering ----------------------------------------------------------------------------
     def render(self) -> None:
-        parts = list(self.blocks)
+        parts = [b if isinstance(b, str) else self._live_html(b) for b in self.blocks]
         if self.live is not None:
             parts.append(self._live_html(self.live))
         if not parts:
@@ -307,8 +330,21 @@ class AskView(QWidget):
         elif done is None:
             out.append("<p style='color: gray'>Looking through your memories…</p>")
         text = live["text"]
-        if text:
+        if done is None and live.get("thinking") and not text:
+            out.append(f"<p style='color: gray'>Thinking… the model is reading "
+                       f"{live['thinking']} sources</p>")
+        if text and done is None and live.get("thinking"):  # a draft until it is checked
+            out.append(f"<p style='color: gray'>{html.escape(text)}</p>")
+        elif text:
             out.append(f"<p>{self._answer_html(text, {n for n, _ in evidence}, no)}</p>")
+        if done is not None and done.mode == "model-fallback":
+            out.append(f"<p style='color: gray'>The model's answer wasn't supported by its "
+                       f"sources, so this is the answer taken from them. "
+                       f"<a href='draft:{no}'>"
+                       f"{'hide' if no in self.show_drafts else 'show'} model draft</a></p>")
+            if no in self.show_drafts:
+                out.append(f"<p style='color: gray'><i>{html.escape(done.draft or '(empty)')}"
+                           f"</i></p>")
         if done is not None and done.notice and done.mode == "model":
             out.append(f"<p style='color: gray'>{html.escape(done.notice)}</p>")
         return "<div style='margin-bottom: 14px'>" + "".join(out) + "</div>"
@@ -336,7 +372,10 @@ class AskView(QWidget):
     # -- citations ----------------------------------------------------------------------------
     def on_anchor(self, url: QUrl) -> None:
         scheme, _, value = url.toString().partition(":")
-        if scheme == "ev":
+        if scheme == "draft" and value.isdigit():
+            self.show_drafts ^= {int(value)}
+            self.render()
+        elif scheme == "ev":
             hit = self.evidence.get(value)
             if hit is not None:
                 self.open_hit(hit)

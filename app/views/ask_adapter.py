@@ -20,6 +20,19 @@ class AskEvidence:
 
 
 @dataclass(frozen=True)
+class AskThinking:
+    sources: int  # the model is reading this many sources (prompt evaluation)
+
+
+@dataclass(frozen=True)
+class AskStatus:
+    has_model: bool
+    message: str          # how to get a model (no model) — shown as a tooltip
+    warning: str = ""     # the chat model is too small to be trusted
+    extractive_only: bool = False
+
+
+@dataclass(frozen=True)
 class AskToken:
     text: str
 
@@ -31,6 +44,8 @@ class AskDone:
     thread_id: int
     mode: str          # "model", "extractive", "model-fallback" or "not-found"
     notice: str = ""
+    draft: str = ""    # the model's unsupported answer (model-fallback): "show model draft"
+    first_token_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,21 +77,51 @@ def model_status(engine: Any) -> tuple[bool, str]:
     return chat_model_status(engine.paths, engine.settings)
 
 
+EXTRACTIVE_ONLY = "ask_extractive_only"
+
+
+def ask_status(engine: Any) -> AskStatus:
+    """Whether Ask has a model, and a warning when that model is too small to trust."""
+    from core.models.catalog import chat_model_status
+    from core.models.trust import model_trust
+
+    ok, message = chat_model_status(engine.paths, engine.settings)
+    only = bool(engine.settings.get(EXTRACTIVE_ONLY))
+    warning = ""
+    if ok:
+        runtime = engine.chat_model()
+        trust = model_trust(runtime.path) if runtime is not None else None
+        if trust is not None and not trust.trusted:
+            warning = (f"The chat model {runtime.path.name} is {trust.label}: its answers are "
+                       "checked against your sources and replaced by quotes when they "
+                       "aren't supported.")
+    return AskStatus(ok, message, warning, only)
+
+
+def set_extractive_only(engine: Any, on: bool) -> None:
+    """Answer from quotes only (no model), or let the model write answers again."""
+    engine.settings.set(EXTRACTIVE_ONLY, bool(on))
+    engine.reset_chat_model()
+
+
 def answer(engine: Any, question: str, thread_id: int | None,
            cancel: Cancel) -> Iterator[AskEvidence | AskToken | AskDone]:
     """The answer stream in the app's own terms: evidence, tokens, done."""
-    from core.chat import Done, EvidenceFound, Token
+    from core.chat import Done, EvidenceFound, Thinking, Token
 
     for item in engine.asker().answer(question, thread_id, cancel=cancel):
         if isinstance(item, EvidenceFound):
             phrase = item.time_range.phrase if item.time_range else ""
             yield AskEvidence(tuple((e.n, e.hit) for e in item.evidence), item.thread_id,
                               phrase)
+        elif isinstance(item, Thinking):
+            yield AskThinking(item.sources)
         elif isinstance(item, Token):
             yield AskToken(item.text)
         elif isinstance(item, Done):
             yield AskDone(item.answer, tuple((c.n, c.hit) for c in item.citations),
-                          item.thread_id, item.mode, item.notice or "")
+                          item.thread_id, item.mode, item.notice or "", item.draft,
+                          item.first_token_seconds)
 
 
 def _threads(engine: Any) -> Any:

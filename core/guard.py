@@ -1,0 +1,148 @@
+"""Guards on a model's answer: nothing of the prompt's framing reaches the person, and an
+answer is shown as grounded only when the evidence it cites supports it.
+
+- ``MarkerFilter`` works on the token stream: evidence delimiters (``⟦nonce n⟧``),
+  the nonce itself, special tokens (``<|im_end|>``, ``</s>``, ``[INST]`` …) and role
+  markers at the start of a line ("assistant:") are removed. A piece that may be
+  the first half of one of them is held back until the next piece decides it, so
+  half a delimiter never reaches the UI.
+- ``strip_framing`` does the same to a whole text (the final answer).
+- ``supported`` checks an answer against the passages it cites: its content words
+  must mostly appear there, or its meaning must be close (embedding cosine).
+- ``answer_budget`` fits the token limit to the kind of question.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+from core.question import QUESTION_WORDS, Kind, root, words
+from core.retrieval import STOPWORDS
+
+# Literal strings that are the start of something to strip; a stream tail that is a
+# prefix of one of them is held back.
+_OPENERS = ("⟦", "<|", "</s", "<s>", "[INST", "[/INST", "<<SYS", "<</SYS", "im_start",
+            "im_end", "eot_id", "<end_of_turn", "<start_of_turn")
+_ROLE = re.compile(r"(^|\n)[ \t]*(system|assistant|user|developer|question|evidence|answer)"
+                   r"[ \t]*:[ \t]*", re.I)
+_ROLE_WORDS = ("system", "assistant", "user", "developer", "question", "evidence", "answer")
+_FRAMING = re.compile(
+    r"⟦[^⟧\n]{0,40}⟧|⟦|⟧|<\|[^|>\n]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|"
+    r"<(?:start|end)_of_turn>|\b(?:im_start|im_end|eot_id)\b|<\||\|>", re.I)
+_OPENING = re.compile(r"⟦[^⟧/\s]{0,16}\s*(\d{1,3})\s*⟧")
+HOLD_LIMIT = 48  # a held tail longer than any marker is released
+
+
+def strip_framing(text: str, nonce: str = "") -> str:
+    """``text`` without delimiters, the nonce, special tokens or leading role markers."""
+    # A model that opens a quote marker ("⟦ab12cd 3⟧") is pointing at evidence 3: keep
+    # that as a citation (it is checked like any other), drop the marker itself.
+    text = _OPENING.sub(lambda m: f" [{m.group(1)}] ", text)
+    if nonce:
+        text = re.sub(rf"/?{re.escape(nonce)}(?:\s+\d{{1,3}})?", "", text)
+    text = _FRAMING.sub("", text)
+    text = _ROLE.sub(lambda m: m.group(1), text)
+    return text
+
+
+class MarkerFilter:
+    """Feed streamed pieces in; get text out with the prompt's framing removed."""
+
+    def __init__(self, nonce: str = "") -> None:
+        self.nonce = nonce
+        self._held = ""
+        self._at_line_start = True
+
+    def feed(self, piece: str) -> str:
+        buffer = self._held + piece
+        keep = self._unsafe_tail(buffer)
+        ready, self._held = buffer[:len(buffer) - keep], buffer[len(buffer) - keep:]
+        return self._clean(ready)
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return self._clean(held)
+
+    def _clean(self, text: str) -> str:
+        if not text:
+            return ""
+        prefix = "" if self._at_line_start else "\x00"  # role markers only at line starts
+        cleaned = strip_framing(prefix + text, self.nonce).lstrip("\x00")
+        self._at_line_start = text.endswith("\n")
+        return cleaned
+
+    def _unsafe_tail(self, buffer: str) -> int:
+        """How many characters at the end of ``buffer`` could still become framing."""
+        longest = 0
+        candidates = list(_OPENERS)
+        if self.nonce:
+            candidates.append(self.nonce)
+        for opener in candidates:  # the tail is a prefix of an opener
+            for k in range(min(len(opener), len(buffer)), 0, -1):
+                if buffer.endswith(opener[:k]):
+                    longest = max(longest, k)
+                    break
+        # An opened marker not closed yet ("⟦2cda", "<|im_") is held whole.
+        for start, end in (("⟦", "⟧"), ("<|", "|>"), ("[INST", "]"), ("[/INST", "]"),
+                           ("<<SYS", ">>"), ("<</SYS", ">>")):
+            i = buffer.rfind(start)
+            if i != -1 and end not in buffer[i + len(start):] \
+                    and len(buffer) - i <= HOLD_LIMIT:
+                longest = max(longest, len(buffer) - i)
+        # A line that so far could be a role marker ("assist", "user:").
+        line_start = buffer.rfind("\n") + 1
+        if line_start > 0 or self._at_line_start:
+            line = buffer[line_start:].lstrip().lower()
+            if line and len(line) <= 12 and any(w.startswith(line.rstrip(":").rstrip())
+                                               or line.startswith(w) for w in _ROLE_WORDS):
+                longest = max(longest, len(buffer) - line_start)
+        return longest
+
+
+# -- grounding ----------------------------------------------------------------------
+Similarity = Callable[[str, Sequence[str]], Sequence[float]]
+MIN_WORD_SUPPORT = 0.6
+MIN_MEANING_SUPPORT = 0.55
+
+
+def claim_words(answer: str, question: str) -> set[str]:
+    """The content words an answer adds beyond the question (roots)."""
+    asked = {root(w) for w in words(question)}
+    text = re.sub(r"\[\d{1,3}\]", " ", answer)
+    return {root(w) for w in words(text)
+            if w not in STOPWORDS and w not in QUESTION_WORDS and root(w) not in asked
+            and not w.isdigit() or (w.isdigit() and len(w) == 4)}
+
+
+def supported(answer: str, question: str, passages: Sequence[str],
+              similarity: Similarity | None = None) -> bool:
+    """Whether the cited ``passages`` support ``answer``.
+
+    Most of the answer's own content words must appear in what it cites; failing
+    that, its meaning must be close to one of the cited passages.
+    """
+    if not passages:
+        return False
+    claims = claim_words(answer, question)
+    cited = {root(w) for p in passages for w in words(p)}
+    if claims and len(claims & cited) / len(claims) >= MIN_WORD_SUPPORT:
+        return True
+    if not claims:  # nothing beyond the question's words: it says nothing checkable
+        return False
+    if similarity is not None:
+        text = re.sub(r"\[\d{1,3}\]", " ", answer)
+        return max(similarity(text, list(passages))) >= MIN_MEANING_SUPPORT
+    return False
+
+
+_BUDGET: dict[Kind, int] = {"when": 32, "who": 32, "where": 32, "count": 32, "yesno": 48,
+                            "what": 56, "why": 72, "how": 72}
+
+
+def answer_budget(kind: Kind, ceiling: int) -> int:
+    """Tokens a short answer to this kind of question needs (never above ``ceiling``)."""
+    return max(8, min(ceiling, _BUDGET.get(kind, 64)))
+
+
+STOPS = ("\n\n", "Question:", "\nQuestion", "\nEvidence", "\nUser:", "\nuser:",
+         "<|im_end|>", "<|im_start|>", "</s>")
