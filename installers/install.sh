@@ -18,15 +18,17 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # --- system packages ------------------------------------------------------------
 APT_PACKAGES=(
-  build-essential cmake git           # llama.cpp is compiled on install
+  build-essential cmake git unzip     # llama.cpp is compiled unless a prebuilt wheel fits
   tesseract-ocr tesseract-ocr-eng     # OCR of screen captures
   poppler-utils poppler-data          # pdftotext: PDF text in reading order, CJK CMaps
   fonts-dejavu-core
   libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0
   libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0   # Qt's xcb plugin
+  libwayland-client0 libwayland-cursor0 libwayland-egl1                       # Qt's Wayland plugin
 )
-TEST_APT_PACKAGES=(xvfb xauth xdotool x11-utils trayer python3-tk)   # python3-tk: test windows
+TEST_APT_PACKAGES=(xvfb xauth xdotool x11-utils trayer python3-tk   # python3-tk: test windows
+                   desktop-file-utils)   # the packaging test validates the menu entries
 
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then
@@ -67,12 +69,58 @@ if [ ! -x .venv/bin/python ]; then
 fi
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 
+LLAMA=llama-cpp-python==0.3.36
+WHEELS=${ENGRAM_WHEELS:-$HOME/.cache/engram/wheels}
+
+# A prebuilt llama-cpp-python wheel that fits this machine, if there is one: the
+# portable wheel installers/build.sh leaves in $WHEELS, or one pip built here before
+# (pip's wheel cache). Prints its path.
+prebuilt_llama_wheel() {
+  local candidates=() dir
+  dir=$(.venv/bin/python -m pip cache dir 2>/dev/null || true)
+  # Portable wheels (every CPU variant inside) first: they fit any x86-64.
+  for w in "$WHEELS"/llama_cpp_python-0.3.36-*.whl; do
+    [ -f "$w" ] || continue
+    if unzip -l "$w" 2>/dev/null | grep -q 'ggml-cpu-x64'; then candidates=("$w" "${candidates[@]}")
+    else candidates+=("$w"); fi
+  done
+  if [ -n "$dir" ] && [ -d "$dir/wheels" ]; then
+    while IFS= read -r w; do candidates+=("$w"); done \
+      < <(find "$dir/wheels" -name 'llama_cpp_python-0.3.36-*.whl' 2>/dev/null)
+  fi
+  for w in "${candidates[@]}"; do
+    # pip itself decides whether the wheel's tags fit this Python and platform.
+    if .venv/bin/python -m pip install --dry-run --no-deps -q "$w" >/dev/null 2>&1; then
+      echo "$w"; return 0
+    fi
+  done
+  return 1
+}
+
 if ! .venv/bin/python -c 'import llama_cpp' >/dev/null 2>&1; then
-  # PyPI has only the source: llama.cpp compiles here (a few minutes the first
-  # time; pip reuses the built wheel from its cache afterwards). The multimodal
-  # library is not needed.
-  say "Building llama-cpp-python (first time only: several minutes)"
-  CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "${PIP[@]}" install "llama-cpp-python==0.3.36"
+  if wheel=$(prebuilt_llama_wheel); then
+    say "Installing llama-cpp-python from a prebuilt wheel (no compiler needed): $wheel"
+    "${PIP[@]}" install "$wheel"
+    # A wheel built natively on another machine could use instructions this CPU lacks.
+    if ! .venv/bin/python -c 'import llama_cpp; llama_cpp.llama_backend_init()' >/dev/null 2>&1; then
+      say "That wheel does not run on this processor; building instead"
+      "${PIP[@]}" uninstall -y llama-cpp-python
+      wheel=""
+    fi
+  else
+    wheel=""
+  fi
+  if [ -z "$wheel" ]; then
+    # PyPI has only the source: llama.cpp compiles here (a few minutes; the multimodal
+    # library is not needed). pip keeps the built wheel in its cache, found above
+    # next time. --no-cache-dir when flags are given: the cache ignores CMAKE_ARGS.
+    say "Building llama-cpp-python (first time only: several minutes)"
+    if [ -n "${CMAKE_ARGS:-}" ]; then
+      "${PIP[@]}" install --no-cache-dir "$LLAMA"
+    else
+      CMAKE_ARGS="-DLLAVA_BUILD=OFF" "${PIP[@]}" install "$LLAMA"
+    fi
+  fi
 fi
 
 # Skip when this pyproject.toml was installed already (with tests, if asked).

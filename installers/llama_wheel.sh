@@ -4,7 +4,8 @@
 # Portable: GGML_NATIVE=OFF and every x86-64 CPU variant as a loadable backend
 # (GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS); ggml picks the best one for the CPU at
 # run time (core/models/backends.py loads them), so the wheel runs on any x86-64
-# from SSE4.2-less to AVX-512/AMX without SIGILL. The multimodal library is left out.
+# from SSE4.2-less to AVX-512/AMX without SIGILL (on Apple silicon: M1 … M4). The
+# multimodal library is left out.
 # The wheel is kept in ENGRAM_WHEELS (default ~/.cache/engram/wheels), where
 # installers/install.sh finds it: developers then install without a compiler.
 set -euo pipefail
@@ -14,7 +15,7 @@ WHEELS=${ENGRAM_WHEELS:-$HOME/.cache/engram/wheels}
 mkdir -p "$WHEELS"
 
 existing=$(ls "$WHEELS"/llama_cpp_python-$VERSION-*.whl 2>/dev/null | head -1 || true)
-if [ -n "$existing" ] && unzip -l "$existing" 2>/dev/null | grep -q 'libggml-cpu-x64'; then
+if [ -n "$existing" ] && unzip -l "$existing" 2>/dev/null | grep -q 'ggml-cpu-x64\|ggml-cpu-apple_m1'; then
   echo "$existing"
   exit 0
 fi
@@ -23,9 +24,7 @@ flags=(-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_V
        # the CPU variants are installed beside libllama/libggml, found through $ORIGIN
        -DCMAKE_INSTALL_BINDIR=llama_cpp/lib '-DCMAKE_INSTALL_RPATH=$ORIGIN'
        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF)
-case "$(uname -s)" in
-  Darwin) flags=(-DLLAVA_BUILD=OFF) ;;  # arm64: Metal + the native CPU backend (one CPU family)
-esac
+# macOS arm64: the same switches give Metal plus the apple_m1 / m2_m3 / m4 CPU variants.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # --no-cache-dir: pip's wheel cache ignores CMAKE_ARGS and could hand back a native build.

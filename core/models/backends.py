@@ -77,7 +77,9 @@ def load_backends(llama_cpp: ModuleType) -> BackendInfo:
     if _info is not None:
         return _info
     lib_dir = library_dir(llama_cpp)
-    variants = sorted(lib_dir.glob(f"*ggml-cpu-*{Path(_ggml_name()).suffix}"))
+    # ggml names every loadable backend .so outside Windows, macOS included.
+    variants = sorted(lib_dir.glob("ggml-cpu-*.dll" if sys.platform == "win32"
+                                   else "libggml-cpu-*.so"))
     if not variants:  # a native build: the CPU backend is linked in
         _info = BackendInfo(False, None, None, str(lib_dir))
         return _info

@@ -35,6 +35,8 @@ from ingest.screen.frame import Frame, Rect
 DEFAULT_LANG = "eng"
 DEFAULT_TIMEOUT = 60.0
 _WINDOWS_DEFAULT = r"C:\Program Files\Tesseract-OCR\tesseract.exe"
+# An app started from Finder gets PATH=/usr/bin:/bin:/usr/sbin:/sbin, without Homebrew.
+_MACOS_DEFAULTS = ("/opt/homebrew/bin/tesseract", "/usr/local/bin/tesseract")
 
 
 class OcrUnavailable(EngramError):
@@ -83,6 +85,10 @@ def find_tesseract() -> str:
         return found
     if sys.platform == "win32" and os.path.exists(_WINDOWS_DEFAULT):
         return _WINDOWS_DEFAULT
+    if sys.platform == "darwin":
+        found = next((p for p in _MACOS_DEFAULTS if os.access(p, os.X_OK)), None)
+        if found:
+            return found
     raise OcrUnavailable("Tesseract OCR is not installed, so screen text cannot be read.",
                          hint="Install it (Debian/Ubuntu: apt install tesseract-ocr; "
                               "macOS: brew install tesseract; Windows: the UB Mannheim "
