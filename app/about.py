@@ -91,7 +91,7 @@ def llama_info() -> dict[str, Any]:
     info = backend_info()
     if info is not None:
         out["cpu_backend"] = (f"{info.cpu_variant} (chosen at run time)" if info.dynamic
-                              else "built in (this machine's native build)")
+                              else "built in (one CPU target, fixed when it was compiled)")
         if info.library:
             out["cpu_backend_library"] = info.library
     out["system_info"] = llama.llama_print_system_info().decode("utf-8", "replace").strip()
