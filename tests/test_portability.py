@@ -264,3 +264,47 @@ def test_cli_export_restore_into_a_new_data_dir(cli, tmp_path: Path) -> None:
     bad = cli("restore", str(tmp_path), "--data-dir", str(tmp_path / "x"), check=False)
     assert bad.returncode == 2 and "not an Engram export" in bad.stderr
     assert not (tmp_path / "x" / "engram.db").exists()
+
+
+def test_a_keyring_backup_restores_where_the_keyring_is(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+
+    from core import keys
+    from core.backup import backup_store, restore_backup
+    from core.errors import KeyUnavailable
+    from core.store import Store
+    from core.store import events as event_rows
+    from tests.test_keys import MemoryKeyring
+
+    monkeypatch.delenv(keys.PASSPHRASE_ENV, raising=False)
+    original = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        paths = resolve_paths(tmp_path / "laptop")
+        key = keys.create_key(paths, ask=None)
+        assert key.backend == "keyring"
+        store = Store(paths.db_path, key.sqlite_hexkey(), backups_dir=paths.backups_dir)
+        store.write(lambda db: event_rows.insert(db, Observation(
+            source="note", captured_at=T0, text="kept in the keyring's store")))
+        out = tmp_path / "engram.backup"
+        backup_store(store, key.sqlite_hexkey(), keys.key_record(paths), out)
+        store.close()
+
+        again = resolve_paths(tmp_path / "same-machine")
+        restore_backup(out, again, ask=None)
+        restored_key = keys.load_key(again, ask=None)  # its own keyring entry, same key
+        assert restored_key.key == key.key and len(backend.store) == 2
+        copy = Store(again.db_path, restored_key.sqlite_hexkey(), backups_dir=again.backups_dir)
+        assert [e.text for e in event_rows.get_many(copy.reader(), [1]).values()] == \
+            ["kept in the keyring's store"]
+        copy.close()
+
+        backend.store.clear()  # another machine: its keyring never held this key
+        elsewhere = resolve_paths(tmp_path / "desktop")
+        with pytest.raises(KeyUnavailable, match="missing from the OS keyring"):
+            restore_backup(out, elsewhere, ask=None)
+        assert not elsewhere.db_path.exists() and not keys.key_exists(elsewhere)
+    finally:
+        keyring.set_keyring(original)

@@ -42,6 +42,14 @@ class SecurityPanel(QWidget):
         col.addWidget(hint("Changing the passphrase re-encrypts the database (and its "
                            "backups); capture pauses for that moment. Locking closes the "
                            "database and stops capture until you unlock again."))
+        # Other AI tools reach the memory through `engram mcp`, read-only unless allowed here.
+        self.mcp_writes = QCheckBox("Let other AI tools add notes (engram mcp's remember tool)")
+        self.mcp_writes.setChecked(bool(ctx.engine.settings.get("mcp_allow_writes", False)))
+        col.addWidget(self.mcp_writes)
+        col.addWidget(hint("Tools you connect with `engram mcp` can always search and read; "
+                           "what they get from your captures is marked as quoted data."))
+        self.mcp_writes.toggled.connect(
+            lambda on: ctx.engine.settings.set("mcp_allow_writes", bool(on)))
         self.change.clicked.connect(self.on_change)
         self.lock.clicked.connect(lambda: ctx.lock() if ctx.lock else None)
 

@@ -104,6 +104,22 @@ def test_autostart_file_is_written_and_removed(qtbot, ctx, tmp_path, monkeypatch
     assert not path.exists()
 
 
+def test_mcp_writes_are_off_until_allowed_in_settings(qtbot, ctx):
+    from app.mcp import Backend
+    from app.views.settings_system import SecurityPanel
+
+    engine = ctx.engine
+    panel = SecurityPanel(ctx)
+    qtbot.addWidget(panel)
+    backend = Backend(engine.paths, engine.settings)  # what `engram mcp` asks each call
+    assert not panel.mcp_writes.isChecked() and not backend.writes_allowed()
+    panel.mcp_writes.setChecked(True)
+    assert engine.settings.get("mcp_allow_writes") is True and backend.writes_allowed()
+    panel.mcp_writes.setChecked(False)
+    assert not backend.writes_allowed()
+    backend.close()
+
+
 def test_settings_view_shows_models_data_and_security(qtbot, ctx):
     view = SettingsView(ctx)
     qtbot.addWidget(view)
