@@ -119,6 +119,18 @@ class ControlServer:
     def close(self) -> None:
         self._closed = True
         address, family = _address(self._paths)
+        if family == "AF_UNIX":
+            # Closing a socket does not wake a thread blocked in accept() on Linux; left
+            # blocked, it could later accept on a new listener that reuses the descriptor
+            # (lock/unlock, restart) and fail its clients' handshake. Knock once to wake it.
+            import socket
+
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as knock:
+                    knock.settimeout(1.0)
+                    knock.connect(address)
+            except OSError:
+                pass
         try:
             self._listener.close()
         except OSError:
@@ -128,6 +140,7 @@ class ControlServer:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+        self._thread.join(timeout=2.0)
 
 
 def request(paths: Paths, message: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:

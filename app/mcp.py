@@ -215,8 +215,8 @@ def build_server(backend: Backend) -> Any:
                  "ISO-8601 or phrases like '2 weeks ago'; source: note, screen, file, chat; "
                  "type: core, episodic, semantic, procedural (memories only)." + _UNTRUSTED)
     async def search(query: str, k: int = 10, since: str | None = None,
-                     until: str | None = None, source: list[str] | None = None,
-                     type: list[str] | None = None) -> str:
+                     until: str | None = None, source: list[str] | str | None = None,
+                     type: list[str] | str | None = None) -> str:
         return render_search(await run({"op": "search", "query": query, "k": k,
                                         "since": since, "until": until,
                                         "sources": source or [], "types": type or []}))
@@ -236,7 +236,7 @@ def build_server(backend: Backend) -> Any:
     @server.tool(description="What Engram currently knows about the user: memories of a type "
                  "(core facts and preferences, episodic, semantic, procedural), or the best "
                  "matches for query; include_all adds superseded and faded ones." + _UNTRUSTED)
-    async def memories(type: list[str] | None = None, query: str | None = None,
+    async def memories(type: list[str] | str | None = None, query: str | None = None,
                        include_all: bool = False, limit: int = 50) -> str:
         return render_memories(await run({"op": "memories", "types": type or [],
                                           "query": query, "all": include_all, "limit": limit}))

@@ -107,3 +107,24 @@ def test_fast_path_leaves_what_it_does_not_handle_to_the_full_cli(argv: list[str
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "control.key").write_text("00" * 32)
     assert fast.run([*argv, "--data-dir", str(tmp_path)]) is None
+
+
+def test_the_control_channel_answers_and_closes_cleanly(tmp_path: Path) -> None:
+    from app.control import ControlServer, NotRunning, request
+    from core.config import resolve_paths
+
+    paths = resolve_paths(tmp_path / "home")
+    seen: list[dict] = []
+    server = ControlServer(paths, lambda message: seen.append(message) or {
+        "ok": True, "echo": message, "big": "ü" * 200_000})
+    reply = request(paths, {"op": "x", "text": "ü" * 1000})
+    # The plain-socket client speaks the listener's protocol, replies of any size included.
+    assert reply["echo"] == seen[0] == {"op": "x", "text": "ü" * 1000}
+    assert reply["big"] == "ü" * 200_000
+    server.close()
+    assert not server._thread.is_alive()  # the accept loop woke up and ended
+    with pytest.raises(NotRunning):
+        request(paths, {"op": "ping"})
+    again = ControlServer(paths, lambda message: {"ok": True})  # the same address, reused
+    assert request(paths, {"op": "ping"}) == {"ok": True}
+    again.close()

@@ -116,7 +116,7 @@ def test_mcp_tools_over_stdio_against_the_encrypted_store(data_dir: Path) -> Non
         out["tools"] = {t.name: t.description for t in tools}
         out["search"] = await session.call_tool("search", {"query": "previous instructions"})
         out["filtered"] = await session.call_tool(
-            "search", {"query": "Name of the Wind", "source": ["note"], "k": 3})
+            "search", {"query": "Name of the Wind", "source": "note", "k": 3})
         out["ask"] = await session.call_tool("ask", {"question": "What did Ana recommend?"})
         out["item"] = await session.call_tool("get_item", {"id": ids["evil"]})
         out["memories"] = await session.call_tool("memories", {"type": ["episodic"],
