@@ -423,6 +423,8 @@ def m009_normalize_text(db: apsw.Connection) -> None:
                 "meta = ?, content_hash = ? WHERE id = ?",
                 (*new, new_meta, _content_hash(source, app, new[0], url, path, new[1], new[2],
                                                new[3]), event_id))
+    if not db.execute("SELECT 1 FROM sqlite_schema WHERE name = 'memories'").fetchall():
+        return  # a store migrated in another order: no memories to fold
     for memory_id, title, text, entities, fields in db.execute(
             "SELECT id, title, text, entities, fields FROM memories").fetchall():
         if all(v.isascii() for v in (title, text, entities, fields)):
