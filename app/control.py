@@ -202,6 +202,7 @@ class _Unfamiliar(Exception):
 def _unix_request(address: str, authkey: bytes, payload: bytes, timeout: float) -> bytes:
     import hmac
     import socket
+    import struct
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -211,24 +212,18 @@ def _unix_request(address: str, authkey: bytes, payload: bytes, timeout: float) 
         if not message.startswith(_CHALLENGE):
             raise _Unfamiliar("no challenge")
         message = message[len(_CHALLENGE):]
-        if message.startswith(b"{"):
-            name = message[1:message.find(b"}")].decode("ascii", "replace")
-            if name not in ("sha256", "sha384", "sha512", "md5", "sha3_256"):
-                raise _Unfamiliar(name)
-            response = b"{%s}%s" % (name.encode(), hmac.new(authkey, message, name).digest())
-        else:
-            response = hmac.new(authkey, message, "md5").digest()
-        _send(sock, response)
+        name = _digest_name(message, _LEGACY_CHALLENGE)
+        response = hmac.new(authkey, message, name or "md5").digest()
+        _send(sock, b"{%s}%s" % (name.encode(), response) if name else response)
         if _recv(sock, 256) != _WELCOME:
             raise EngramError("The running Engram instance refused this user's key.")
         mine = os.urandom(20)
         _send(sock, _CHALLENGE + mine)
         answer = _recv(sock, 256)
-        if answer.startswith(b"{"):
-            name = answer[1:answer.find(b"}")].decode("ascii", "replace")
-            expected = b"{%s}%s" % (name.encode(), hmac.new(authkey, mine, name).digest())
-        else:
-            expected = hmac.new(authkey, mine, "md5").digest()
+        name = _digest_name(answer, _LEGACY_DIGEST)
+        expected = hmac.new(authkey, mine, name or "md5").digest()
+        if name:
+            expected = b"{%s}%s" % (name.encode(), expected)
         if not hmac.compare_digest(answer, expected):
             _send(sock, _FAILURE)
             raise EngramError("The control socket did not prove it is Engram's; not asking it.")
@@ -241,8 +236,31 @@ def _unix_request(address: str, authkey: bytes, payload: bytes, timeout: float) 
             raise EngramError("The running Engram instance did not answer in time.") from None
     except (ConnectionResetError, BrokenPipeError, EOFError):
         raise NotRunning(_NOT_RUNNING[0], hint=_NOT_RUNNING[1]) from None
+    except (ValueError, struct.error) as exc:  # e.g. a digest this hashlib lacks
+        raise _Unfamiliar(str(exc)) from None
     finally:
         sock.close()
+
+
+_LEGACY_CHALLENGE, _LEGACY_DIGEST = 20, 16  # bytes: random challenge, md5 HMAC
+_DIGESTS = ("sha256", "sha384", "sha512", "sha3_256", "md5")
+
+
+def _digest_name(message: bytes, legacy_length: int) -> str | None:
+    """The "{name}" a message starts with, or None for the legacy md5 form.
+
+    A legacy message has exactly ``legacy_length`` bytes, which may well start with
+    "{" by chance: length decides first (as Python's own ``multiprocessing`` does).
+    """
+    if len(message) == legacy_length:
+        return None
+    end = message.find(b"}")
+    if not message.startswith(b"{") or end < 0:
+        raise _Unfamiliar("no digest name")
+    name = message[1:end].decode("ascii", "replace")
+    if name not in _DIGESTS:
+        raise _Unfamiliar(name)
+    return name
 
 
 def _send(sock: Any, data: bytes) -> None:

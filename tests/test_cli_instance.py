@@ -121,6 +121,12 @@ def test_the_control_channel_answers_and_closes_cleanly(tmp_path: Path) -> None:
     # The plain-socket client speaks the listener's protocol, replies of any size included.
     assert reply["echo"] == seen[0] == {"op": "x", "text": "ü" * 1000}
     assert reply["big"] == "ü" * 200_000
+    # A legacy challenge is 20 random bytes, which may start with "{" by chance.
+    real_urandom = os.urandom
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "urandom", lambda n: b"{" + real_urandom(n - 1))
+        for _ in range(3):
+            assert request(paths, {"op": "y"})["echo"] == {"op": "y"}
     server.close()
     assert not server._thread.is_alive()  # the accept loop woke up and ended
     with pytest.raises(NotRunning):
@@ -128,3 +134,15 @@ def test_the_control_channel_answers_and_closes_cleanly(tmp_path: Path) -> None:
     again = ControlServer(paths, lambda message: {"ok": True})  # the same address, reused
     assert request(paths, {"op": "ping"}) == {"ok": True}
     again.close()
+
+
+def test_digest_names_are_told_from_legacy_messages_by_length() -> None:
+    from app.control import _digest_name, _Unfamiliar
+
+    assert _digest_name(b"{" + b"x" * 15, 16) is None  # an md5 HMAC that starts with "{"
+    assert _digest_name(b"{abc}" + b"y" * 15, 20) is None  # a legacy challenge likewise
+    assert _digest_name(b"{sha256}" + b"z" * 32, 16) == "sha256"
+    with pytest.raises(_Unfamiliar):
+        _digest_name(b"{nonsense}" + b"z" * 32, 16)
+    with pytest.raises(_Unfamiliar):
+        _digest_name(b"no braces at all, longer than twenty", 20)
