@@ -4,7 +4,7 @@
 # Portable: GGML_NATIVE=OFF and every x86-64 CPU variant as a loadable backend
 # (GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS); ggml picks the best one for the CPU at
 # run time (core/models/backends.py loads them), so the wheel runs on any x86-64
-# from SSE4.2-less to AVX-512/AMX without SIGILL (on Apple silicon: M1 … M4). The
+# from SSE4.2-less to AVX-512 without SIGILL (on Apple silicon: M1 … M4). The
 # multimodal library is left out.
 # The wheel is kept in ENGRAM_WHEELS (default ~/.cache/engram/wheels), where
 # installers/install.sh finds it: developers then install without a compiler.
@@ -31,5 +31,23 @@ trap 'rm -rf "$tmp"' EXIT
 CMAKE_ARGS="${flags[*]}" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
   nice -n 19 "$PY" -m pip wheel --no-cache-dir --no-deps -w "$tmp" "llama-cpp-python==$VERSION" >&2
 built=$(ls "$tmp"/llama_cpp_python-*.whl)
+# Without the AMX variant: where CPUID advertises AMX but the OS or hypervisor has
+# not enabled its register state, its tile instructions fault (SIGILL/SIGSEGV on the
+# first quantised matrix product: Q4_1 and Q8_0 models, seen on a Sapphire Rapids VM).
+# Such CPUs run the AVX-512 variants (zen4, cooperlake, icelake …) instead.
+"$PY" - "$built" <<'PYEOF'
+import sys, zipfile
+path = sys.argv[1]
+drop = "libggml-cpu-sapphirerapids.so"
+with zipfile.ZipFile(path) as src:
+    entries = [(info, src.read(info)) for info in src.infolist()]
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+    for info, data in entries:
+        if info.filename.endswith(drop):
+            continue
+        if info.filename.endswith(".dist-info/RECORD"):
+            data = b"".join(line for line in data.splitlines(keepends=True) if drop.encode() not in line)
+        out.writestr(info, data)
+PYEOF
 mv "$built" "$WHEELS/"
 echo "$WHEELS/$(basename "$built")"
