@@ -204,19 +204,26 @@ def test_events_are_quoted_as_data_under_a_nonce() -> None:
     assert "[E1]" in user["content"]
 
 
-def test_merge_hits_interleaves_by_rank_and_drops_memories_that_repeat_events() -> None:
+def test_merge_hits_shows_facts_in_place_of_their_messages_and_drops_repeating_episodes() -> None:
     from core.memory.search import merge_hits
     from core.records import Provenance, SearchHit
 
-    def hit(i: int, kind: str, score: float) -> SearchHit:
+    def hit(i: int, kind: str, score: float, memory_type: str = "semantic") -> SearchHit:
         return SearchHit(id=i, kind=kind, source="chat", time=T0, title=str(i), snippet="",
                          score=score, provenance=Provenance(),
-                         memory_type="semantic" if kind == "memory" else None)
+                         memory_type=memory_type if kind == "memory" else None)
 
     events = [hit(1, "event", 0.03), hit(2, "event", 0.02), hit(3, "event", 0.01)]
     memories = [hit(10, "memory", 0.9), hit(11, "memory", 0.8), hit(12, "memory", 0.7)]
     merged = merge_hits(events, memories, 4, sources={10: (1,), 11: (7,), 12: (2, 9)})
-    # Memory 10 only repeats event 1, ranked above it; the rest alternate, events first.
-    assert [(h.kind, h.id) for h in merged] == [("event", 1), ("event", 2), ("memory", 11),
-                                                ("event", 3)]
+    # Facts stand in for their messages (10 for 1, 12 for 2 and 9, shown once); a fact
+    # adds little to its message's rank, so event 3 stays above fact 11's message 7.
+    assert [(h.kind, h.id) for h in merged] == [("memory", 10), ("memory", 12), ("event", 3),
+                                                ("memory", 11)]
+    # Without sources every memory is an item of its own, interleaved by rank.
     assert [h.id for h in merge_hits(events, memories, 6)] == [1, 10, 2, 11, 3, 12]
+    # An episode whose events are all shown above it would only repeat them.
+    episodes = [hit(20, "memory", 0.9, "episodic"), hit(21, "memory", 0.8, "episodic")]
+    merged = merge_hits(events, episodes, 5, sources={20: (1, 2, 3, 4), 21: (1, 2)})
+    assert [(h.kind, h.id) for h in merged] == [("event", 1), ("memory", 20), ("event", 2),
+                                                ("event", 3)]

@@ -112,30 +112,66 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
     return hits_for(db, [m for _s, m in best], [s for s, _m in best], terms.words)
 
 
+# A fact from one or two messages stands for them in a result list; an episode (a
+# whole session) does not replace its messages.
+FACT_SOURCES = 2
+# How much a fact's rank adds to its messages' own. Small: on LoCoMo dev (conv-26)
+# evidence recall@10 was 0.727 at full weight, 0.786 at 0.9, 0.811 at 0.0–0.6 (events
+# alone 0.798) — the facts' wording helps show a message, not find it.
+FACT_WEIGHT = 0.25
+
+
 def merge_hits(event_hits: Sequence[SearchHit], memory_hits: Sequence[SearchHit], k: int, *,
                sources: Mapping[int, Sequence[int]] | None = None) -> list[SearchHit]:
-    """Event and memory hits in one list of ``k``, interleaved by rank.
+    """Event and memory hits in one list of ``k``, fused by rank.
 
-    Each hit counts 1 / (60 + its rank in its own list). Raw scores are not
-    compared: both are reciprocal-rank sums, but memories are few, so they sit
-    high in their lists and would crowd events out (measured on LoCoMo dev:
-    evidence recall@10 0.584 merged by score, 0.633 by rank, 0.612 events
-    alone). With ``sources``
-    (memory id → its source event ids), a memory whose sources are all event
-    hits ranked above it is left out: it would only repeat them.
+    Each hit counts 1 / (60 + its rank in its own list); raw scores are not
+    compared (memories are few, so they sit high in their lists and would crowd
+    events out). With ``sources`` (memory id → its source event ids):
+
+    - a fact (a memory from at most ``FACT_SOURCES`` events) is shown in place of
+      its messages (it says what they said, dated and attributed, and leads to
+      them); its rank adds only ``FACT_WEIGHT`` to theirs;
+    - other memories (episodes, procedures) compete as items of their own, and
+      one whose sources are all event hits ranked above it is left out: it would
+      only repeat them.
     """
-    ranked: list[tuple[float, int, SearchHit]] = []
-    for order, hits in enumerate((event_hits, memory_hits)):
-        for rank, hit in enumerate(hits):
-            ranked.append((1.0 / (RRF_K + rank + 1), order, hit))
-    ranked.sort(key=lambda t: (-t[0], t[1]))
+    score: dict[tuple[str, int], float] = {}
+    first: dict[tuple[str, int], tuple[int, int]] = {}  # item → (list order, rank) for ties
+    event_by_id = {h.id: h for h in event_hits}
+    stand_in: dict[int, SearchHit] = {}
+    for rank, hit in enumerate(event_hits):
+        key = ("event", hit.id)
+        score[key] = score.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
+        first.setdefault(key, (0, rank))
+    for rank, hit in enumerate(memory_hits):
+        own = tuple(sources.get(hit.id, ())) if sources is not None else ()
+        if own and hit.memory_type != "episodic" and len(own) <= FACT_SOURCES:
+            for event_id in own:
+                key = ("event", event_id)
+                score[key] = score.get(key, 0.0) + FACT_WEIGHT / (RRF_K + rank + 1)
+                first.setdefault(key, (1, rank))
+                stand_in.setdefault(event_id, hit)
+            continue
+        key = ("memory", hit.id)
+        score[key] = 1.0 / (RRF_K + rank + 1)
+        first[key] = (1, rank)
+    memory_by_id = {h.id: h for h in memory_hits}
     out: list[SearchHit] = []
     shown_events: set[int] = set()
-    for _score, _order, hit in ranked:
-        if hit.kind == "event":
-            shown_events.add(hit.id)
-        elif sources is not None:
-            own = set(sources.get(hit.id, ()))
+    shown_memories: set[int] = set()
+    for kind, item in sorted(score, key=lambda key: (-score[key], first[key])):
+        if kind == "event":
+            hit = stand_in.get(item) or event_by_id.get(item)
+            if hit is None or (hit.kind == "memory" and hit.id in shown_memories):
+                shown_events.add(item)
+                continue
+            shown_events.add(item)
+            if hit.kind == "memory":
+                shown_memories.add(hit.id)
+        else:
+            hit = memory_by_id[item]
+            own = set(sources.get(hit.id, ())) if sources is not None else set()
             if own and own <= shown_events:
                 continue
         out.append(hit)

@@ -186,6 +186,7 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
     from core.memory import rows
     from core.memory.consolidate import consolidate
     from core.memory.search import list_memories, memory_terms, search_memories
+    from core.records import SearchFilters
 
     if not DATA.exists():
         pytest.skip(f"{DATA} is not available")
@@ -241,7 +242,7 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
                 per: dict[str, list[float]] = defaultdict(list)
                 for question in questions[conv]:
                     evidence = set(question["evidence"])
-                    event_hits = engine.retriever.search(question["question"], k=K)
+                    event_hits = engine.retriever.search(question["question"], SearchFilters(include_memories=False), k=K)
                     event_hits = [h for h in event_hits if h.kind == "event"]
                     qvec = engine.pipeline.embedder.embed([question["question"]],
                                                           interactive=True)[0]
