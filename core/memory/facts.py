@@ -100,7 +100,8 @@ _PLAN = re.compile(r"\b(?:going to|gonna|will|'ll|’ll|plan(?:ning)? to|plannin
                    r"(?:about|of)|hoping to|hope to|want to|would like to|intend|about to|"
                    r"looking forward|next|soon|upcoming)\b", re.IGNORECASE)
 _PREFERENCE = re.compile(r"\b(?:love|loves|like|likes|enjoy|enjoys|prefer|prefers|favou?rite|"
-                         r"fan of|passionate|into|hate|hates|can't stand|adore|obsessed)\b",
+                         r"fan of|passionate|(?:am|'m|’m|are|is|really|so)\s+into|hate|hates|can't stand|adore|"
+                         r"obsessed)\b",
                          re.IGNORECASE)
 _SKILL = re.compile(r"\b(?:can|know how to|learn(?:ing|ed|t)? (?:to|how)|good at|skilled|"
                     r"play(?:s|ing)? the|practic(?:e|ing)|taught (?:myself|me))\b",
