@@ -46,6 +46,7 @@ def test_building_reports_progress_and_a_cancel_stops_between_batches(engine) ->
     report = engine.memories.build(progress=progress, cancel=stop, batch_size=10)
     assert report.cancelled and report.events == 10 and engine.memories.pending() == 20
     assert [(p.done, p.total) for p in seen] == [(10, 30)]
+    assert "events/s" in seen[0].label and "left" in seen[0].label  # rate and ETA
     assert engine.memories.build(batch_size=10).pending == 0
 
 
