@@ -109,8 +109,11 @@ class ControlServer:
                 reply = {"ok": False, "error": exc.message, "hint": exc.hint,
                          "exit_code": exc.exit_code}
             except Exception as exc:
-                _log().exception("control request failed")
-                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+                # Exception text can quote captured content: the reply and the log name
+                # the type; the traceback is kept for debugging only.
+                _log().debug("control request failed", exc_info=True)
+                _log().error("control request failed: %s", type(exc).__name__)
+                reply = {"ok": False, "error": f"The request failed ({type(exc).__name__})."}
             try:
                 conn.send_bytes(json.dumps(reply, default=str).encode())
             except OSError:
@@ -235,6 +238,12 @@ def _unix_request(address: str, authkey: bytes, payload: bytes, timeout: float) 
         except socket.timeout:
             raise EngramError("The running Engram instance did not answer in time.") from None
     except (ConnectionResetError, BrokenPipeError, EOFError):
+        raise NotRunning(_NOT_RUNNING[0], hint=_NOT_RUNNING[1]) from None
+    except socket.timeout:  # listening but not answering: a hung instance
+        raise EngramError("The running Engram instance did not answer in time.",
+                          hint="Quit it (or end the `engram daemon` process) and try again."
+                          ) from None
+    except OSError:  # refused, a stale socket file, not a socket: nobody to ask
         raise NotRunning(_NOT_RUNNING[0], hint=_NOT_RUNNING[1]) from None
     except (ValueError, struct.error) as exc:  # e.g. a digest this hashlib lacks
         raise _Unfamiliar(str(exc)) from None

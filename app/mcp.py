@@ -259,12 +259,9 @@ def build_server(backend: Backend) -> Any:
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from app.about import build_info
 
-        return version("engram")
-    except Exception:
-        return "0"
+    return build_info().version
 
 
 def serve(paths: Paths, settings: Settings, *, allow_writes: bool = False) -> int:

@@ -186,23 +186,31 @@ def memories(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
     return {"memories": [memory_json(m, now) for m in found]}
 
 
+def add_note(pipeline: Any, text: str, at: datetime | None = None) -> dict[str, Any]:
+    """Store a note through the pipeline (redacted, deduplicated, split when long).
+
+    Returns ``{"id", "ids", "status"}``: the stored note's ids, or the ids it matched
+    (after redaction "my PIN is 1234" and "my PIN is 9876" are the same note), with
+    ``status`` "added" or "already stored". ``engram add`` and MCP ``remember`` share it.
+    """
+    text = text.strip()
+    if not text:
+        raise UsageError("The note is empty.")
+    changes = pipeline.submit([Observation(source="note", captured_at=at or utcnow(),
+                                           text=text)])
+    ids = sorted(set(changes.added) | set(changes.matched))
+    if not ids:  # only if the store lost a race with a forget
+        raise UsageError("The note was not stored; try again.")
+    return {"id": ids[0], "ids": ids,
+            "status": "added" if changes.added else "already stored"}
+
+
 def remember(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
     """Store a note (through the pipeline: redacted and deduplicated like any item)."""
     from core.timeparse import parse_when
 
-    text = str(request.get("text") or "").strip()
-    if not text:
-        raise UsageError("The note is empty.")
-    at = parse_when(request["at"]) if request.get("at") else utcnow()
-    obs = Observation(source="note", captured_at=at, text=text)
-    changes = engine.pipeline.submit([obs])
-    if changes.added:
-        return {"id": changes.added[0], "status": "added"}
-    from core.store import events as event_rows
-
-    known = event_rows.find_identity(engine.store.reader(),
-                                   engine.pipeline.redact(engine.pipeline.normalize(obs)))
-    return {"id": known, "status": "already stored"}
+    at = parse_when(request["at"]) if request.get("at") else None
+    return add_note(engine.pipeline, str(request.get("text") or ""), at)
 
 
 # -- timeline -----------------------------------------------------------------------------

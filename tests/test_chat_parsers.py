@@ -14,9 +14,10 @@ import pytest
 from core.errors import BadInput
 from core.records import Observation
 from ingest.chats import FORMATS, ChatImport, detect_format, parse_export
+from tests.conftest import locomo_dir
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chats"
-LOCOMO = Path("/work/shared/data/locomo-dev/messages")
+LOCOMO = (locomo_dir() or Path("/nonexistent")) / "messages"
 UTC = timezone.utc
 LISBON = ZoneInfo("Europe/Lisbon")
 

@@ -146,3 +146,47 @@ def test_digest_names_are_told_from_legacy_messages_by_length() -> None:
         _digest_name(b"{nonsense}" + b"z" * 32, 16)
     with pytest.raises(_Unfamiliar):
         _digest_name(b"no braces at all, longer than twenty", 20)
+
+
+def test_a_hung_instance_gives_one_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    # Listening but never answering (a frozen app): the client gives up with an EngramError.
+    import socket
+    import time
+
+    from app.control import _address, _key_path, request
+    from core.config import resolve_paths
+    from core.errors import EngramError
+
+    paths = resolve_paths(tmp_path / "home")
+    os.makedirs(paths.runtime_dir, exist_ok=True)
+    Path(_key_path(paths)).write_text("00" * 32, encoding="ascii")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(_address(paths)[0])
+    listener.listen(1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(EngramError, match="did not answer in time"):
+            request(paths, {"op": "ping"}, timeout=1.0)
+        assert time.monotonic() - started < 5
+    finally:
+        listener.close()
+
+
+def test_a_failing_request_reply_names_no_captured_text(tmp_path: Path) -> None:
+    from app.control import ControlServer, request
+    from core.config import resolve_paths
+    from core.errors import EngramError
+
+    paths = resolve_paths(tmp_path / "home")
+
+    def handler(message: dict) -> dict:
+        raise ValueError("secret captured words")
+
+    server = ControlServer(paths, handler)
+    try:
+        with pytest.raises(EngramError) as caught:
+            request(paths, {"op": "x"})
+        assert "secret captured words" not in caught.value.message
+        assert "ValueError" in caught.value.message
+    finally:
+        server.close()

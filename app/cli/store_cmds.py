@@ -11,7 +11,7 @@ from app.cli.ingest_cmds import print_file_status, watched
 from core import keys
 from core.errors import EngramError, NotFound, UsageError
 from core.progress import Progress
-from core.records import Observation, utcnow
+from core.records import utcnow
 from core.store import events as event_rows
 from core.timeparse import parse_when
 from core.units import format_bytes
@@ -46,21 +46,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # -- add / search -------------------------------------------------------------------
 def cmd_add(ctx: Context) -> int:
+    from core.access import add_note
+
     args = ctx.args
-    text = args.text.strip()
-    if not text:
+    if not args.text.strip():
         raise UsageError("The note is empty.")
-    at = parse_when(args.at) if args.at else utcnow()
-    engine = ctx.engine()
-    changes = engine.pipeline.submit([Observation(source="note", captured_at=at, text=text)])
-    # The stored note's id, or the one it matched (after redaction, "my PIN is 1234"
-    # and "my PIN is 9876" are the same note). A long note is stored as parts.
-    ids = sorted(set(changes.added) | set(changes.matched))
-    if not ids:  # cannot happen unless the store lost a race with a forget
-        raise UsageError("The note was not stored; try again.")
-    state = "added" if changes.added else "already stored"
+    at = parse_when(args.at) if args.at else None
+    note = add_note(ctx.engine().pipeline, args.text, at)
+    ids, state = note["ids"], note["status"]
     if ctx.json:
-        ctx.emit_json({"id": ids[0], "ids": ids, "status": state})
+        ctx.emit_json(note)
         return 0
     printed = " ".join(map(str, ids))
     if len(ids) > 1:

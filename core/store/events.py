@@ -100,17 +100,6 @@ def get_many(db: apsw.Connection, ids: Sequence[int]) -> dict[int, Event]:
     return out
 
 
-def find_identity(db: apsw.Connection, obs: Observation) -> int | None:
-    """The id of the stored event with ``obs``'s identity (as the pipeline stored it)."""
-    if obs.external_id is not None:
-        rows = db.execute("SELECT id FROM events WHERE source = ? AND external_id = ?",
-                          (obs.source, obs.external_id)).fetchall()
-    else:
-        rows = db.execute("SELECT id FROM events WHERE source = ? AND external_id IS NULL "
-                          "AND content_hash = ?", (obs.source, obs.content_hash())).fetchall()
-    return int(rows[0][0]) if rows else None
-
-
 def latest(db: apsw.Connection, source: str) -> Event | None:
     """The newest stored event of ``source``, or None."""
     rows = db.execute(f"SELECT {COLUMNS} FROM events WHERE source = ? "
