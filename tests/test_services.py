@@ -2,6 +2,7 @@
 and the one Cancel/Progress pair."""
 from __future__ import annotations
 
+import shutil
 import threading
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ from core.activity import read_day
 from core.errors import Cancelled, WrongPassphrase
 from core.progress import Cancel, Progress
 from core.records import Changes, Observation, utcnow
+from core.store.db import connect
 
 
 def chat(n: int, text: str, when: datetime) -> Observation:
@@ -88,14 +90,21 @@ def test_changing_the_passphrase_reencrypts_store_and_backups(data_dir, monkeypa
     engine.close()
     paths.backups_dir.mkdir(parents=True, exist_ok=True)
     (paths.backups_dir / "broken.db").write_bytes(b"not a database at all")
+    # A real encrypted backup (a copy of the closed store) is re-encrypted with the store.
+    shutil.copyfile(paths.db_path, paths.backups_dir / "before.db")
     result = change_passphrase(paths, old_key, "a brand new secret")
     assert result.backups_removed == ("broken.db",)
+    assert result.backups_rekeyed == ("before.db",)
+    with pytest.raises(WrongPassphrase):
+        connect(paths.backups_dir / "before.db", old_key.sqlite_hexkey())
     with pytest.raises(WrongPassphrase):
         open_engine(paths, settings=Settings(paths.settings_path), ask=None, create=False)
     monkeypatch.setenv("ENGRAM_PASSPHRASE", "a brand new secret")
     again = open_engine(paths, settings=Settings(paths.settings_path), ask=None, create=False)
     try:
         assert again.retriever.search("kept across", k=1)
+        backup = connect(paths.backups_dir / "before.db", again.key.sqlite_hexkey())
+        assert backup.execute("SELECT count(*) FROM events").fetchall()[0][0] == 1
     finally:
         again.close()
 

@@ -412,7 +412,10 @@ def m009_normalize_text(db: apsw.Connection) -> None:
             new = (fold(title), fold(thread), fold(speaker), normalize_text(text))
             new_meta = meta
             if meta and not meta.isascii():
-                loaded = json.loads(meta)
+                try:
+                    loaded = json.loads(meta)
+                except ValueError:  # a damaged row stays as it is; the store still opens
+                    loaded = None
                 if isinstance(loaded, dict) and "context" in loaded:
                     loaded["context"] = normalize_value(loaded["context"])
                     new_meta = json.dumps(loaded, ensure_ascii=False, default=str)

@@ -35,7 +35,7 @@ def parse(path: Path, options: ParseOptions = ParseOptions()) -> Iterator[ChatIt
     return _items(path, options)
 
 
-MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer line is skipped, never held whole
+MAX_LINE_BYTES = 16 * 1024 * 1024  # a longer line is skipped, never held or parsed whole
 
 
 def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
