@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from core.memory.extract import ModelExtractor
 from core.memory.grounding import grounded
@@ -28,8 +29,7 @@ def events() -> list[Event]:
 
 
 def test_a_model_memory_citing_an_unrelated_event_is_refused() -> None:
-    # Generation with SmolLM2 crashes inside llama.cpp's decode during prefill on this
-    # build (see the report); the refusal itself is the extractor's own check.
+    # The extractor's own check, aimed precisely; the real model's output meets it below.
     extractor = ModelExtractor(model=None, template="Quoted between ⟦{nonce}⟧.")  # type: ignore[arg-type]
     batch = events()
     memory = {"type": "semantic", "text": "Ana adopted a beagle puppy named Max",
@@ -62,3 +62,108 @@ def test_models_list_and_consolidate_say_smollm2_is_too_small(cli, smollm2: Path
     cli("add", "I moved to Porto last week.")
     report = json.loads(cli("consolidate", "--json").stdout)
     assert not report["model_used"] and TOO_SMALL in report["model_note"]
+
+
+# --- The real model generating (SmolLM2-135M-Instruct through llama.cpp) ------------
+
+def smollm2_extractor(path: Path) -> tuple[ModelExtractor, Any]:
+    """The real model with a small context and short outputs, so a test stays quick."""
+    from core.models.runtime import ChatRuntime
+
+    runtime = ChatRuntime(path, n_ctx=2048, n_threads=1, idle_unload_seconds=None)
+    return ModelExtractor(runtime, max_events_per_call=2, max_memories=2, max_tokens=160,
+                          seed=7), runtime
+
+
+def chat_events() -> list[tuple[str, str]]:
+    texts = [("Ana", "I adopted a puppy named Max yesterday, he is a beagle."),
+             ("Ben", "The printer on the third floor needs new toner again."),
+             ("Ana", "I work at Siemens in Porto as a data engineer."),
+             ("Ben", "My sister Joana moved to Lisbon last week.")]
+    return texts
+
+
+def submit_chat(engine: Any) -> None:
+    from tests.test_memories import chat
+
+    for n, (who, text) in enumerate(chat_events(), 1):
+        engine.pipeline.submit([chat(n, T + timedelta(minutes=n), text, who)])
+
+
+def test_smollm2_consolidates_in_batches_with_progress_and_stops_on_cancel(
+        engine: Any, smollm2: Path) -> None:
+    from core.memory import rows
+    from core.memory.consolidate import consolidate
+    from core.progress import Cancel, Progress
+
+    submit_chat(engine)
+    extractor, runtime = smollm2_extractor(smollm2)
+    cancel = Cancel()
+    seen: list[tuple[Progress, int]] = []
+
+    def progress(p: Progress) -> None:
+        # What is committed when progress is reported: the batch is already written.
+        seen.append((p, rows.cursor(engine.store.reader())))
+        cancel.cancel()  # Stop after the first batch.
+
+    try:
+        report = consolidate(engine, extractor=extractor, batch_size=2, progress=progress,
+                             cancel=cancel, now=T + timedelta(hours=1))
+        assert report.cancelled and report.model_used and report.events == 2
+        assert runtime.stats().generations >= 1  # the real model ran
+        assert len(seen) == 1
+        first, cursor = seen[0]
+        assert (first.done, first.total) == (2, 4) and "events/s" in first.label
+        assert cursor > 0  # committed per batch, before the next one starts
+        assert rows.cursor(engine.store.reader()) == cursor  # the cancelled batch wrote nothing
+        before = {(m.text, m.sources) for m in rows.select(engine.store.reader())}
+        assert before  # the first batch's memories are there
+
+        rest = consolidate(engine, extractor=extractor, batch_size=2,
+                           now=T + timedelta(hours=1))
+    finally:
+        runtime.close()
+    assert not rest.cancelled and rest.events == 2  # resumes where it stopped
+    after = [(m.text, m.sources) for m in rows.select(engine.store.reader()) if m.current]
+    assert len(after) == len(set(after))  # nothing written twice
+    every = report.total("rejected") + rest.total("rejected")
+    assert every == sum(report.rejected_reasons.values()) + sum(rest.rejected_reasons.values())
+
+
+def test_smollm2_memory_citing_an_unrelated_event_is_refused_with_its_reason(
+        engine: Any, smollm2: Path) -> None:
+    from core.memory import rows
+    from core.memory.consolidate import consolidate
+
+    submit_chat(engine)
+    extractor, runtime = smollm2_extractor(smollm2)
+    written: list[dict[str, Any]] = []
+    generate = runtime.generate_json
+
+    def misattributing(messages: Any, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        # The real model writes; its memories are then pointed at the batch's other
+        # event, and a memory about Ana's puppy is made to cite Ben's printer message.
+        result = generate(messages, schema, *args, **kwargs)
+        memories = list(result.value.get("memories", []))
+        for m in memories:
+            m["sources"] = ["E2"]
+        memories.append({"type": "semantic", "text": "Ana adopted a beagle puppy named Max",
+                         "subject": "Ana", "attribute": "pet", "value": "a beagle named Max",
+                         "steps": [], "importance": 3, "sources": ["E2"]})
+        written.extend(memories)
+        result.value["memories"] = memories
+        return result
+
+    runtime.generate_json = misattributing  # type: ignore[method-assign]
+    try:
+        report = consolidate(engine, extractor=extractor, batch_size=2,
+                             max_batches=1, now=T + timedelta(hours=1))
+    finally:
+        runtime.close()
+    assert report.rejected_reasons.get("not_in_sources", 0) >= 1
+    assert report.to_json()["rejected_reasons"] == dict(report.rejected_reasons)
+    kept = [m for m in rows.select(engine.store.reader()) if m.origin == "model"]
+    assert not any("beagle" in m.text.lower() for m in kept)
+    printer = "The printer on the third floor needs new toner again."
+    for m in kept:  # whatever the model got through really is in Ben's message
+        assert grounded([m.fields.get("value") or m.text], [f"Ben {printer}"])
