@@ -48,7 +48,7 @@ _CITE = re.compile(r"\[\d{1,3}\]")
 _LEAK = re.compile(r"⟦|⟧|<\|[^|>]*\|>|\bim_(start|end)\b|</?s>|\[/?INST\]|<</?SYS>>|"
                    r"^\s*(system|user|assistant)\s*:", re.I | re.M)
 
-pytestmark = [pytest.mark.benchmark,
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(0),
               pytest.mark.skipif(not DATA.exists(), reason="LoCoMo dev data not found")]
 
 
