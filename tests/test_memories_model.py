@@ -88,6 +88,21 @@ def test_model_memories_without_a_valid_source_are_rejected_and_counted(engine) 
     assert report.count("semantic").merged == 1 and report.count("core").merged == 1
 
 
+def test_a_model_memory_whose_text_says_something_else_is_refused(engine) -> None:
+    model = ScriptedModel([
+        # The value is in E5, the sentence around it is not.
+        item(text="Ana Souza was fired and moved to Berlin", value="Siemens"),
+        # Half its words are in E5 (the lexical check passes), its meaning is not.
+        item(text="Ana Souza has three cats", attribute="", value=""),
+    ])
+    engine.pipeline.submit(moving_chat())
+    report = consolidate(engine, extractor=ModelExtractor(model), now=JULY)
+    assert report.rejected_reasons == {"not_in_sources": 1, "unlike_source": 1}
+    assert report.to_json()["rejected_reasons"] == {"not_in_sources": 1, "unlike_source": 1}
+    kept = [m.text for m in rows.select(engine.store.reader())]
+    assert not any("Berlin" in t or "cats" in t for t in kept)
+
+
 def test_a_model_fact_the_rules_missed_is_kept_with_its_source(engine) -> None:
     model = ScriptedModel([item(text="Ana Souza has a red bike", attribute="owns",
                                 value="red bike", sources=["E1"])])

@@ -23,6 +23,7 @@ from core.errors import Cancelled
 from core.memory import rows
 from core.memory.episodes import EpisodeDraft, gap_for, group_key
 from core.memory.extract import Extraction
+from core.memory.grounding import similar_to_sources
 from core.memory.integrate import BatchPlan, StaleBatch, apply_batch
 from core.memory.rules import RuleConfig, build, episode_candidate
 from core.memory.types import Candidate, ConsolidationReport, TypeCounts
@@ -138,7 +139,7 @@ def _plan(engine: EngineLike, reader: Any, start: int, ids: list[int], batch: li
     candidates, drafts = build(batch, config)
     extraction = Extraction()
     if extractor is not None and batch:
-        extraction = extractor.extract(batch, cancel)
+        extraction = _by_meaning(engine.pipeline, extractor.extract(batch, cancel), batch)
         candidates += list(extraction.candidates)
     candidates += _episodes(reader, drafts, start, config)
     pipeline = engine.pipeline
@@ -147,6 +148,41 @@ def _plan(engine: EngineLike, reader: Any, start: int, ids: list[int], batch: li
                      events=len(ids), candidates=tuple(candidates), vectors=vecs, space=space,
                      config=config, rejected=dict(extraction.rejected))
     return plan, extraction
+
+
+def _by_meaning(pipeline: Any, extraction: Extraction, batch: Sequence[Event]) -> Extraction:
+    """Refuse model memories unlike every event they cite (``unlike_source``).
+
+    The extractor's lexical check passes a memory whose words are spread over its
+    sources; this one compares meaning. Without an embedder the lexical check stands.
+    """
+    embedder = getattr(pipeline, "embedder", None)
+    if embedder is None or not extraction.candidates:
+        return extraction
+    by_id = {e.id: e for e in batch}
+    cited = sorted({s for c in extraction.candidates for s in c.sources if s in by_id})
+    try:
+        vecs = embedder.embed([c.text for c in extraction.candidates]
+                              + [_said(by_id[s]) for s in cited], interactive=False)
+    except Exception:
+        log.exception("embedding model memories failed; only the lexical check applied")
+        return extraction
+    n = len(extraction.candidates)
+    row = {s: n + i for i, s in enumerate(cited)}
+    kept: list[Candidate] = []
+    rejected: Counter[str] = Counter(extraction.rejected)
+    for i, cand in enumerate(extraction.candidates):
+        sources = vecs[[row[s] for s in cand.sources if s in row]]
+        if similar_to_sources(vecs[i], sources):
+            kept.append(cand)
+        else:
+            rejected[f"{cand.type}:unlike_source"] += 1
+    return replace(extraction, candidates=tuple(kept), rejected=dict(rejected))
+
+
+def _said(event: Event) -> str:
+    # "Ana: I work at Siemens" — the speaker makes "I" comparable with "Ana works at …".
+    return f"{event.speaker}: {event.text}" if event.speaker else event.text
 
 
 def _embed(pipeline: Any, candidates: Sequence[Candidate]) -> tuple[np.ndarray | None, Any]:

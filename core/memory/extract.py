@@ -212,7 +212,8 @@ class ModelExtractor:
         steps = [" ".join(str(s).split()) for s in item.get("steps") or [] if str(s).strip()]
         source_texts = [f"{e.speaker or ''} {e.thread or ''} {e.title or ''} {e.app or ''} {e.text}"
                         for e in cited]
-        claims = [value] if value else [text]
+        # The value and the text the person reads must both be found in the sources.
+        claims = [value, text] if value else [text]
         if kind == "procedural":
             claims = steps or [text]
         if not grounded(claims, source_texts):
