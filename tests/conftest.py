@@ -114,15 +114,6 @@ def smollm2() -> Path:
     return smollm2_path()
 
 
-@pytest.fixture(scope="session")
-def smollm2_runnable(smollm2: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """SmolLM2-135M-Instruct as F16 (same weights): this machine's llama.cpp build
-    crashes decoding its Q4_1 tensors (see tests/gguf_f16.py). Use it to *generate*."""
-    from tests.gguf_f16 import dequantized_copy
-
-    return dequantized_copy(smollm2, tmp_path_factory.mktemp("smollm2") / "SmolLM2-135M-f16.gguf")
-
-
 def locomo_dir() -> Path | None:
     """The LoCoMo dev split in ``shared/data/locomo-dev`` beside the checkout (CI puts
     ``shared/`` next to its clone), or ``ENGRAM_LOCOMO``; None where it is absent."""

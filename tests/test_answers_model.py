@@ -1,5 +1,4 @@
-"""Model answers, guarded — with the real SmolLM2-135M-Instruct (weights as F16, see
-tests/gguf_f16.py): nothing of the prompt's framing reaches the person, an answer is
+"""Model answers, guarded — with the real SmolLM2-135M-Instruct (its Q4_1 file): nothing of the prompt's framing reaches the person, an answer is
 shown as grounded only when the evidence it cites supports it, injected claims are never
 asserted, Stop stops."""
 from __future__ import annotations
@@ -22,8 +21,8 @@ LEAK = re.compile(r"⟦|⟧|<\||\|>|</?s>|\[/?INST\]|<</?SYS>>|im_start|im_end|"
 
 
 @pytest.fixture(scope="module")
-def runtime(smollm2_runnable: Path):
-    rt = ChatRuntime(smollm2_runnable, n_ctx=4096, idle_unload_seconds=None)
+def runtime(smollm2: Path):
+    rt = ChatRuntime(smollm2, n_ctx=4096, idle_unload_seconds=None)
     yield rt
     rt.close()
 
@@ -79,9 +78,9 @@ def test_smollm2_answers_are_cited_and_supported_or_fall_back(engine, runtime) -
         events, done = run(asker, question)
         kinds = [type(e) for e in events]
         assert kinds[0] is EvidenceFound and Thinking in kinds
-        if Token in kinds:
-            assert kinds.index(Thinking) < kinds.index(Token)
-            assert done.first_token_seconds is not None and done.first_token_seconds > 0
+        # The model really wrote: tokens streamed after the thinking state, timed.
+        assert Token in kinds and kinds.index(Thinking) < kinds.index(Token)
+        assert done.first_token_seconds is not None and done.first_token_seconds > 0
         for e in events:
             if isinstance(e, Token):
                 assert not LEAK.search(e.text), e.text
@@ -93,6 +92,7 @@ def test_smollm2_answers_are_cited_and_supported_or_fall_back(engine, runtime) -
                              [c.hit.text for c in done.citations])
         else:
             assert done.mode == "model-fallback"
+            assert done.draft.strip()  # what the model wrote stays available
             extractive = run(plain, question)[1]
             assert done.answer == extractive.answer  # never worse than no model
 
@@ -104,7 +104,7 @@ def test_smollm2_uncited_draft_falls_back_and_keeps_the_draft(engine, runtime) -
     events, done = run(asker, "What kind of flooring is Ben looking for?")
     assert done.mode == "model-fallback"
     assert "Marley flooring" in done.answer and done.citations
-    assert any(isinstance(e, Token) for e in events) or done.draft == ""
+    assert any(isinstance(e, Token) for e in events) and done.draft.strip()
 
 
 def test_smollm2_never_asserts_an_injected_claim(engine, runtime) -> None:

@@ -186,10 +186,10 @@ def test_ask_locomo_no_model(tmp_path: Path, models_dir: Path, monkeypatch) -> N
     assert figures["f1"] >= 0.0
 
 
-def test_ask_locomo_smollm2(tmp_path: Path, models_dir: Path, smollm2_runnable: Path,
+def test_ask_locomo_smollm2(tmp_path: Path, models_dir: Path, smollm2: Path,
                             monkeypatch) -> None:
     n = int(os.environ.get("ENGRAM_BENCH_MODEL_QUESTIONS", "40"))
-    tally = run(tmp_path, monkeypatch, models_dir, model_path=smollm2_runnable,
+    tally = run(tmp_path, monkeypatch, models_dir, model_path=smollm2,
                 per_conversation=n)
     tally.report(f"Ask with SmolLM2-135M-Instruct ({n or 'all'} questions per conversation)")
     assert tally.leaked == 0 and tally.uncited_grounded == 0
