@@ -112,13 +112,20 @@ if ! .venv/bin/python -c 'import llama_cpp' >/dev/null 2>&1; then
   fi
   if [ -z "$wheel" ]; then
     # PyPI has only the source: llama.cpp compiles here (a few minutes; the multimodal
-    # library is not needed). pip keeps the built wheel in its cache, found above
-    # next time. --no-cache-dir when flags are given: the cache ignores CMAKE_ARGS.
+    # library is not needed). --no-cache-dir: pip's wheel cache ignores CMAKE_ARGS, so
+    # it could hand back (or keep) a build made with other flags. For a build without a
+    # compiler, put installers/llama_wheel.sh's portable wheel in ENGRAM_WHEELS.
     say "Building llama-cpp-python (first time only: several minutes)"
     if [ -n "${CMAKE_ARGS:-}" ]; then
       "${PIP[@]}" install --no-cache-dir "$LLAMA"
     else
-      CMAKE_ARGS="-DLLAVA_BUILD=OFF" "${PIP[@]}" install "$LLAMA"
+      # -march=native without AMX: where CPUID advertises AMX but the OS or hypervisor
+      # has not enabled it (seen on a Sapphire Rapids VM), ggml's AMX code crashes on
+      # the first quantised matrix product. GGML_AMX_*=OFF does not apply to native
+      # builds; the compiler flags do.
+      noamx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+      CMAKE_ARGS="-DLLAVA_BUILD=OFF \"-DCMAKE_C_FLAGS=$noamx\" \"-DCMAKE_CXX_FLAGS=$noamx\"" \
+        "${PIP[@]}" install --no-cache-dir "$LLAMA"
     fi
   fi
 fi
