@@ -218,7 +218,9 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
             try:
                 n = import_conversation(engine, path)
                 t0 = time.perf_counter()
-                report = consolidate(engine, extractor=extractor)
+                report = consolidate(engine, extractor=extractor, progress=(
+                    (lambda p: print(f"  {conv}: {p.done}/{p.total} {p.label}", flush=True))
+                    if extractor else None))
                 seconds = time.perf_counter() - t0
                 db = engine.store.reader()
                 everything = list_memories(db, include_all=True)
