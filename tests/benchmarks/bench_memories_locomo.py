@@ -32,7 +32,7 @@ recall@10 = share of a question's evidence messages found in the top 10,
 averaged over questions. Because an episode covers a whole session, a memory
 hit can cover many messages; so the figures also show a variant without
 episodic memories and the mean number of distinct messages the top 10 covers.
-Data is read from ``/work/shared/data/locomo-dev`` (``ENGRAM_LOCOMO``), never
+Data is read from ``shared/data/locomo-dev`` beside the checkout (or ``ENGRAM_LOCOMO``), never
 copied into the repository.
 """
 from __future__ import annotations
@@ -49,8 +49,9 @@ from typing import Any, Iterable
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.conftest import locomo_dir  # noqa: E402  (after the path insert)
 
-DATA = Path(os.environ.get("ENGRAM_LOCOMO", "/work/shared/data/locomo-dev"))
+DATA = locomo_dir() or Path("shared/data/locomo-dev")
 K = 10
 RRF_K = 60
 COVERED = 0.70
