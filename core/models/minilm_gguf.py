@@ -109,20 +109,30 @@ def prebuilt_gguf(dtype: str = DEFAULT_DTYPE) -> Path | None:
     return None
 
 
+def _temp_beside(out: Path) -> Path:
+    return out.with_name(f".{out.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+
+
+def _commit(tmp: Path, out: Path) -> None:
+    """Rename a finished ``tmp`` to ``out`` durably: data on disk before the rename
+    makes the file look complete, and the rename itself on disk after."""
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, out)
+    _fsync_dir(out.parent)
+
+
 def _copy_into_place(src: Path, out: Path) -> None:
     """Copy ``src`` to ``out`` through a temporary name (complete or absent, never half)."""
     import shutil
 
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    tmp = _temp_beside(out)
     try:
         shutil.copyfile(src, tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, out)
-        _fsync_dir(out.parent)
+        _commit(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -154,7 +164,7 @@ def convert(src_dir: Path, out_path: Path, *, dtype: str = DEFAULT_DTYPE) -> Non
         raise ModelError(f"vocab.txt has {len(tokens)} tokens, config.json says {config['vocab_size']}.")
     _require_mean_pooling(src_dir)
 
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    tmp = _temp_beside(out_path)
     writer = gguf.GGUFWriter(tmp, arch=gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.BERT])
     try:
         _add_hparams(writer, gguf, config, dtype)
@@ -165,14 +175,7 @@ def convert(src_dir: Path, out_path: Path, *, dtype: str = DEFAULT_DTYPE) -> Non
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        # Data must be on disk before the rename makes the file look complete.
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, out_path)
-        _fsync_dir(out_path.parent)
+        _commit(tmp, out_path)
     except BaseException:
         writer.close()
         tmp.unlink(missing_ok=True)
