@@ -7,8 +7,9 @@ answer is shown as grounded only when the evidence it cites supports it.
   the first half of one of them is held back until the next piece decides it, so
   half a delimiter never reaches the UI.
 - ``strip_framing`` does the same to a whole text (the final answer).
-- ``supported`` checks an answer against the passages it cites: its content words
-  must mostly appear there, or its meaning must be close (embedding cosine).
+- ``supported`` checks an answer against the passages it cites, sentence by sentence:
+  each sentence's content words must mostly appear there, or it must be a close
+  paraphrase (embedding cosine) adding no more than a couple of words of its own.
 - ``answer_budget`` fits the token limit to the kind of question.
 """
 from __future__ import annotations
@@ -124,15 +125,32 @@ def supported(answer: str, question: str, passages: Sequence[str],
     if not passages:
         return False
     claims = claim_words(answer, question)
-    cited = {root(w) for p in passages for w in words(p)}
-    if claims and len(claims & cited) / len(claims) >= MIN_WORD_SUPPORT:
-        return True
     if not claims:  # nothing beyond the question's words: it says nothing checkable
         return False
-    if similarity is not None:
-        text = re.sub(r"\[\d{1,3}\]", " ", answer)
-        return max(similarity(text, list(passages))) >= MIN_MEANING_SUPPORT
-    return False
+    cited = {root(w) for p in passages for w in words(p)}
+    # Every sentence that adds words must hold up on its own: a supported opening
+    # cannot carry an invented second sentence.
+    for sentence in _SENTENCE_END.split(answer):
+        own = claim_words(sentence, question)
+        if own and not _holds(sentence, own, cited, passages, similarity):
+            return False
+    return True
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“'(\[])")
+MAX_UNSUPPORTED_PARAPHRASE = 2  # words a paraphrase may add beyond what it cites
+
+
+def _holds(sentence: str, claims: set[str], cited: set[str], passages: Sequence[str],
+           similarity: Similarity | None) -> bool:
+    found = len(claims & cited)
+    if found / len(claims) >= MIN_WORD_SUPPORT:
+        return True
+    # A paraphrase: close in meaning, and adding at most a couple of words of its own.
+    if similarity is None or len(claims) - found > MAX_UNSUPPORTED_PARAPHRASE:
+        return False
+    text = re.sub(r"\[\d{1,3}\]", " ", sentence)
+    return max(similarity(text, list(passages))) >= MIN_MEANING_SUPPORT
 
 
 _BUDGET: dict[Kind, int] = {"when": 32, "who": 32, "where": 32, "count": 32, "yesno": 48,
