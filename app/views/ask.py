@@ -1,8 +1,9 @@
 """Ask: a conversation over the person's memories, streamed, with clickable citations.
 
 The answer arrives as a stream (``ask_adapter.answer``): the evidence first —
-shown at once as numbered sources — then the answer's tokens, then the
-citations actually used. Stop cancels between tokens. Without a chat model the
+shown at once as numbered sources, below where the answer will be — then the
+answer's tokens, then the citations actually used. The answer always stands
+first under the question; the sources are one click away below it. Stop cancels between tokens. Without a chat model the
 same stream gives an extractive answer, and a banner says how to get more.
 """
 from __future__ import annotations
@@ -314,25 +315,16 @@ class AskView(QWidget):
         bar.setValue(bar.maximum())
 
     def _live_html(self, live: dict) -> str:
+        """Question, then the answer (or what is happening), then its sources below it."""
         out = [self._question_html(live["question"])]
         evidence = live["evidence"]
         done: adapter.AskDone | None = live["done"]
-        if live["looked_in"]:
-            out.append(f"<p style='color: gray'>Looking in: {html.escape(live['looked_in'])}</p>")
         no = live["no"]
-        if evidence:
-            items = "".join(
-                f"<li><a href='ev:{no}-{n}'>[{n}]</a> {html.escape(hit.title)} "
-                f"<span style='color: gray'>· {hit.source} · "
-                f"{hit.time.astimezone():%d %b %Y %H:%M}</span></li>" for n, hit in evidence)
-            out.append(f"<p style='color: gray; margin-bottom: 0'>Sources</p>"
-                       f"<ol style='margin-top: 2px'>{items}</ol>")
-        elif done is None:
-            out.append("<p style='color: gray'>Looking through your memories…</p>")
         text = live["text"]
-        if done is None and live.get("thinking") and not text:
-            out.append(f"<p style='color: gray'>Thinking… the model is reading "
-                       f"{live['thinking']} sources</p>")
+        if not text and done is None:
+            out.append("<p style='color: gray'>" + (
+                f"Thinking… the model is reading {live['thinking']} sources"
+                if live.get("thinking") else "Looking through your memories…") + "</p>")
         if text and done is None and live.get("thinking"):  # a draft until it is checked
             out.append(f"<p style='color: gray'>{html.escape(text)}</p>")
         elif text:
@@ -347,6 +339,15 @@ class AskView(QWidget):
                            f"</i></p>")
         if done is not None and done.notice and done.mode == "model":
             out.append(f"<p style='color: gray'>{html.escape(done.notice)}</p>")
+        if live["looked_in"]:
+            out.append(f"<p style='color: gray'>Looked in: {html.escape(live['looked_in'])}</p>")
+        if evidence:  # below the answer: one click away, never in front of it
+            items = "".join(
+                f"<li><a href='ev:{no}-{n}'>[{n}]</a> {html.escape(hit.title)} "
+                f"<span style='color: gray'>· {hit.source} · "
+                f"{hit.time.astimezone():%d %b %Y %H:%M}</span></li>" for n, hit in evidence)
+            out.append(f"<p style='color: gray; margin-bottom: 0'>Sources</p>"
+                       f"<ol style='margin-top: 2px'>{items}</ol>")
         return "<div style='margin-bottom: 14px'>" + "".join(out) + "</div>"
 
     def _stored_turn_html(self, turn: adapter.StoredTurn) -> str:

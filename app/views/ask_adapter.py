@@ -85,12 +85,13 @@ def ask_status(engine: Any) -> AskStatus:
     from core.models.catalog import chat_model_status
     from core.models.trust import model_trust
 
-    ok, message = chat_model_status(engine.paths, engine.settings)
+    _, message = chat_model_status(engine.paths, engine.settings)
     only = bool(engine.settings.get(EXTRACTIVE_ONLY))
     warning = ""
+    runtime = engine.chat_model()  # the model Ask would really use (None: no model)
+    ok = runtime is not None
     if ok:
-        runtime = engine.chat_model()
-        trust = model_trust(runtime.path) if runtime is not None else None
+        trust = model_trust(runtime.path)
         if trust is not None and not trust.trusted:
             warning = (f"The chat model {runtime.path.name} is {trust.label}: its answers are "
                        "checked against your sources and replaced by quotes when they "
