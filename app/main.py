@@ -10,8 +10,8 @@ Environment:
   ENGRAM_HOME              data folder, unless `engram --data-dir DIR` passes one
   ENGRAM_START_HIDDEN=1    start in the tray without a window (autostart)
   ENGRAM_GUI_COMMAND       what a second launch asks the running app (default
-                           ``show``; also view:NAME, search:TEXT, day:DATE, ask:TEXT,
-                           quick-ask)
+                           ``show``; also view:NAME[/PAGE], search:TEXT, day:DATE,
+                           ask:TEXT, quick-ask, theme:light|dark|system)
   ENGRAM_GUI_REPORT=1      print "window-shown" / "ready" with timings on stderr
   ENGRAM_NO_CAPTURE=1      open without starting capture sources (tests, demos)
 """
@@ -32,47 +32,6 @@ def _report(what: str) -> None:
     if os.environ.get("ENGRAM_GUI_REPORT") == "1":
         print(f"engram-gui: {what} {time.monotonic() - _STARTED:.3f}", file=sys.stderr,
               flush=True)
-
-
-def apply_theme(app) -> None:
-    """Fusion, following the system's light/dark choice (and its later changes)."""
-    from importlib import resources
-
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QColor, QPalette
-
-    app.setStyle("Fusion")
-
-    def follow() -> None:
-        scheme = app.styleHints().colorScheme()
-        app.setPalette(QPalette())  # back to the platform theme's own colours (accent…)
-        system = app.palette()
-        palette = QPalette(system)
-        already_dark = system.color(QPalette.ColorRole.Window).lightness() < 128
-        if scheme == Qt.ColorScheme.Dark and not already_dark:
-            for role, color in ((QPalette.ColorRole.Window, "#202124"),
-                                (QPalette.ColorRole.WindowText, "#e8eaed"),
-                                (QPalette.ColorRole.Base, "#17181a"),
-                                (QPalette.ColorRole.AlternateBase, "#2a2b2e"),
-                                (QPalette.ColorRole.Text, "#e8eaed"),
-                                (QPalette.ColorRole.Button, "#2d2e31"),
-                                (QPalette.ColorRole.ButtonText, "#e8eaed"),
-                                (QPalette.ColorRole.ToolTipBase, "#2d2e31"),
-                                (QPalette.ColorRole.ToolTipText, "#e8eaed"),
-                                (QPalette.ColorRole.PlaceholderText, "#9aa0a6"),
-                                (QPalette.ColorRole.Highlight, "#4c6ef5"),
-                                (QPalette.ColorRole.HighlightedText, "#ffffff"),
-                                (QPalette.ColorRole.Link, "#8ab4f8")):
-                palette.setColor(role, QColor(color))
-        app.setPalette(palette)
-
-    follow()
-    app.styleHints().colorSchemeChanged.connect(lambda _s: follow())
-    try:
-        qss = resources.files("resources").joinpath("style", "app.qss").read_text("utf-8")
-    except (FileNotFoundError, OSError):
-        qss = ""
-    app.setStyleSheet(qss)
 
 
 def _quit_on_signals(controller) -> None:
@@ -126,6 +85,8 @@ def main(paths: Paths | None = None) -> int:
     from app.tray import Tray, available, draw_icon
     from app.windows.controller import Controller
     from app.windows.main_window import MainWindow
+
+    from app.theme import apply_theme
 
     install_excepthook()
     apply_theme(app)

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QImage
 
+from core import timefmt
 from core.records import SearchHit
 from core.retrieval import MARK_CLOSE, MARK_OPEN
 
@@ -53,15 +54,8 @@ def marked_words(snippet: str) -> list[str]:
 
 
 def when_text(moment: datetime, now: datetime | None = None) -> str:
-    local = moment.astimezone()
-    now = (now or datetime.now().astimezone())
-    if local.date() == now.date():
-        return f"today {local:%H:%M}"
-    if (now.date() - local.date()).days == 1:
-        return f"yesterday {local:%H:%M}"
-    if local.year == now.year:
-        return local.strftime("%a %d %b %H:%M")
-    return local.strftime("%d %b %Y %H:%M")
+    """When a hit happened, as every view writes it (``core.timefmt``)."""
+    return timefmt.moment(moment, now=now)
 
 
 def where_text(hit: SearchHit) -> str:

@@ -161,7 +161,7 @@ class HitDetail(QWidget):
     def _present(self, hit: SearchHit, words: list[str], loaded: Loaded | None) -> None:
         self.hit, self.words, self.loaded = hit, words, loaded
         self.pages.setCurrentIndex(1)
-        self.title.setText(html.escape(hit.title or "(untitled)"))
+        self.title.setText(html.escape(hit.title or "(untitled)", quote=False))
         when = when_text(hit.time)
         if hit.end_time and hit.end_time != hit.time:
             when += f" – {hit.end_time.astimezone():%H:%M}"

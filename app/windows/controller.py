@@ -289,8 +289,18 @@ class Controller(QObject):
         shell = self.window.shell
         if shell is None:
             return
-        if verb == "view":
-            shell.show_view(arg)
+        if verb == "view":  # view:NAME, or view:settings/PAGE where a view has pages
+            name, _, page = arg.partition("/")
+            shell.show_view(name)
+            view = shell.views.get(name)
+            if page and hasattr(view, "show_page"):
+                view.show_page(page)
+        elif verb == "theme":  # theme:light|dark|system
+            from PySide6.QtWidgets import QApplication
+
+            from app.theme import apply_theme
+
+            apply_theme(QApplication.instance(), arg)
         elif verb == "search":
             shell.ctx.nav.search_for.emit(arg)
         elif verb == "day":

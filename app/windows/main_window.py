@@ -166,6 +166,9 @@ class MainWindow(QMainWindow):
         screen = self.screen() or QApplication.primaryScreen()
         if screen is not None:
             area = screen.availableGeometry()
+            # A 1366x768 laptop: the window fits its screen instead of hanging off it.
+            self.resize(min(self.width(), int(area.width() * 0.94)),
+                        min(self.height(), int(area.height() * 0.9)))
             frame = self.frameGeometry()
             frame.moveCenter(area.center())
             self.move(frame.topLeft())

@@ -5,7 +5,7 @@ lazily: ``activate()`` runs when a view is shown, ``clear()`` on Esc.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
@@ -100,15 +100,14 @@ class Shell(QWidget):
             "memories": MemoriesView(ctx), "sources": SourcesView(ctx),
             "settings": SettingsView(ctx),
         }
-        text_color = self.palette().color(QPalette.ColorRole.WindowText)
-        selected_color = self.palette().color(QPalette.ColorRole.HighlightedText)
         for n, name in enumerate(VIEW_ORDER):
             view = self.views[name]
             self.stack.addWidget(view)
-            item = QListWidgetItem(nav_icon(name, text_color, selected_color), view.title)
+            item = QListWidgetItem(view.title)
             item.setToolTip(f"{view.title} (Ctrl+{n + 1})")
             item.setData(Qt.ItemDataRole.UserRole, name)
             self.nav.addItem(item)
+        self._paint_icons()
         self.nav.currentRowChanged.connect(self._on_row)
         self.resume.clicked.connect(ctx.capture.resume)
         ctx.capture.changed.connect(self.show_capture)
@@ -116,6 +115,17 @@ class Shell(QWidget):
         ctx.nav.open_event.connect(self._open_event)
         ctx.nav.search_for.connect(self._search_for)
         self.show_capture()
+
+    def _paint_icons(self) -> None:
+        text_color = self.palette().color(QPalette.ColorRole.WindowText)
+        selected_color = self.palette().color(QPalette.ColorRole.HighlightedText)
+        for n, name in enumerate(VIEW_ORDER):
+            self.nav.item(n).setIcon(nav_icon(name, text_color, selected_color))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
+        if event.type() == QEvent.Type.PaletteChange:  # light ↔ dark: redraw the icons
+            self._paint_icons()
+        super().changeEvent(event)
 
     def current(self) -> str:
         item = self.nav.currentItem()

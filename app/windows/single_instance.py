@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-COMMANDS = ("show", "view", "search", "day", "ask", "quick-ask", "ping")
+COMMANDS = ("show", "view", "search", "day", "ask", "quick-ask", "ping", "theme")
 MAX_LINE = 4096
 
 

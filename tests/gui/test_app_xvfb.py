@@ -176,3 +176,83 @@ def test_the_real_app_under_xvfb_with_a_tray(seeded_home: Path, tmp_path: Path) 
             tray.terminate()
             tray.wait(timeout=10)
     assert not (seeded_home / "run" / "control.sock").exists()
+
+
+# -- every view and Settings page, two screen sizes, light and dark ----------------------------
+LONG_TITLE = ("Quarterly planning agenda for the Lisbon offsite with budget review, hiring plan "
+              "and the roadmap for the second half of the year — Mozilla Firefox")
+LONG_TEXT = ("Tenacity retries notes: the tenacity library retries with exponential backoff "
+             "and jitter, stops after a number of attempts, logs before each sleep, and Ana "
+             "said it is much nicer than our hand-written loop because it handles retries, "
+             "timeouts and logging in one decorator; see the API docs for stop_after_attempt, "
+             "wait_exponential and retry_if_exception_type before the review on Thursday")
+VIEWS = ("search", "timeline", "ask", "memories", "sources")
+
+
+def settings_pages() -> list[str]:
+    """The Settings view's pages (``PAGES`` where it has them), else its one page."""
+    from app.views import settings
+
+    return [str(p) for p in getattr(settings, "PAGES", ())] or [""]
+
+
+def fill_screen(env: dict[str, str], size: tuple[int, int]) -> None:
+    """Maximise the window the way a window manager would (Xvfb has none)."""
+    found = subprocess.run(["xdotool", "search", "--name", "^Engram"], env=env,
+                           capture_output=True, text=True, timeout=10).stdout.split()
+    for wid in found:
+        subprocess.run(["xdotool", "windowmove", wid, "0", "0", "windowsize", wid,
+                        str(size[0]), str(size[1])], env=env, timeout=10, check=False)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=["1366x768", "1920x1080"])
+def test_every_view_and_settings_page_in_light_and_dark(seeded_home: Path, tmp_path: Path,
+                                                        size: tuple[int, int]) -> None:
+    require_tools()
+    from app.bootstrap import open_engine
+    from core.config import Settings, resolve_paths
+    from tests.gui.seed import at, screen_observation
+
+    paths = resolve_paths(seeded_home)
+    engine = open_engine(paths, settings=Settings(paths.settings_path), ask=None)
+    try:  # a long title and a long snippet, as real windows and documents have
+        engine.pipeline.submit([screen_observation(LONG_TEXT, "Firefox", LONG_TITLE,
+                                                   at(15, 30), 20)])
+    finally:
+        engine.close()
+    name = f"{size[0]}x{size[1]}"
+    with running_xvfb(f"{name}x24") as display:
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
+               "ENGRAM_GUI_REPORT": "1", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+               "XDG_RUNTIME_DIR": str(tmp_path / "runtime"), "ENGRAM_THEME": "light",
+               "ENGRAM_NO_CAPTURE": "1"}
+        (tmp_path / "runtime").mkdir(mode=0o700)
+        env.pop("WAYLAND_DISPLAY", None)
+        app = AppProcess(env)
+        try:
+            wait_for(lambda: app.reported("ready") or app.proc.poll() is not None, timeout=90)
+            assert app.proc.poll() is None, "\n".join(app.lines)
+            fill_screen(env, size)
+            app.request("ask:Which library did Ana recommend for retries?")
+            app.request("search:tenacity retries")
+            time.sleep(4.0)  # the first search loads the embedding model
+            shots: list[Path] = []
+            for theme in ("light", "dark"):
+                app.request(f"theme:{theme}")
+                commands = [(view, f"view:{view}") for view in VIEWS]
+                commands[1] = ("timeline", f"day:{date.today().isoformat()}")
+                commands += [(f"settings-{page}".rstrip("-"), f"view:settings/{page}".rstrip("/"))
+                             for page in settings_pages()]
+                for n, (label, command) in enumerate(commands, 1):
+                    app.request(command)
+                    time.sleep(1.2)
+                    shots.append(shoot(display, f"{name}-{theme}-{n}-{label}"))
+            for path in shots:
+                assert path.stat().st_size > 10_000 and non_blank(path), path
+            assert app.proc.poll() is None
+            app.proc.send_signal(signal.SIGTERM)
+            assert app.proc.wait(timeout=60) == 0, "\n".join(app.lines)
+        finally:
+            if app.proc.poll() is None:
+                app.proc.kill()
+                app.proc.wait()
