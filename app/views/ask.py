@@ -103,12 +103,15 @@ class AskView(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.new_thread.clicked.connect(self.start_new_thread)
         self.delete_thread.clicked.connect(self.on_delete_thread)
-        self.threads.currentItemChanged.connect(self.on_thread_selected)
+        # Selection, not the current item: a list that gets focus makes its first row
+        # current (without selecting it), which must not load another conversation.
+        self.threads.itemSelectionChanged.connect(self.on_selection_changed)
         self.transcript.anchorClicked.connect(self.on_anchor)
         self.get_model.clicked.connect(lambda: ctx.nav.show_view.emit("settings"))
         self.quotes_only.toggled.connect(self.on_quotes_only)
         self.show_drafts: set[int] = set()
         self._loaded = False
+        self._shown = 0  # bumped whenever the pane starts showing something else
 
     # -- view protocol ------------------------------------------------------------------------
     def activate(self) -> None:
@@ -178,16 +181,23 @@ class AskView(QWidget):
 
     def start_new_thread(self) -> None:
         self.stop()
+        self._shown += 1  # a conversation still loading must not replace the new one
         self.thread_id = None
         self.blocks = []
         self.live = None
+        self.threads.blockSignals(True)
         self.threads.clearSelection()
         self.threads.setCurrentItem(None)
+        self.threads.blockSignals(False)
         self.render()
         self.question.setFocus()
 
+    def on_selection_changed(self) -> None:
+        items = self.threads.selectedItems()
+        self.on_thread_selected(items[0] if items else None, None)
+
     def on_thread_selected(self, item: QListWidgetItem | None, _prev: object) -> None:
-        if item is None or self.task is not None:
+        if item is None or self.task is not None or self.live is not None:
             return
         thread_id = item.data(Qt.ItemDataRole.UserRole)
         if thread_id == self.thread_id and (self.blocks or self.live is not None):
@@ -195,8 +205,12 @@ class AskView(QWidget):
             # focus): reloading it would only lose what was shown, e.g. a stopped answer.
             return
         engine = self.ctx.engine
+        self._shown += 1
+        shown = self._shown
 
         def done(turns: tuple[adapter.StoredTurn, ...]) -> None:
+            if shown != self._shown:
+                return  # another conversation (or a new question) took the pane meanwhile
             self.thread_id = thread_id
             self.live = None
             self.blocks = [self._stored_turn_html(t) for t in turns]
@@ -224,6 +238,7 @@ class AskView(QWidget):
         if not question or self.task is not None:
             return
         self.question.clear()
+        self._shown += 1
         self.events_seen = []
         self._answers += 1
         self.live = {"question": question, "evidence": (), "text": "", "done": None,
