@@ -109,6 +109,7 @@ class AskView(QWidget):
         self.transcript.anchorClicked.connect(self.on_anchor)
         self.get_model.clicked.connect(lambda: ctx.nav.show_view.emit("settings"))
         self.quotes_only.toggled.connect(self.on_quotes_only)
+        ctx.nav.settings_changed.connect(self.on_settings_changed)
         self.show_drafts: set[int] = set()
         self._loaded = False
         self._shown = 0  # bumped whenever the pane starts showing something else
@@ -155,6 +156,12 @@ class AskView(QWidget):
             self.banner.setToolTip(status.message)
 
         run_in_background(lambda: adapter.ask_status(engine), done, owner=self)
+
+    def on_settings_changed(self) -> None:
+        # A model added or chosen elsewhere (the CLI, Settings): the banner follows; the
+        # engine already dropped its old Ask, so the next question uses the new model.
+        if self._loaded:
+            self.refresh_model_status()
 
     def on_quotes_only(self, on: bool) -> None:
         engine = self.ctx.engine

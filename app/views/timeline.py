@@ -128,6 +128,7 @@ class TimelineView(QWidget):
         self.delete_hour.clicked.connect(self.on_delete_hour)
         self.jump.clicked.connect(self.on_jump)
         ctx.nav.data_changed.connect(self.on_data_changed)
+        ctx.nav.captured.connect(self.on_captured)
         self._loaded_once = False
 
     # -- view protocol ------------------------------------------------------------------------
@@ -156,23 +157,42 @@ class TimelineView(QWidget):
         self.day_edit.setDate(self.day_edit.date().addDays(days))
 
     # -- loading ------------------------------------------------------------------------------
-    def reload(self) -> None:
+    def reload(self, live: bool = False) -> None:
+        """Read the day again. ``live``: new captures or a change made elsewhere — keep
+        what the person is looking at; otherwise (another day) nothing of the old day
+        stays on screen, not even for the moment the new one loads."""
         self._generation += 1
         generation = self._generation
         day = self.day()
         engine = self.ctx.engine
-        self.chart.set_activity(None)
-        self.summary.setText("Loading…")
+        keep = (self.current_event_id(), self.selected_hour) if live else (None, None)
+        if not live:
+            self.chart.set_activity(None)
+            self.summary.setText("Loading…")
+            self._forget_shown()
 
         def done(data: Day) -> None:
             if generation == self._generation:
-                self.show_day(data)
+                self.show_day(data, *keep)
 
         run_in_background(lambda: load_day(engine, day), done, owner=self)
 
-    def show_day(self, data: Day) -> None:
-        self.data = data
+    def _forget_shown(self) -> None:
         self.selected_hour = None
+        self.chart.select_hour(None)
+        self.items.clear()
+        self.items_title.setText("Sources")
+        self.items_hint.setVisible(True)
+        self.scrubber.set_moments([])
+        self.detail.clear()
+        self._update_buttons()
+
+    def show_day(self, data: Day, keep_event: int | None = None,
+                 keep_hour: int | None = None) -> None:
+        followed = (self.data is not None and self.data.moments
+                    and keep_event == self.data.moments[-1].event_id)
+        self._forget_shown()
+        self.data = data
         self.chart.set_activity(data.activity)
         self.episode_model.set_episodes(data.episodes)
         self.episodes_title.setText(
@@ -197,8 +217,15 @@ class TimelineView(QWidget):
                 self.summary.setText(
                     "Nothing captured yet. Turn on screen capture or add folders in "
                     "Sources, or import a chat export — activity shows up here by the hour.")
-            self.detail.clear()
-        if data.moments:
+        if keep_hour is not None and data.events:
+            self.chart.select_hour(keep_hour)
+            self.on_hour_clicked(keep_hour)
+        kept = keep_event is not None and not followed and (
+            self.scrubber.jump_to_event(keep_event)
+            or keep_event in {e.id for e in data.events})
+        if kept and self.detail.hit is None:
+            self.detail.show_event(keep_event)
+        elif not kept and data.moments:  # the latest screenshot, and it follows new ones
             self.scrubber.jump_to_event(data.moments[-1].event_id)
         self._update_buttons()
 
@@ -209,13 +236,17 @@ class TimelineView(QWidget):
     def on_data_changed(self, changes: Changes) -> None:
         # Any write (import, forget, indexing) may touch the day shown: read it again.
         if self._loaded_once:
-            self.reload()
+            self.reload(live=True)
+
+    def on_captured(self) -> None:
+        if self._loaded_once:
+            self.reload(live=True)
 
     # -- interaction --------------------------------------------------------------------------
     def on_hour_clicked(self, hour: int) -> None:
+        if self.data is None or self.data.day != self.day():
+            return  # the day shown is changing: its hours are not on screen
         self.selected_hour = hour
-        if self.data is None:
-            return
         start = datetime.combine(self.data.day, datetime.min.time()).astimezone() \
             + timedelta(hours=hour)
         in_hour = [e for e in self.data.events

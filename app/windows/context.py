@@ -16,6 +16,7 @@ from app.models.jobs import JobList
 
 if TYPE_CHECKING:
     from app.bootstrap import Engine
+    from app.models.freshness import Freshness
 
 # The views in navigation order (Ctrl+1 … Ctrl+6).
 VIEW_ORDER = ("ask", "search", "timeline", "memories", "sources", "settings")
@@ -28,6 +29,8 @@ class Navigator(QObject):
     open_event = Signal(int)         # an event id: its detail in Search
     search_for = Signal(str)         # put this text in the search box
     data_changed = Signal(object)    # core.records.Changes after a write (forget, import)
+    captured = Signal()              # events were added or deleted by capture or another process
+    settings_changed = Signal()      # settings or models changed elsewhere (CLI, another view)
     lock_requested = Signal()
 
 
@@ -42,3 +45,18 @@ class AppContext:
     restart_capture: Optional[Callable[[], None]] = None      # sources from new settings
     lock: Optional[Callable[[], None]] = None                 # close the engine, show unlock
     change_passphrase: Optional[Callable[[str], None]] = None  # rekey, then reopen
+    freshness: Optional["Freshness"] = None
+
+    def watch(self, interval_ms: int = 2000) -> None:
+        """Follow changes made outside the views (capture, the CLI): see app.models.freshness."""
+        from app.models.freshness import Freshness
+
+        self.stop_watching()
+        self.freshness = Freshness(self.engine, self.nav, interval_ms=interval_ms,
+                                   restart_capture=self.restart_capture)
+        self.freshness.start()
+
+    def stop_watching(self) -> None:
+        if self.freshness is not None:
+            self.freshness.stop()
+            self.freshness = None

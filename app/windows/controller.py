@@ -195,6 +195,7 @@ class Controller(QObject):
                          restart_capture=self.restart_capture, lock=self.lock,
                          change_passphrase=self.change_passphrase)
         self.ctx = ctx
+        ctx.watch()  # capture, the CLI and a daemon change things the views show
         shell = Shell(ctx)
         self.window.install_shell(shell, JobsBar(ctx.jobs))
         if self.welcome is not None:
@@ -274,6 +275,7 @@ class Controller(QObject):
         """Take the open engine away from the UI (views, tray, jobs) before closing it."""
         opened = self.opened
         assert opened is not None and self.ctx is not None
+        self.ctx.stop_watching()
         self.ctx.jobs.cancel_all()
         self.ctx.capture.stop()
         if self.tray is not None:

@@ -203,3 +203,10 @@ def _sniff_mime(data: bytes) -> str:
 def _chunks(items: list, size: int) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def watermark(db: apsw.Connection) -> tuple[int, int]:
+    """(highest event id, number of events): changes whenever events are added or deleted,
+    by this process or another one (capture, the CLI, a daemon)."""
+    row = db.execute("SELECT coalesce(max(id), 0), count(*) FROM events").fetchone()
+    return int(row[0]), int(row[1])
