@@ -51,7 +51,7 @@ def test_a_memory_edit_reaches_every_view_through_one_data_changed(qtbot, ctx):
     reloads: list[str] = []
     search.refresh_after_change = lambda: reloads.append("search")
     timeline._loaded_once = True  # as after it was first shown
-    timeline.reload = lambda: reloads.append("timeline")
+    timeline.reload = lambda live=False: reloads.append("timeline")
     view = MemoriesView(ctx)
     qtbot.addWidget(view)
     view.show()
