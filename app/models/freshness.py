@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QTimer
 
 if TYPE_CHECKING:
     from app.bootstrap import Engine
-    from app.windows.context import Navigator
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +61,11 @@ def read_stamp(engine: "Engine") -> Stamp:
 class Freshness(QObject):
     """Polls the ``Stamp`` and applies what changed (see the module docstring)."""
 
-    def __init__(self, engine: "Engine", nav: "Navigator", *, interval_ms: int = 2000,
+    def __init__(self, engine: "Engine", nav: Any, *, interval_ms: int = 2000,
                  restart_capture: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.engine = engine
-        self.nav = nav
+        self.nav = nav  # app.windows.context.Navigator (its captured / settings_changed)
         self.restart_capture = restart_capture
         self.stamp: Stamp | None = None
         self._busy = False

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Callable, Optional
 from PySide6.QtCore import QObject, Signal
 
 from app.models.capture import CaptureState
+from app.models.freshness import Freshness
 from app.models.jobs import JobList
 
 if TYPE_CHECKING:
     from app.bootstrap import Engine
-    from app.models.freshness import Freshness
 
 # The views in navigation order (Ctrl+1 … Ctrl+6).
 VIEW_ORDER = ("ask", "search", "timeline", "memories", "sources", "settings")
@@ -45,12 +45,10 @@ class AppContext:
     restart_capture: Optional[Callable[[], None]] = None      # sources from new settings
     lock: Optional[Callable[[], None]] = None                 # close the engine, show unlock
     change_passphrase: Optional[Callable[[str], None]] = None  # rekey, then reopen
-    freshness: Optional["Freshness"] = None
+    freshness: Optional[Freshness] = None
 
     def watch(self, interval_ms: int = 2000) -> None:
         """Follow changes made outside the views (capture, the CLI): see app.models.freshness."""
-        from app.models.freshness import Freshness
-
         self.stop_watching()
         self.freshness = Freshness(self.engine, self.nav, interval_ms=interval_ms,
                                    restart_capture=self.restart_capture)
