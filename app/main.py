@@ -11,7 +11,7 @@ Environment:
   ENGRAM_START_HIDDEN=1    start in the tray without a window (autostart)
   ENGRAM_GUI_COMMAND       what a second launch asks the running app (default
                            ``show``; also view:NAME[/PAGE], search:TEXT, day:DATE,
-                           ask:TEXT, quick-ask, theme:light|dark|system)
+                           ask:TEXT, quick-ask, theme:light|dark|system, overlay)
   ENGRAM_GUI_REPORT=1      print "window-shown" / "ready" with timings on stderr
   ENGRAM_NO_CAPTURE=1      open without starting capture sources (tests, demos)
 """
@@ -98,7 +98,11 @@ def main(paths: Paths | None = None) -> int:
         tray.show()
     controller = Controller(paths, window, tray=tray,
                             capture=os.environ.get("ENGRAM_NO_CAPTURE") != "1")
+    from app.reach import attach as attach_reach
+
+    reach = attach_reach(controller, tray)  # global shortcut, overlay, "never record"
     single.requested.connect(controller.on_request)
+    single.requested.connect(reach.on_request)
     if tray is not None:
         tray.open_requested.connect(window.bring_forward)
         tray.quick_ask_requested.connect(controller.quick_ask)
@@ -114,6 +118,7 @@ def main(paths: Paths | None = None) -> int:
         QTimer.singleShot(0, lambda: _report("window-shown"))
     controller.start()
     code = app.exec()
+    reach.close()
     single.close()
     return code
 

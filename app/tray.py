@@ -8,6 +8,8 @@ window instead.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
@@ -80,6 +82,8 @@ class Tray(QObject):
         self.icon.setContextMenu(self.menu)
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.icon.activated.connect(self.on_activated)
+        # Extra entries (app.reach: the overlay, "Never record <app>", its undo).
+        self.extend_menu: Callable[[QMenu], None] | None = None
         self._icons = {state: draw_icon(state) for state in (*STATE_COLORS, "locked")}
         self.set_capture(capture)
         self.rebuild_menu()
@@ -141,6 +145,8 @@ class Tray(QObject):
         quick = menu.addAction("Quick ask…")
         quick.setEnabled(snap is not None)
         quick.triggered.connect(self.quick_ask_requested)
+        if self.extend_menu is not None:
+            self.extend_menu(menu)
         menu.addSeparator()
         menu.addAction("Quit Engram").triggered.connect(self.quit_requested)
 

@@ -66,6 +66,7 @@ class HitDetail(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.allow_forget = allow_forget  # the timeline has its own delete buttons
+        self.show_timeline_button = True  # not in the Timeline itself
         self.hit: SearchHit | None = None
         self.words: list[str] = []
         self.loaded: Loaded | None = None
@@ -95,8 +96,10 @@ class HitDetail(QWidget):
         self.open_file = QPushButton("Open file")
         self.open_folder = QPushButton("Show in folder")
         self.open_link = QPushButton("Open link")
+        self.in_timeline = QPushButton("Show in Timeline")
+        self.in_timeline.setToolTip("See this moment in its day")
         self.forget = QPushButton("Forget this item…")
-        for button in (self.open_file, self.open_folder, self.open_link):
+        for button in (self.open_file, self.open_folder, self.open_link, self.in_timeline):
             actions.addWidget(button)
         actions.addStretch(1)
         actions.addWidget(self.forget)
@@ -105,8 +108,12 @@ class HitDetail(QWidget):
         self.open_folder.clicked.connect(self.on_open_folder)
         self.open_link.clicked.connect(self.on_open_link)
         self.forget.clicked.connect(self.on_forget)
+        self.in_timeline.clicked.connect(self.on_show_in_timeline)
         self.split = QSplitter(Qt.Orientation.Vertical)
         self.screenshot = ScreenshotView()
+        self.screenshot.setToolTip("Click to see it full size")
+        self.screenshot.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.screenshot.clicked.connect(self.on_open_moment)
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(False)
         self.split.addWidget(self.screenshot)
@@ -172,6 +179,7 @@ class HitDetail(QWidget):
         self.open_folder.setVisible(is_file)
         self.open_link.setVisible(bool(p.url))
         self.forget.setVisible(hit.kind == "event" and self.allow_forget)
+        self.in_timeline.setVisible(self.show_timeline_button)
         event = loaded.event if loaded else None
         show_shot = hit.source == "screen" or bool(loaded and loaded.image)
         self.screenshot.setVisible(show_shot)
@@ -225,6 +233,19 @@ class HitDetail(QWidget):
     def on_open_link(self) -> None:
         if self.hit and self.hit.provenance.url:
             QDesktopServices.openUrl(QUrl(self.hit.provenance.url))
+
+    def on_open_moment(self) -> None:
+        """The screenshot, full size and zoomable, in the moment window."""
+        from app.views.moment import open_moment
+
+        if self.hit is not None and self.hit.kind == "event" and self.screenshot.image():
+            open_moment(self.ctx, self.hit.id, self)
+
+    def on_show_in_timeline(self) -> None:
+        hit = self.hit
+        if hit is not None:
+            # A memory has no moment of its own: its day is shown (event id 0).
+            self.ctx.nav.show_in_timeline.emit(hit.id if hit.kind == "event" else 0, hit.time)
 
     def on_forget(self) -> None:
         hit = self.hit

@@ -110,6 +110,8 @@ class TimelineView(QWidget):
         actions.addWidget(self.delete_hour)
         rcol.addLayout(actions)
         self.detail = HitDetail(ctx, allow_forget=False)
+        self.detail.show_timeline_button = False
+        self._focus_event: int | None = None  # "Show in Timeline": pick it once loaded
         rcol.addWidget(self.detail, 1)
         split.addWidget(left)
         split.addWidget(right)
@@ -152,6 +154,12 @@ class TimelineView(QWidget):
             self.reload()
         else:
             self.day_edit.setDate(QDate(day.year, day.month, day.day))
+
+    def show_moment(self, event_id: int, when: datetime) -> None:
+        """Open the day of ``when`` at the moment ``event_id`` (0: just the day)."""
+        self._loaded_once = True
+        self._focus_event = event_id or None
+        self.set_day(when.astimezone().date())
 
     def shift_day(self, days: int) -> None:
         self.day_edit.setDate(self.day_edit.date().addDays(days))
@@ -217,6 +225,9 @@ class TimelineView(QWidget):
                 self.summary.setText(
                     "Nothing captured yet. Turn on screen capture or add folders in "
                     "Sources, or import a chat export — activity shows up here by the hour.")
+        focus, self._focus_event = self._focus_event, None
+        if focus is not None and any(e.id == focus for e in data.events):
+            keep_event, followed = focus, False  # "Show in Timeline": that moment
         if keep_hour is not None and data.events:
             self.chart.select_hour(keep_hour)
             self.on_hour_clicked(keep_hour)

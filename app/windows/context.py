@@ -28,6 +28,8 @@ class Navigator(QObject):
     show_view = Signal(str)          # "ask", "search", …
     open_event = Signal(int)         # an event id: its detail in Search
     search_for = Signal(str)         # put this text in the search box
+    show_in_timeline = Signal(int, object)  # event id, its time: that moment in Timeline
+    never_record = Signal(str)       # an app: add it to the excluded apps (with undo)
     data_changed = Signal(object)    # core.records.Changes after a write (forget, import)
     captured = Signal()              # events were added or deleted by capture or another process
     settings_changed = Signal()      # settings or models changed elsewhere (CLI, another view)
@@ -58,3 +60,7 @@ class AppContext:
         if self.freshness is not None:
             self.freshness.stop()
             self.freshness = None
+    # Set by app.reach once the app is up: register a global shortcut ("" = it works,
+    # else why not), and say what the shortcut does now.
+    set_hotkey: Optional[Callable[[str], str]] = None
+    hotkey_status: Optional[Callable[[], str]] = None

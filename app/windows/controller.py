@@ -287,6 +287,8 @@ class Controller(QObject):
     # -- requests from outside ----------------------------------------------------------------
     def on_request(self, command: str) -> None:
         verb, _, arg = command.partition(":")
+        if verb == "overlay":
+            return  # app.reach floats the overlay over whatever is on screen
         self.window.bring_forward()
         shell = self.window.shell
         if shell is None:

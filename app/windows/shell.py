@@ -114,6 +114,7 @@ class Shell(QWidget):
         ctx.nav.show_view.connect(self.show_view)
         ctx.nav.open_event.connect(self._open_event)
         ctx.nav.search_for.connect(self._search_for)
+        ctx.nav.show_in_timeline.connect(self._show_in_timeline)
         self.show_capture()
 
     def _paint_icons(self) -> None:
@@ -152,6 +153,10 @@ class Shell(QWidget):
     def _open_event(self, event_id: int) -> None:
         self.show_view("search")
         self.views["search"].open_event(event_id)
+
+    def _show_in_timeline(self, event_id: int, when: object) -> None:
+        self.show_view("timeline")
+        self.views["timeline"].show_moment(event_id, when)
 
     def _search_for(self, text: str) -> None:
         self.show_view("search")

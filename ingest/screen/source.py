@@ -186,9 +186,12 @@ class ScreenSource:
         if held.picture is not None:
             s = held.picture.shot
             extra["shot"] = [s.left, s.top, s.width, s.height]
-            if held.picture.full_shot is not None:
-                f = held.picture.full_shot
-                extra["full_shot"] = [f.left, f.top, f.width, f.height]
+            large = held.picture.large_shot
+            if large is not None:
+                # What the large image (full_data) shows, in frame pixels: the active
+                # window at full size, or the whole monitor at viewing size.
+                extra["full_shot"] = [large.left, large.top, large.width, large.height]
+                extra["full_kind"] = "frame" if held.picture.full is not None else "view"
         obs = Observation(
             source="screen", captured_at=held.started_at, ended_at=held.last_seen,
             text=held.text, app=r.window.app, title=r.window.title, url=r.window.url,
@@ -262,8 +265,12 @@ class ScreenSource:
             self._submit(step.finished)
         self._held = step.held
         if step.needs_picture:
-            picture = take_picture(frame, monitor_of(area, grabber.monitors, frame), hidden,
-                                   full_shot=area if cfg.keep_full_frames else None)
+            # The thumbnail is the active window; the whole monitor stays in the
+            # viewing image (or the window at full size, when full frames are kept).
+            picture = take_picture(frame, area, hidden,
+                                   full_shot=area if cfg.keep_full_frames else None,
+                                   view_shot=(None if cfg.keep_full_frames
+                                              else monitor_of(area, grabber.monitors, frame)))
             self._held = replace(step.held, picture=picture)
         return Outcome("held", step.relation, app, reading.window.title,
                        words=len(reading.text.split()), redacted=dict(reading.redacted))

@@ -1,15 +1,23 @@
-"""The picture kept with a screen event: a small thumbnail, optionally the full frame.
+"""The pictures kept with a screen event: a thumbnail of the active window, and a
+larger viewing image of the whole screen (or, when the person asks for it, the
+active window at full size).
 
 Encoded in memory with Pillow (``io.BytesIO``): the bytes go into the encrypted
 database through the observation and nowhere else. Before anything is encoded
 the secrets' pixels (redacted words) are painted over, so an image never shows
 what the text had removed.
 
-WebP at quality 50 and ≤ 640 px wide (a third of 1080p): a desktop full of UI
-text comes out at ≈18 kB — ≈26 kB at 720 px, ≈30 kB as JPEG — enough to
-recognise the screen, not to read small print: the text is in the event. The
-width keeps a busy hour (one new event every 10 s) under 12 MB. Full frames,
-when the person turns them on, are WebP at quality 80 at native resolution.
+The thumbnail crops to the active window (what the moment was about) and is
+WebP at quality 50, ≤ 640 px wide. The viewing image is the whole monitor,
+≤ 1280 px wide (two thirds of 1080p), WebP at quality ``VIEW_QUALITY``: large
+enough to read ordinary UI text in the full-size moment view. Both go into
+``event_images`` (``data`` and ``full_data``). Full frames, when the person
+turns them on, replace the viewing image with the active window at native
+resolution, WebP at quality 80.
+
+Privacy: excluded windows are already black in the frame and the active
+window's secrets are painted over; text elsewhere on the screen was never
+read, so it cannot be redacted — the viewing image shows it as it was.
 """
 from __future__ import annotations
 
@@ -24,6 +32,8 @@ from ingest.screen.frame import Frame, Rect
 
 THUMB_MAX_WIDTH = 640
 THUMB_QUALITY = 50
+VIEW_MAX_WIDTH = 1280
+VIEW_QUALITY = 40
 FULL_QUALITY = 80
 _PAD = 2  # pixels around a hidden box: anti-aliased glyph edges reach past it
 
@@ -41,6 +51,13 @@ class Picture:
     shot: Rect
     full: np.ndarray | None = None  # masked BGRA pixels of ``full_shot``, native resolution
     full_shot: Rect | None = None
+    view: Image.Image | None = None  # ``view_shot`` downscaled to ≤ VIEW_MAX_WIDTH, masked
+    view_shot: Rect | None = None
+
+    @property
+    def large_shot(self) -> Rect | None:
+        """What the large stored image shows: the full frame if kept, else the view."""
+        return self.full_shot if self.full is not None else self.view_shot
 
 
 def _masked_copy(frame: Frame, shot: Rect, hide: Sequence[Rect]) -> np.ndarray:
@@ -89,20 +106,27 @@ def _thumbnail(frame: Frame, shot: Rect, hide: Sequence[Rect], max_width: int) -
 
 
 def take_picture(frame: Frame, shot: Rect, hide: Sequence[Rect] = (), *,
-                 max_width: int = THUMB_MAX_WIDTH, full_shot: Rect | None = None) -> Picture:
-    """A downscaled, masked copy of ``shot``; with ``full_shot``, that area at full size.
+                 max_width: int = THUMB_MAX_WIDTH, full_shot: Rect | None = None,
+                 view_shot: Rect | None = None) -> Picture:
+    """A downscaled, masked copy of ``shot``; with ``full_shot``, that area at full size;
+    with ``view_shot`` (and no ``full_shot``), that area at viewing size.
 
     The full-size copy is meant for the active window only: its text was read
-    and its secrets found, while small print elsewhere on screen was not — the
-    thumbnail's downscaling makes that unreadable, a full-size copy would not.
+    and its secrets found, while small print elsewhere on screen was not. The
+    viewing image (the whole monitor) is downscaled to ≤ ``VIEW_MAX_WIDTH``.
     """
     shot = frame.rect.intersection(shot) or frame.rect
     image = _thumbnail(frame, shot, hide, max_width)
-    full = None
+    full = view = None
     if full_shot is not None:
         full_shot = frame.rect.intersection(full_shot) or frame.rect
         full = _masked_copy(frame, full_shot, hide)
-    return Picture(thumb=image, shot=shot, full=full, full_shot=full_shot)
+        view_shot = None
+    elif view_shot is not None:
+        view_shot = frame.rect.intersection(view_shot) or frame.rect
+        view = _thumbnail(frame, view_shot, hide, VIEW_MAX_WIDTH)
+    return Picture(thumb=image, shot=shot, full=full, full_shot=full_shot, view=view,
+                   view_shot=view_shot)
 
 
 def encode_webp(image: Image.Image, quality: int, method: int = 2) -> bytes:
@@ -116,7 +140,10 @@ def encode_webp(image: Image.Image, quality: int, method: int = 2) -> bytes:
 
 
 def encode(picture: Picture) -> tuple[bytes, bytes | None]:
-    """(thumbnail, full frame or None) as WebP bytes."""
+    """(thumbnail, full frame or viewing image or None) as WebP bytes."""
     thumb = encode_webp(picture.thumb, THUMB_QUALITY)
-    full = encode_webp(_rgb(picture.full), FULL_QUALITY) if picture.full is not None else None
-    return thumb, full
+    if picture.full is not None:
+        return thumb, encode_webp(_rgb(picture.full), FULL_QUALITY)
+    if picture.view is not None:
+        return thumb, encode_webp(picture.view, VIEW_QUALITY)
+    return thumb, None

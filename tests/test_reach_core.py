@@ -1,0 +1,74 @@
+"""Core services behind the desktop's reach features, on a real encrypted store:
+days with data, per-app totals, the moment's pictures, "never record" with undo."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from core.activity import read_day
+from core.days import app_totals, days_with_data
+from core.exclusions import excluded_apps, is_excluded, never_record, undo
+from core.moments import read_moment
+from core.records import Observation
+from tests.gui.seed import at, screen_observation, seed_day
+
+
+def test_days_with_data_marks_only_days_that_hold_something(engine) -> None:
+    today = date.today()
+    seed_day(engine)
+    engine.pipeline.submit([Observation(source="note", captured_at=at(8, 0, today - timedelta(
+        days=3)), text="Booked the dentist for the 14th")])
+    db = engine.store.reader()
+    first = today - timedelta(days=10)
+    assert days_with_data(db, first, today) == {today, today - timedelta(days=3)}
+    assert days_with_data(db, today - timedelta(days=2), today - timedelta(days=1)) == set()
+
+
+def test_app_totals_count_screen_time_per_app_busiest_first(engine) -> None:
+    seed_day(engine)
+    day = read_day(engine.memories, date.today())
+    totals = {t.label: t for t in app_totals(day.events, date.today())}
+    assert totals["Firefox"].seconds == pytest.approx(60 * 60)  # two 30-minute stretches
+    assert totals["Firefox"].items == 2
+    assert totals["Terminal"].seconds == pytest.approx(10 * 60)
+    assert totals["Notes"].seconds == pytest.approx(60)  # an instant counts one minute
+    labels = [t.label for t in app_totals(day.events, date.today())]
+    assert labels[0] == "Firefox" and labels.index("Terminal") < labels.index("Notes")
+    # A stretch over midnight counts only its part on the day asked for.
+    late = screen_observation("late night reading about owls", "Reader", "Owls",
+                              at(23, 30, date.today() - timedelta(days=1)), 60)
+    engine.pipeline.submit([late])
+    eve = read_day(engine.memories, date.today() - timedelta(days=1))
+    (reader,) = app_totals(eve.events, date.today() - timedelta(days=1))
+    assert reader.label == "Reader" and reader.seconds == pytest.approx(30 * 60)
+
+
+def test_read_moment_returns_the_viewing_image_and_what_it_covers(engine) -> None:
+    obs = screen_observation("Lisbon offsite agenda draft", "Editor", "agenda.md", at(9, 0), 5)
+    view = b"RIFF\x10\x00\x00\x00WEBPVP8 fake-view-bytes"
+    obs = Observation(**{**obs.__dict__, "full_image": view,
+                         "meta": {**obs.meta, "full_shot": [0, 0, 1920, 1080],
+                                  "full_kind": "view"}})
+    (event_id,) = engine.pipeline.submit([obs]).added
+    moment = read_moment(engine.store.reader(), event_id)
+    assert moment is not None and moment.large == view and moment.large_kind == "view"
+    assert moment.large_shot == (0, 0, 1920, 1080) and moment.best[0] == view
+    assert moment.thumbnail is not None and moment.thumbnail[:4] == b"\x89PNG"
+    engine.pipeline.forget([event_id])
+    assert read_moment(engine.store.reader(), event_id) is None
+
+
+def test_never_record_adds_once_and_undo_restores_the_list(engine) -> None:
+    settings = engine.settings
+    settings.set("screen_excluded_apps", ["Signal"])
+    done = never_record(settings, "Slack")
+    assert done.added and is_excluded(settings, "slack")
+    assert excluded_apps(settings) == ["Signal", "Slack"]
+    again = never_record(settings, " slack ")
+    assert not again.added and excluded_apps(settings) == ["Signal", "Slack"]
+    assert not undo(settings, again)  # it added nothing, so it takes nothing back
+    assert undo(settings, done) and excluded_apps(settings) == ["Signal"]
+    assert not undo(settings, done)
+    with pytest.raises(ValueError):
+        never_record(settings, "  ")
