@@ -47,6 +47,10 @@ class AppContext:
     restart_capture: Optional[Callable[[], None]] = None      # sources from new settings
     lock: Optional[Callable[[], None]] = None                 # close the engine, show unlock
     change_passphrase: Optional[Callable[[str], None]] = None  # rekey, then reopen
+    # Set by app.reach once the app is up: register a global shortcut ("" = it works,
+    # else why not), and say what the shortcut does now.
+    set_hotkey: Optional[Callable[[str], str]] = None
+    hotkey_status: Optional[Callable[[], str]] = None
     freshness: Optional[Freshness] = None
 
     def watch(self, interval_ms: int = 2000) -> None:
@@ -60,7 +64,3 @@ class AppContext:
         if self.freshness is not None:
             self.freshness.stop()
             self.freshness = None
-    # Set by app.reach once the app is up: register a global shortcut ("" = it works,
-    # else why not), and say what the shortcut does now.
-    set_hotkey: Optional[Callable[[str], str]] = None
-    hotkey_status: Optional[Callable[[], str]] = None
