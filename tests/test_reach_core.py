@@ -72,3 +72,20 @@ def test_never_record_adds_once_and_undo_restores_the_list(engine) -> None:
     assert not undo(settings, done)
     with pytest.raises(ValueError):
         never_record(settings, "  ")
+
+
+def test_typed_days_are_read_and_anything_else_is_none() -> None:
+    from core.days import parse_day
+
+    today = date(2026, 12, 6)  # a Sunday
+    assert parse_day("2026-03-14", today) == date(2026, 3, 14)
+    assert parse_day(" 14 March ", today) == date(2026, 3, 14)
+    assert parse_day("14th mar", today) == date(2026, 3, 14)
+    assert parse_day("March 14 2025", today) == date(2025, 3, 14)
+    assert parse_day("dec 25", today) == date(2025, 12, 25)  # not in the future
+    assert parse_day("yesterday", today) == date(2026, 12, 5)
+    assert parse_day("3 days ago", today) == date(2026, 12, 3)
+    assert parse_day("last friday", today) == date(2026, 12, 4)
+    assert parse_day("in march", today) == date(2026, 3, 1)
+    for bad in ("", "garbage", "31 feb", "friday at the lake", "13/45/2026"):
+        assert parse_day(bad, today) is None, bad

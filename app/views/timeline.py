@@ -22,8 +22,10 @@ from app.views.activity_chart import ActivityChart
 from app.views.common import confirm, minutes_text
 from app.views.hit_detail import HitDetail
 from app.views.timeline_scrubber import Moment, Scrubber
+from app.views.timeline_days import AppTotals, DayMarks, TypedDay
 from app.windows.context import AppContext
 from core.activity import DayData, activity_label, read_day
+from core.days import app_totals
 from core.records import Changes, Event
 
 
@@ -67,7 +69,10 @@ class TimelineView(QWidget):
         self.summary.setObjectName("hint")
         self.jump = QPushButton()
         self.jump.setVisible(False)
-        for w in (self.prev_day, self.day_edit, self.next_day, self.today):
+        # Days with data marked in the calendar; a day can be typed in words.
+        self.day_marks = DayMarks(self.day_edit, ctx.engine.store, self)
+        self.typed_day = TypedDay()
+        for w in (self.prev_day, self.day_edit, self.next_day, self.today, self.typed_day):
             top.addWidget(w)
         top.addSpacing(12)
         top.addWidget(self.summary, 1)
@@ -75,6 +80,9 @@ class TimelineView(QWidget):
         layout.addLayout(top)
         self.chart = ActivityChart()
         layout.addWidget(self.chart)
+        self.totals = AppTotals()
+        self.totals.setVisible(False)
+        layout.addWidget(self.totals)
         split = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
         lcol = QVBoxLayout(left)
@@ -129,6 +137,7 @@ class TimelineView(QWidget):
         self.delete_moment.clicked.connect(self.on_delete_moment)
         self.delete_hour.clicked.connect(self.on_delete_hour)
         self.jump.clicked.connect(self.on_jump)
+        self.typed_day.day_entered.connect(self.set_day)
         ctx.nav.data_changed.connect(self.on_data_changed)
         ctx.nav.captured.connect(self.on_captured)
         self._loaded_once = False
@@ -208,6 +217,8 @@ class TimelineView(QWidget):
             else "Sessions (grouped by app and pauses)")
         self.items.clear()
         self.scrubber.set_moments(list(data.moments))
+        self.totals.set_totals(app_totals(data.events, data.day), self.chart.color)
+        self.day_marks.refresh()
         on_screen = sum(s for h in range(24) for label, s in data.activity.hours[h]) \
             if data.events else 0
         if data.events:
