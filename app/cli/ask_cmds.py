@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from app.cli.context import Context, add_command, shown
+from core import timefmt
 from core.errors import UsageError
 
 
@@ -61,7 +62,7 @@ def cmd_ask(ctx: Context) -> int:
         ctx.out("\nSources:")
         for e in evidence:
             h = e.hit
-            ctx.out(f"  [{e.n}] {h.time.astimezone():%Y-%m-%d %H:%M} · {h.source} · "
+            ctx.out(f"  [{e.n}] {timefmt.moment(h.time)} · {h.source} · "
                     f"{shown(h.title)} (#{h.id})\n      “{shown(quote_for(question, h))}”")
     if done.notice and done.mode == "model":
         ctx.warn(done.notice)
@@ -90,7 +91,7 @@ def cmd_threads(ctx: Context) -> int:
         elif not rows:
             ctx.out("No conversations yet — `engram ask \"…\"` starts one.")
         for t in rows if not ctx.json else ():
-            ctx.out(f"{t.id:>4}  {t.updated.astimezone():%Y-%m-%d %H:%M}  {shown(t.title)}")
+            ctx.out(f"{t.id:>4}  {timefmt.moment(t.updated):<18}  {shown(t.title)}")
     elif action == "show":
         t = threads.get(tid)
         if ctx.json:
@@ -100,7 +101,7 @@ def cmd_threads(ctx: Context) -> int:
         else:
             for x in t.turns:
                 who = "You" if x.role == "user" else "Engram"
-                ctx.out(f"{who} ({x.time.astimezone():%Y-%m-%d %H:%M}):\n{x.text}\n")
+                ctx.out(f"{who} ({timefmt.moment(x.time)}):\n{x.text}\n")
     else:
         threads.delete(tid)
         ctx.out(f"Deleted conversation {tid}.")

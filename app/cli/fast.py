@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 from app.cli.terminal import shown
+from core import timefmt
 
 MEMORY_TYPES = ("core", "episodic", "semantic", "procedural")  # core.records.MEMORY_TYPES
 MARK_OPEN, MARK_CLOSE = "«", "»"  # core.snippets (a test keeps them equal)
@@ -95,7 +96,7 @@ def format_hit(n: int, hit: dict[str, Any]) -> str:
     where = shown(hit.get("path") or hit.get("url") or "")
     kind = f"{hit['memory_type']} memory" if hit.get("memory_type") else hit["source"]
     ref = f"memory #{hit['id']}" if hit["kind"] == "memory" else f"#{hit['id']}"
-    lines = [f"{n:>2}. [{kind}] {_local(hit['time']):%Y-%m-%d %H:%M}  {shown(hit['title'])}  "
+    lines = [f"{n:>2}. [{kind}] {timefmt.moment(_local(hit['time']))}  {shown(hit['title'])}  "
              f"({ref})", f"    {snippet}"]
     if where:
         lines.append(f"    {where}")
@@ -118,8 +119,8 @@ def print_search(result: dict[str, Any], as_json: bool, out: Out) -> None:
 def memory_line(m: dict[str, Any]) -> str:
     """One memory (``core.access.memory_json``) as `engram memories list` prints it."""
     if m["type"] == "episodic":
-        body = f"{shown(m['title'])} ({_local(m['started_at']):%Y-%m-%d %H:%M}–" \
-               f"{_local(m['ended_at']):%H:%M})"
+        body = f"{shown(m['title'])} " \
+               f"({timefmt.span(_local(m['started_at']), _local(m['ended_at']))})"
     else:
         body = shown(m["text"].replace("\n", " · "))
     marks = []
@@ -165,7 +166,7 @@ def print_timeline(result: dict[str, Any], as_json: bool, out: Out) -> None:
     if result["episodes"]:
         out("Episodes:")
         for ep in result["episodes"]:
-            out(f"  {_local(ep['start']):%H:%M}–{_local(ep['end']):%H:%M}  "
+            out(f"  {timefmt.span(_local(ep['start']), _local(ep['end']), with_day=False)}  "
                 f"{shown(ep['title'] or ep['text'][:80])}  (memory #{ep['id']})")
 
 
@@ -190,7 +191,7 @@ def print_ask(result: dict[str, Any], as_json: bool, out: Out,
     if result["evidence"]:
         out("\nSources:")
         for e in result["evidence"]:
-            out(f"  [{e['n']}] {_local(e['time']):%Y-%m-%d %H:%M} · {e['source']} · "
+            out(f"  [{e['n']}] {timefmt.moment(_local(e['time']))} · {e['source']} · "
                 f"{shown(e['title'])} (#{e['id']})\n      “{shown(e['quote'])}”")
     if result.get("notice") and result["mode"] == "model":
         warn(result["notice"])

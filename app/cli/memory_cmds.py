@@ -58,7 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # -- formatting -----------------------------------------------------------------------
 def _when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+    from core import timefmt
+
+    return timefmt.moment(value) if value else "-"
 
 
 def memory_json(m: Memory, now: datetime) -> dict[str, Any]:

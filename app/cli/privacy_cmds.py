@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from app.cli.context import Context, add_command
-from core import retention
+from core import retention, timefmt
 from core.errors import UsageError
 from core.retention import RetentionPolicy
 from core.units import format_bytes, parse_size
@@ -124,7 +124,7 @@ def cmd_retention(ctx: Context) -> int:
                 f"{format_bytes(usage.models_bytes)} (not in the budget)")
     for source, n in sorted(usage.items.items(), key=lambda kv: -kv[1]):
         oldest = usage.oldest.get(source)
-        ctx.out(f"  {source:<8} {n:>10,}" + (f"  since {oldest:%Y-%m-%d}" if oldest else ""))
+        ctx.out(f"  {source:<8} {n:>10,}" + (f"  since {timefmt.full_date(oldest)}" if oldest else ""))
     if report is not None:
         ctx.out(f"Done:          {report.describe()}")
     elif would.total:
