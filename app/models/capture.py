@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from ingest.base import CaptureStatus, SourceStatus
+from core import timefmt
 
 if TYPE_CHECKING:
     from app.bootstrap import Engine
@@ -56,7 +57,7 @@ class CaptureSnapshot:
             return f"Capture problem: {names} stopped ({self.failed[0].error or 'failed'})"
         if self.paused:
             if self.paused_until:
-                return f"Capture paused until {self.paused_until.astimezone():%H:%M}"
+                return f"Capture paused until {timefmt.clock(self.paused_until)}"
             return "Capture paused until you resume it"
         if not self.sources:
             return "No capture source is switched on (see Sources)"

@@ -7,6 +7,8 @@ from typing import Any, Sequence
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
+from core import timefmt
+
 
 class MemoryRole(IntEnum):
     Item = Qt.ItemDataRole.UserRole + 1
@@ -26,8 +28,7 @@ def memory_line(item: Any) -> str:
     elif item.weak:
         marks.append("(faded)")
     if m.type == "episodic":
-        start = m.started_at.astimezone()
-        text = f"{start:%d %b %H:%M} · {text}"
+        text = f"{timefmt.moment(m.started_at)} · {text}"
     return " ".join([text] + marks)
 
 

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from core import timefmt
 from core.activity import Episode
 
 
@@ -16,10 +17,7 @@ class EpisodeRole(IntEnum):
 
 
 def span_text(e: Episode) -> str:
-    start, end = e.start.astimezone(), e.end.astimezone()
-    if end.strftime("%H:%M") == start.strftime("%H:%M"):
-        return f"{start:%H:%M}"
-    return f"{start:%H:%M}–{end:%H:%M}"
+    return timefmt.span(e.start, e.end, with_day=False)
 
 
 class EpisodeListModel(QAbstractListModel):

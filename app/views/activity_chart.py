@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from core import timefmt
 from core.activity import OTHER_LABEL, DayActivity
 from app.views.common import minutes_text
 
@@ -157,7 +158,7 @@ class ActivityChart(QWidget):
         for hour in range(0, 24, 3):
             slot = self.bar_rect(hour)
             painter.drawText(QRectF(slot.center().x() - 20, plot.bottom() + 2, 40, BOTTOM - 4),
-                             Qt.AlignmentFlag.AlignCenter, f"{hour:02d}")
+                             Qt.AlignmentFlag.AlignCenter, timefmt.hour_label(hour))
         if self.selected_hour is not None:
             sel = QColor(pal.color(QPalette.ColorRole.Highlight))
             sel.setAlphaF(0.18)

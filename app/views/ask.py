@@ -21,6 +21,7 @@ from app.tasks import Task, run_in_background, stream_in_background
 from app.views import ask_adapter as adapter
 from app.views.hit_detail import HitDetail
 from app.windows.context import AppContext
+from core import timefmt
 from core.records import SearchHit
 
 _CITE = re.compile(r"\[(\d+)\]")
@@ -176,7 +177,7 @@ class AskView(QWidget):
             self.threads.blockSignals(True)
             self.threads.clear()
             for t in threads:
-                item = QListWidgetItem(f"{t.title}\n{t.updated.astimezone():%d %b %H:%M}")
+                item = QListWidgetItem(f"{t.title}\n{timefmt.moment(t.updated)}")
                 item.setData(Qt.ItemDataRole.UserRole, t.id)
                 self.threads.addItem(item)
                 if t.id == select:
@@ -367,7 +368,7 @@ class AskView(QWidget):
             items = "".join(
                 f"<li><a href='ev:{no}-{n}'>[{n}]</a> {html.escape(hit.title)} "
                 f"<span style='color: gray'>· {hit.source} · "
-                f"{hit.time.astimezone():%d %b %Y %H:%M}</span></li>" for n, hit in evidence)
+                f"{timefmt.moment(hit.time)}</span></li>" for n, hit in evidence)
             out.append(f"<p style='color: gray; margin-bottom: 0'>Sources</p>"
                        f"<ol style='margin-top: 2px'>{items}</ol>")
         return "<div style='margin-bottom: 14px'>" + "".join(out) + "</div>"

@@ -12,6 +12,37 @@ from PySide6.QtWidgets import (
 from core.units import format_bytes as human_size  # noqa: F401 - the views' name for it
 
 
+class ElidedLabel(QLabel):
+    """One line of plain text that is cut with "…" when its space is short, instead of
+    widening the layout around it; the whole text is its tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
+        self._full = text
+        self.setToolTip(text if text else "")
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(0, self.contentsRect().width())
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        super().setText(shown)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt name
+        return QSize(0, super().minimumSizeHint().height())
+
+
 class EmptyState(QFrame):
     """A centred "nothing here yet — here's how" panel."""
 

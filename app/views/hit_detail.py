@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 from PySide6.QtCore import Qt
 
+from core import timefmt
 from core.activity import conversation_around
 from app.models.search_results import (
     SOURCE_NAMES, highlight_words_html, marked_words, when_text, where_text,
@@ -171,7 +172,7 @@ class HitDetail(QWidget):
         self.title.setText(html.escape(hit.title or "(untitled)", quote=False))
         when = when_text(hit.time)
         if hit.end_time and hit.end_time != hit.time:
-            when += f" – {hit.end_time.astimezone():%H:%M}"
+            when = timefmt.span(hit.time, hit.end_time)
         self.meta.setText(f"{html.escape(where_text(hit))} · {when} · #{hit.id}")
         p = hit.provenance
         is_file = hit.source == "file" and bool(p.path)
@@ -206,7 +207,7 @@ class HitDetail(QWidget):
         rows = []
         for e in events:
             who = html.escape(e.speaker or "someone")
-            when = e.started_at.astimezone().strftime("%d %b %H:%M")
+            when = timefmt.moment(e.started_at)
             text = (highlight_words_html(e.text, words) if e.id == focus
                     else html.escape(e.text)).replace("\n", "<br>")
             style = ("background: rgba(255, 214, 0, 0.25); border-left: 3px solid #e0a000;"

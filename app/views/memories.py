@@ -17,9 +17,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.memories import MemoryListModel, MemoryRole
+from app.models.search_results import SOURCE_NAMES
 from app.tasks import Job, run_in_background, run_op
 from app.views.common import EmptyState, confirm, heading
+from app.views.memory_words import change_text, evidence_text, plural
 from app.windows.context import AppContext
+from core import timefmt
 from core.memory.service import MemoryDetails, MemoryItem
 from core.memory.types import ConsolidationReport
 from core.records import MEMORY_TYPES, Changes
@@ -123,9 +126,13 @@ class MemoriesView(QWidget):
         col.addLayout(row)
         col.addWidget(heading("Sources"))
         self.sources = QListWidget()
+        self.sources.setWordWrap(True)  # long source text wraps: no sideways scrolling
+        self.sources.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         col.addWidget(self.sources, 1)
         col.addWidget(heading("History"))
         self.history = QListWidget()
+        self.history.setWordWrap(True)
+        self.history.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         col.addWidget(self.history, 1)
         self.undo = QPushButton("Undo this change")
         col.addWidget(self.undo)
@@ -171,7 +178,7 @@ class MemoriesView(QWidget):
                 return
             items, counts, waiting = result
             if self.build_task is None:
-                left = (f"{waiting:,} captured item(s) not yet turned into memories."
+                left = (f"{plural(waiting, 'captured item')} not yet turned into memories."
                         if waiting else "Memories are up to date with what was captured.")
                 self.build_status.setText(f"{self._last_build} {left}".strip())
             for n, t in enumerate(MEMORY_TYPES):
@@ -214,31 +221,31 @@ class MemoriesView(QWidget):
             self._buttons()
             return
         m = details.item.memory
-        lines = [f"<b>{html.escape(m.title)}</b> · #{m.id} · {m.type}",
-                 f"strength {details.item.strength:.0%}" + (" (faded)" if details.item.weak
+        lines = [f"<b>{html.escape(m.title)}</b> · {m.type.capitalize()} memory #{m.id}",
+                 f"Strength {details.item.strength:.0%}" + (" (faded)" if details.item.weak
                                                             else "")
-                 + f" · seen in {len(m.sources)} source(s) · from {m.origin}"]
+                 + f" · {evidence_text(len(m.sources), m.origin)}"]
         if m.type == "episodic":
-            lines.append(f"{m.started_at.astimezone():%d %b %Y %H:%M} – "
-                         f"{m.ended_at.astimezone():%H:%M}")
+            lines.append(timefmt.span(m.started_at, m.ended_at))
         if details.replaced_by is not None:
             lines.append(f"Replaced by #{details.replaced_by.id}: "
                          f"{html.escape(details.replaced_by.text)}")
         self.meta.setText("<br>".join(lines))
         self.editor.setPlainText(m.text)
         for e in details.sources:
-            item = QListWidgetItem(f"{e.started_at.astimezone():%d %b %H:%M} · {e.source}"
+            item = QListWidgetItem(f"{timefmt.moment(e.started_at)} · {SOURCE_NAMES.get(e.source, e.source)}"
                                    f"{' · ' + e.app if e.app else ''} — "
                                    f"{(e.title or e.text)[:80]}")
             item.setData(Qt.ItemDataRole.UserRole, e.id)
             self.sources.addItem(item)
         if not details.sources:
-            self.sources.addItem(QListWidgetItem("Written by you (no captured source)."))
+            self.sources.addItem(QListWidgetItem(
+                "Written by you — nothing captured stands behind it." if m.origin == "person"
+                else "Its captured sources have been forgotten."))
         for c in reversed(details.history):
-            note = f" — {c.note}" if c.note else ""
             undone = " (undone)" if c.undone_by else ""
-            item = QListWidgetItem(f"{c.at.astimezone():%d %b %H:%M} {c.action} by {c.actor}"
-                                   f"{note}{undone}")
+            item = QListWidgetItem(f"{timefmt.moment(c.at)} · "
+                                   f"{change_text(c.action, c.actor, c.note or '')}{undone}")
             item.setData(Qt.ItemDataRole.UserRole, c.change_id)
             item.setData(Qt.ItemDataRole.UserRole + 1, bool(c.undone_by or c.scrubbed))
             self.history.addItem(item)
@@ -325,7 +332,8 @@ class MemoriesView(QWidget):
             self._built()
             added = sum(report.count(t).added for t in MEMORY_TYPES)
             verb = "Stopped after" if report.cancelled else "Read"
-            self._last_build = (f"{verb} {report.events:,} item(s): {added} new memories, "
+            self._last_build = (f"{verb} {plural(report.events, 'item')}: "
+                                f"{plural(added, 'new memory', 'new memories')}, "
                                 f"{report.total('merged')} merged, "
                                 f"{report.total('superseded')} superseded.")
             self.build_status.setText(self._last_build)

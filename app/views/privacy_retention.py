@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.tasks import run_in_background
 from app.views.common import confirm, hint
-from core import retention
+from core import retention, timefmt
 from core.retention import RetentionPolicy
 from core.units import format_bytes
 
@@ -191,7 +191,7 @@ class RetentionPanel(QWidget):
             lines.append(f"<span style='color:#b00020'>The last automatic run failed: "
                          f"{runner.last_error}</span>")
         elif runner is not None and runner.last is not None and runner.last.at is not None:
-            lines.append(f"Last checked {runner.last.at.astimezone():%H:%M}: "
+            lines.append(f"Last checked {timefmt.clock(runner.last.at)}: "
                          f"{runner.last.describe()}.")
         self.usage.setText("<br>".join(lines))
         if policy.budget_bytes:
@@ -262,5 +262,4 @@ class RetentionPanel(QWidget):
 
 
 def _day(t: datetime) -> str:
-    local = t.astimezone()
-    return f"{local.day} {local:%b %Y}"
+    return timefmt.full_date(t)

@@ -24,6 +24,7 @@ from app.views.hit_detail import HitDetail
 from app.views.timeline_scrubber import Moment, Scrubber
 from app.views.timeline_days import AppTotals, DayMarks, TypedDay
 from app.windows.context import AppContext
+from core import timefmt
 from core.activity import DayData, activity_label, read_day
 from core.days import app_totals
 from core.records import Changes, Event
@@ -226,16 +227,20 @@ class TimelineView(QWidget):
                                  f"of activity · {len(data.moments)} screenshots")
             self.jump.setVisible(False)
         else:
-            self.summary.setText("Nothing was captured this day.")
+            self.summary.setText("Nothing captured on this day.")
             if data.latest is not None and data.latest.astimezone().date() != data.day:
                 latest = data.latest.astimezone().date()
-                self.jump.setText(f"Go to {latest:%a %d %b}")
+                self.jump.setText(f"Go to {timefmt.day(latest)}")
                 self.jump.setVisible(True)
             else:
                 self.jump.setVisible(False)
-                self.summary.setText(
-                    "Nothing captured yet. Turn on screen capture or add folders in "
-                    "Sources, or import a chat export — activity shows up here by the hour.")
+                if self.ctx.capture.snapshot().state == "capturing":  # true while it is on
+                    self.summary.setText("Nothing captured yet — Engram is capturing, and "
+                                         "activity shows up here by the hour.")
+                else:
+                    self.summary.setText(
+                        "Nothing captured yet. Turn on screen capture or add folders in "
+                        "Sources, or import a chat export — activity shows up here by the hour.")
         focus, self._focus_event = self._focus_event, None
         if focus is not None and any(e.id == focus for e in data.events):
             keep_event, followed = focus, False  # "Show in Timeline": that moment
@@ -296,7 +301,7 @@ class TimelineView(QWidget):
         self.items_hint.setVisible(False)
         self.items_title.setText(f"Sources · {caption} · {len(events)}")
         for e in events:
-            text = f"{e.started_at.astimezone():%H:%M:%S}  {activity_label(e)} — " \
+            text = f"{timefmt.clock(e.started_at, seconds=True)}  {activity_label(e)} — " \
                    f"{e.title or e.text[:60]}"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, e.id)
@@ -350,8 +355,9 @@ class TimelineView(QWidget):
         if not ids:
             return
         if confirm(self, "Delete this hour?",
-                   f"Delete everything captured between {hour:02d}:00 and "
-                   f"{(hour + 1) % 24:02d}:00 on {self.data.day:%A %d %B} — "
+                   f"Delete everything captured between {timefmt.clock(start)} and "
+                   f"{timefmt.clock(end)} on "
+                   f"{timefmt.day(self.data.day, long=True, relative=False)} — "
                    f"{len(ids)} item(s), with their screenshots and index entries. "
                    "This cannot be undone.", f"Delete {len(ids)} items"):
             self.forget(ids)

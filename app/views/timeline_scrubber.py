@@ -5,7 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSlider, QToolButton, QVBoxLayout, QWidget
+
+from app.views.common import ElidedLabel
+from core import timefmt
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class Scrubber(QWidget):
         row.addWidget(self.slider, 1)
         row.addWidget(self.next)
         col.addLayout(row)
-        self.caption = QLabel()
+        self.caption = ElidedLabel()
         self.caption.setObjectName("hint")
         col.addWidget(self.caption)
         self._debounce = QTimer(self)
@@ -99,5 +102,5 @@ class Scrubber(QWidget):
             self.caption.setText("No screenshots this day.")
             return
         n = len(self.moments)
-        self.caption.setText(f"{moment.time.astimezone():%H:%M:%S} · {moment.label} — "
+        self.caption.setText(f"{timefmt.clock(moment.time, seconds=True)} · {moment.label} — "
                              f"{moment.title}   ({self.slider.value() + 1} of {n})")
