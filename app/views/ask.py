@@ -14,7 +14,7 @@ import re
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSplitter,
-    QCheckBox, QTextBrowser, QVBoxLayout, QWidget,
+    QCheckBox, QProgressBar, QTextBrowser, QVBoxLayout, QWidget,
 )
 
 from app.tasks import Task, run_in_background, stream_in_background
@@ -50,6 +50,8 @@ class AskView(QWidget):
         self.new_thread = QPushButton("New conversation")
         self.threads = QListWidget()
         self.threads.setAccessibleName("Conversations")
+        self.threads.setObjectName("threads")  # roomier rows (app.qss)
+        self.threads.setSpacing(2)
         self.threads.setWordWrap(True)
         self.threads.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.delete_thread = QPushButton("Delete conversation")
@@ -85,6 +87,17 @@ class AskView(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setVisible(False)
         ask_row.addWidget(self.question, 1)
+        # A visible "thinking…" beside the box while the model reads the prompt (a small
+        # model can take many seconds before its first word).
+        self.thinking = QLabel()
+        self.thinking.setObjectName("thinking")
+        self.thinking_bar = QProgressBar()
+        self.thinking_bar.setRange(0, 0)
+        self.thinking_bar.setTextVisible(False)
+        self.thinking_bar.setFixedWidth(60)
+        for w in (self.thinking, self.thinking_bar):
+            w.setVisible(False)
+            ask_row.addWidget(w)
         ask_row.addWidget(self.ask_button)
         ask_row.addWidget(self.stop_button)
         ccol.addLayout(ask_row)
@@ -278,9 +291,12 @@ class AskView(QWidget):
         elif isinstance(item, adapter.AskThinking):
             self.events_seen.append("thinking")
             live["thinking"] = item.sources
+            self._set_thinking(f"Thinking… reading {item.sources} sources")
             self.render()  # "thinking…" while the model reads the sources
         elif isinstance(item, adapter.AskToken):
             self.events_seen.append("token")
+            if not live["text"]:
+                self._set_thinking("Writing…")
             live["text"] += item.text
             if not self._render_timer.isActive():
                 self._render_timer.start()
@@ -316,7 +332,14 @@ class AskView(QWidget):
 
         present_error(exc, self)
 
+    def _set_thinking(self, text: str) -> None:
+        self.thinking.setText(text)
+        busy = bool(text)
+        self.thinking.setVisible(busy)
+        self.thinking_bar.setVisible(busy)
+
     def _busy(self, busy: bool) -> None:
+        self._set_thinking("Looking through your memories…" if busy else "")
         self.ask_button.setVisible(not busy)
         self.stop_button.setVisible(busy)
         self.question.setEnabled(not busy)
