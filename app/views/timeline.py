@@ -279,7 +279,7 @@ class TimelineView(QWidget):
         in_hour = [e for e in self.data.events
                    if e.started_at.astimezone().hour == hour
                    and e.started_at.astimezone().date() == self.data.day]
-        self._fill_items(in_hour, f"{hour:02d}:00–{hour + 1:02d}:00")
+        self._fill_items(in_hour, timefmt.span(start, start + timedelta(hours=1), with_day=False))
         self.scrubber.jump_to_time(start)
         self._update_buttons()
 
