@@ -60,3 +60,44 @@ def read_moment(db: apsw.Connection, event_id: int) -> MomentPictures | None:
     return MomentPictures(event, thumb, large, large_kind,
                           _rect(event.meta.get("full_shot")) if large is not None else None,
                           _rect(event.meta.get("shot")))
+
+
+ACTIVE_DAY_SECONDS = 8 * 3600
+MIN_MEASURED_SECONDS = 1800  # less screen time than this says little about a whole day
+
+
+@dataclass(frozen=True)
+class PictureCost:
+    """What screen pictures cost on this computer, scaled to an active 8-hour day."""
+
+    events: int
+    active_seconds: float
+    thumbnail_bytes: int
+    view_bytes: int          # viewing images (whole screen); full frames counted apart
+    frame_bytes: int         # full-size frames of the active window, when kept
+
+    @property
+    def measured(self) -> bool:
+        """True when enough screen time was stored to scale it to a day."""
+        return self.active_seconds >= MIN_MEASURED_SECONDS
+
+    def per_day(self, stored: int) -> float:
+        """``stored`` bytes scaled to an active 8-hour day (0 without screen time)."""
+        if self.active_seconds <= 0:
+            return 0.0
+        return stored * ACTIVE_DAY_SECONDS / self.active_seconds
+
+
+def picture_cost(db: apsw.Connection, since_epoch: float = 0.0) -> PictureCost:
+    """Bytes of thumbnails, viewing images and full frames of screen events since
+    ``since_epoch``, with the screen time they cover (each event at least 5 s)."""
+    row = db.execute(
+        "SELECT count(*), coalesce(sum(max(e.ended_at - e.started_at, 5.0)), 0), "
+        "coalesce(sum(length(i.data)), 0), "
+        "coalesce(sum(CASE WHEN json_extract(e.meta, '$.full_kind') = 'view' "
+        "THEN length(i.full_data) ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN json_extract(e.meta, '$.full_kind') = 'view' THEN 0 "
+        "ELSE length(i.full_data) END), 0) "
+        "FROM events e JOIN event_images i ON i.event_id = e.id "
+        "WHERE e.source = 'screen' AND e.started_at >= ?", (since_epoch,)).fetchall()[0]
+    return PictureCost(int(row[0]), float(row[1]), int(row[2]), int(row[3]), int(row[4]))

@@ -89,3 +89,24 @@ def test_typed_days_are_read_and_anything_else_is_none() -> None:
     assert parse_day("in march", today) == date(2026, 3, 1)
     for bad in ("", "garbage", "31 feb", "friday at the lake", "13/45/2026"):
         assert parse_day(bad, today) is None, bad
+
+
+def test_picture_cost_scales_stored_pictures_to_an_active_day(engine) -> None:
+    from core.moments import picture_cost
+
+    assert not picture_cost(engine.store.reader()).measured
+    view = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"v" * 5000
+    frame = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"f" * 9000
+    obs = []
+    for n, (extra, kind) in enumerate(((view, "view"), (view, "view"), (frame, "frame"))):
+        o = screen_observation(f"moment number {n} of the afternoon", "Editor", f"doc {n}",
+                               at(13, 20 * n), 20)
+        obs.append(Observation(**{**o.__dict__, "full_image": extra,
+                                  "meta": {**o.meta, "full_shot": [0, 0, 720, 450],
+                                           "full_kind": kind}}))
+    engine.pipeline.submit(obs)
+    cost = picture_cost(engine.store.reader())
+    assert cost.events == 3 and cost.active_seconds == pytest.approx(3600) and cost.measured
+    assert cost.view_bytes == 2 * len(view) and cost.frame_bytes == len(frame)
+    assert cost.thumbnail_bytes > 0
+    assert cost.per_day(cost.view_bytes) == pytest.approx(2 * len(view) * 8)

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
 from app.views.settings_about import AboutPanel
 from app.views.settings_models import ModelsPanel
 from app.views.settings_privacy import PrivacyPanel
+from app.views.settings_reach import ReachPanel
 from app.views.settings_system import DataPanel, SecurityPanel, StartupPanel
 from app.windows.context import AppContext
 
@@ -26,11 +27,13 @@ class SettingsView(QWidget):
         col = QVBoxLayout(body)
         self.models = ModelsPanel(ctx)
         self.privacy = PrivacyPanel(ctx)
+        self.reach = ReachPanel(ctx)
         self.security = SecurityPanel(ctx)
         self.startup = StartupPanel(ctx)
         self.data = DataPanel(ctx)
         self.about = AboutPanel(ctx)
         for title, panel in (("Models", self.models), ("Privacy", self.privacy),
+                             ("Shortcut and screenshots", self.reach),
                              ("Security", self.security), ("Start and appearance", self.startup),
                              ("Data", self.data), ("About", self.about)):
             box = QGroupBox(title)
@@ -47,6 +50,7 @@ class SettingsView(QWidget):
     def activate(self) -> None:
         self.models.refresh()
         self.privacy.refresh()
+        self.reach.refresh()
         self.data.refresh()
         self.about.refresh()
 

@@ -87,7 +87,7 @@ class SourcesView(QWidget):
                                           key=lambda i: abs(INTERVALS[i][0] - current)))
         form.addRow("Look", self.interval)
         self.full_frames = QCheckBox("Keep full-size screenshots of the active window "
-                                     "(more disk; small thumbnails are always kept)")
+                                     "instead of a whole-screen viewing image (more disk)")
         self.full_frames.setChecked(bool(settings.get("screen_keep_full_frames", False)))
         form.addRow(self.full_frames)
         form.addRow(hint("Never captured: password managers, private/incognito windows, "
