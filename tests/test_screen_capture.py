@@ -169,6 +169,10 @@ def test_excluded_apps_and_private_windows_are_never_stored(
         assert word not in texts[0]
         assert not [s for s in search_snippets(cli, word.lower()) if f"«{word}" in s]
     assert_thumbnail_free_of(data_dir, ["Walrus", "Heron", "Otter"])
+    # The viewing image is the whole screen (the thumbnail only the active window):
+    # the allowed window reads in it, the excluded ones around it are black.
+    ((_thumb, view),) = stored_images(data_dir)
+    assert view is not None and "Lighthouse" in ocr_words(view)
 
 
 def stored_images(data_dir: Path) -> list[tuple[bytes, bytes | None]]:
@@ -202,10 +206,15 @@ def ocr_words(image_bytes: bytes, scale: float = 1.0) -> str:
 
 
 def assert_thumbnail_free_of(data_dir: Path, words: Iterable[str]) -> None:
-    for thumb, _ in stored_images(data_dir):
-        seen = ocr_words(thumb, scale=2.0)
-        for word in words:
-            assert word.lower() not in seen.lower(), f"{word!r} visible in a thumbnail"
+    """Neither the thumbnail nor the larger picture (viewing image or full frame) shows
+    any of ``words``."""
+    for thumb, large in stored_images(data_dir):
+        for name, image, scale in (("thumbnail", thumb, 2.0), ("viewing image", large, 1.0)):
+            if image is None:
+                continue
+            seen = ocr_words(image, scale=scale)
+            for word in words:
+                assert word.lower() not in seen.lower(), f"{word!r} visible in a {name}"
 
 
 def test_card_numbers_and_api_keys_are_stored_redacted_in_text_and_pixels(
