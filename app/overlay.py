@@ -15,9 +15,11 @@ from PySide6.QtWidgets import (
 
 from app.models.search_results import SearchResultsModel
 from app.tasks import Debouncer, run_in_background
+from app.views.common import image_from_bytes
 from app.views.hit_delegate import HitDelegate
 from app.windows.context import AppContext
 from core.records import SearchFilters, SearchHit
+from core.store import events as event_rows
 
 RESULTS = 8
 WIDTH = 680
@@ -145,9 +147,34 @@ class Overlay(QWidget):
             rows = min(len(hits), 5)
             self.results.setFixedHeight(rows * self.results.sizeHintForRow(0) + 4)
             self.status.setText("Enter opens · Ctrl+Enter asks · Esc closes")
+            self._load_thumbnails()
         else:
             self.status.setText(f"Nothing found for “{query}” — Ctrl+Enter to ask instead.")
         self.adjustSize()
+
+    def _load_thumbnails(self) -> None:
+        ids = self.model.needing_thumbnails()
+        if not ids:
+            return
+        generation, store = self.generation, self.ctx.engine.store
+
+        def load() -> list[tuple[int, object]]:
+            db, out = store.reader(), []
+            for event_id in ids:
+                found = event_rows.image(db, event_id)
+                image = image_from_bytes(found[1]) if found else None
+                if image is not None:
+                    out.append((event_id, image.scaled(
+                        192, 120, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation)))
+            return out
+
+        def done(images: list[tuple[int, object]]) -> None:
+            if generation == self.generation:
+                for event_id, image in images:
+                    self.model.set_thumbnail(event_id, image)
+
+        run_in_background(load, done, owner=self)
 
     def _hint(self) -> None:
         self.status.setText("Type to search · Ctrl+Enter asks · Esc closes")

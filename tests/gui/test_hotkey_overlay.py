@@ -70,6 +70,12 @@ def test_overlay_searches_opens_a_hit_asks_and_escape_closes(qtbot, ctx) -> None
     assert overlay.results.isVisible()
     titles = [overlay.model.hit(r).title for r in range(overlay.model.rowCount())]
     assert any("Tenacity" in t for t in titles)
+    from app.models.search_results import HitRole
+
+    screen_row = next(r for r in range(overlay.model.rowCount())
+                      if overlay.model.hit(r).source == "screen")
+    qtbot.waitUntil(lambda: overlay.model.index(screen_row, 0).data(HitRole.Thumbnail)
+                    is not None, timeout=10000)  # the screenshot beside the hit
     first = overlay.model.hit(0)
     with qtbot.waitSignal(overlay.open_hit) as opened:
         QTest.keyClick(overlay.box, Qt.Key.Key_Return)
