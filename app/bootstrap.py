@@ -91,9 +91,13 @@ class Engine:
             return None
         from core.memory.consolidate import rule_config
         from core.memory.extract import ModelExtractor
-        from core.models.trust import may_write_memories, model_trust
+        from core.models.trust import may_write_memories, model_trust, trust_after_check
 
         trust = model_trust(runtime.path)
+        if may_write_memories(trust, self.settings):
+            # About to write memories with it: the first time, a short self-check on load can
+            # still find it untrustworthy (kept beside the model; Settings and the CLI show it).
+            trust = trust_after_check(runtime)
         self.memory_model_label = trust.label  # shown by the CLI and Settings
         if not may_write_memories(trust, self.settings):
             return None  # too small to be trusted: rules only, unless turned on anyway

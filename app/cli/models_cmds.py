@@ -78,8 +78,10 @@ def cmd_list(ctx: Context) -> int:
         else:
             state = "available"
         star = "  (recommended)" if r.recommended and not r.installed else ""
-        if r.trust_label:
-            star += f"  ({r.trust_label} to write memories)"
+        trust = r.trust
+        if trust is not None and trust.label:
+            why = f": {trust.reason}" if trust.reason else ""
+            star += f"  ({trust.label} to write memories{why})"
         ctx.out(f"{r.name:<{width}}  {r.role:<9}  {format_size(r.size_bytes):>8}  {state:<13}  "
                 f"{r.license or '-'}{star}")
     ctx.out()

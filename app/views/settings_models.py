@@ -31,6 +31,11 @@ def gui_status(status: str, rows: list[Any]) -> str:
     """The catalog's sentence speaks CLI; here the same facts, in this window's terms."""
     in_use = [r for r in rows if r.role == "chat" and r.in_use]
     if in_use:
+        trust = in_use[0].trust
+        if trust is not None and trust.label:  # too small, or failed its self-check on load
+            why = f" ({trust.reason})" if trust.reason else ""
+            return (f"Chat model in use: {in_use[0].title} — {trust.label} to write memories"
+                    f"{why}: memories are built by rules unless turned on anyway.")
         return f"Chat model in use: {in_use[0].title}. It writes answers and memories."
     if any(r.role == "chat" and r.installed for r in rows):
         return ("No chat model is selected: pick an installed one below and click Use. "

@@ -24,10 +24,13 @@ import os
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import Paths, Settings, write_private_file
 from core.errors import BadInput, ModelError
+
+if TYPE_CHECKING:
+    from core.models.trust import ModelTrust
 
 ROLES = ("chat", "embedding")
 MANIFEST = "models.json"
@@ -93,16 +96,25 @@ class ModelRow:
     partial_bytes: int = 0
 
     @property
-    def trust_label(self) -> str:
-        """"too small to be trusted" for an installed chat model under ~1B parameters."""
+    def trust(self) -> ModelTrust | None:
+        """How far an installed chat model may be trusted to write memories (else None)."""
         if self.role != "chat" or not self.path:
-            return ""
+            return None
         from core.models.trust import model_trust
 
-        return model_trust(self.path).label
+        return model_trust(self.path)
+
+    @property
+    def trust_label(self) -> str:
+        """"too small to be trusted" for an installed chat model under ~1B parameters or
+        one that failed its self-check."""
+        trust = self.trust
+        return trust.label if trust is not None else ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "trust": self.trust_label}
+        trust = self.trust
+        return {**asdict(self), "trust": trust.label if trust else "",
+                "trust_reason": trust.reason if trust else ""}
 
 
 # -- catalog ---------------------------------------------------------------------------
