@@ -147,3 +147,16 @@ def test_the_core_profile_is_derived_from_facts_and_links_to_them(engine) -> Non
         assert item.memory_ids and all(i in memories for i in item.memory_ids)
     sister = profile.section("people")[0]
     assert memories[sister.memory_ids[0]].fields["value"] == "Joana"
+
+
+def test_wanna_gotta_and_gonna_agree_with_a_third_person_subject() -> None:
+    from datetime import date
+
+    from core.memory.facts import Voice, facts_from_text
+
+    said = facts_from_text("I wanna start a dance studio so I can teach others to dance. "
+                           "I gotta finish my thesis by Friday.", Voice("Jon", "Gina"),
+                           date(2023, 5, 1))
+    assert [f.text for f in said] == [
+        "Jon wants to start a dance studio so Jon can teach others to dance.",
+        "Jon has to finish their thesis by Friday."]

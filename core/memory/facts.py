@@ -425,6 +425,7 @@ def _agree(tokens: list[str], i: int, out: list[str], second: bool) -> int:
         new = {"am": "are", "was": "were"}.get(low, verb)
     else:
         new = {"am": "is", "are": "is", "were": "was", "have": "has", "do": "does",
+               "wanna": "wants to", "gotta": "has to", "gonna": "is going to",
                "don't": "doesn't", "haven't": "hasn't", "aren't": "isn't", "weren't": "wasn't",
                "'m": "is"}.get(low)
         if new is None:
