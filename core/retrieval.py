@@ -54,6 +54,14 @@ NEIGHBOUR_SPAN = max(NEIGHBOUR_WEIGHTS)
 NEIGHBOUR_SEEDS = 30
 # What the person a query names said counts this much more.
 SPEAKER_BOOST = 0.3
+# The relevance floor: when no word of the query occurs in any item, a hit found by
+# meaning alone must be at least this similar (cosine) to count. Measured with the
+# built-in MiniLM: gibberish ("zxqvbn", "asdkjh qwpoei") peaks at 0.19–0.26 against a
+# LoCoMo conversation and 0.25 against a day of screen text, while a paraphrase
+# without shared words ("printer problem", "shed bill") scores 0.46–0.62. With
+# keyword matches the meaning list is left as it is: a quarter of LoCoMo's gold
+# evidence sits below 0.2 and is found through the words it shares.
+MEANING_ONLY_FLOOR = 0.30
 # Below this many items a time filter is cheap to apply row by row.
 SPAN_MIN_ITEMS = 50_000
 # After a failed index load, wait this long before trying again.
@@ -201,8 +209,11 @@ class Retriever:
             pending = self._worker().submit(
                 lambda: self._keyword(self.store.reader(), terms, filters, pool))
         space, qvec = self._query_vector(query)
-        semantic = self._semantic(db, space, qvec, filters, pool) if want_events else []
+        near = self._semantic(db, space, qvec, filters, pool) if want_events else []
         keyword = pending.result() if pending is not None else []
+        if not keyword:  # nothing shares a word with the query: only close meanings count
+            near = [(i, d) for i, d in near if 1.0 - d >= MEANING_ONLY_FLOOR]
+        semantic = [i for i, _ in near]
         event_hits = (self._event_hits(db, terms, keyword, semantic, k, filters)
                       if want_events else [])
         if not filters.include_memories:
@@ -222,8 +233,10 @@ class Retriever:
             for rank, event_id in enumerate(ranked):
                 fused[event_id] = fused.get(event_id, 0.0) + weight / (RRF_K + rank + 1)
         fused = self._rerank(db, terms, fused, filters)
-        best = sorted(fused, key=lambda i: (-fused[i], -i))[:k]
+        # A few spare candidates: identical screen moments collapse into one below.
+        best = sorted(fused, key=lambda i: (-fused[i], -i))[:k + max(5, k // 2)]
         rows = event_rows.get_many(db, best)
+        best = _distinct_screens(best, rows)[:k]
         keyword_ids = set(keyword)
         # FTS5's snippet() scores every match of a document: on a 256 K-character item
         # that is seconds per hit. Long items get the linear Python snippet instead.
@@ -325,22 +338,24 @@ class Retriever:
         return fts.rank(db, terms.words, where, params, limit, ids=span)
 
     def _semantic(self, db: apsw.Connection, space: vectors.Space | None,
-                  qvec: np.ndarray | None, filters: SearchFilters, limit: int) -> list[int]:
+                  qvec: np.ndarray | None, filters: SearchFilters,
+                  limit: int) -> list[tuple[int, float]]:
+        """(event id, cosine distance), nearest first."""
         if space is None or qvec is None:
             return []
         index = self._usable_index(db, space)
         if index is not None:
-            return [i for i, _ in index.search(qvec, limit, filters)]
+            return list(index.search(qvec, limit, filters))
         return self._exact_knn(db, space, qvec, filters, limit)
 
     def _exact_knn(self, db: apsw.Connection, space: vectors.Space, qvec,
-                   filters: SearchFilters, limit: int) -> list[int]:
+                   filters: SearchFilters, limit: int) -> list[tuple[int, float]]:
         """sqlite-vec's exact KNN, filtered afterwards (no index loaded)."""
         filtered = bool(filters.since or filters.until or filters.sources or filters.apps)
         fetch = min(4096, limit * (20 if filtered else 1))
         found = vectors.knn(db, space, "events", qvec, fetch)
         if not filtered:
-            return [i for i, _ in found][:limit]
+            return found[:limit]
         ids = [i for i, _ in found]
         where, params = event_rows.time_source_clause(
             filters.since, filters.until, filters.sources, filters.apps)
@@ -350,7 +365,7 @@ class Retriever:
             allowed.update(r[0] for r in db.execute(
                 f"SELECT e.id FROM events e WHERE e.id IN ({','.join('?' * len(chunk))}) "
                 f"AND {where}", (*chunk, *params)))
-        return [i for i in ids if i in allowed][:limit]
+        return [(i, d) for i, d in found if i in allowed][:limit]
 
     def _fts_snippets(self, db: apsw.Connection, terms: QueryTerms,
                       ids: Sequence[int]) -> dict[int, str]:
@@ -364,6 +379,23 @@ class Retriever:
             if MARK_OPEN in snip:
                 out[rowid] = snip
         return out
+
+
+def _distinct_screens(ids: Sequence[int], rows: dict[int, Event]) -> list[int]:
+    """``ids`` without repeats of the same screen: a screen event whose app, title and
+    words equal a better-ranked one's (OCR often differs only in line breaks and stray
+    punctuation) adds nothing to a list of results."""
+    seen: set[tuple[str | None, str | None, tuple[str, ...]]] = set()
+    out = []
+    for event_id in ids:
+        event = rows.get(event_id)
+        if event is not None and event.source == "screen":
+            key = (event.app, event.title, tuple(_WORD.findall(event.text.casefold())))
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(event_id)
+    return out
 
 
 def _named_speakers(words: Sequence[str], speakers) -> set[str]:

@@ -110,7 +110,7 @@ def print_search(result: dict[str, Any], as_json: bool, out: Out) -> None:
                                 for h in result["results"]]}))
         return
     if not result["results"]:
-        out("Nothing found.")
+        out(f"No matches for “{result['query']}”.")
     bold = sys.stdout.isatty()
     for n, hit in enumerate(result["results"], 1):
         out(format_hit(n, hit), bold_marks=bold)

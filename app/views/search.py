@@ -138,7 +138,7 @@ class SearchView(QWidget):
         self.last_query = query
         self.model.set_hits(hits, query)
         if not hits:
-            self.empty.set_text(f"Nothing found for “{query}”",
+            self.empty.set_text(f"No matches for “{query}”",
                                 "Try fewer or other words" +
                                 (", or loosen the filters." if self.filters.active() else ".") +
                                 "<br>Search matches words and meaning across your screen, "
@@ -148,7 +148,9 @@ class SearchView(QWidget):
             self.detail.clear()
             return
         self.stack.setCurrentWidget(self.results)
-        self.status.setText(f"{len(hits)} result{'s' if len(hits) != 1 else ''}")
+        # The real number shown; a full page says it is the best ones, not all there are.
+        self.status.setText(f"The best {len(hits)} results" if len(hits) >= RESULTS else
+                            f"{len(hits)} result{'s' if len(hits) != 1 else ''}")
         self.results.selectionModel().setCurrentIndex(
             self.model.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self._load_thumbnails()
