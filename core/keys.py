@@ -331,6 +331,40 @@ def _load_keyring_key(info: dict[str, Any]) -> DatabaseKey:
 
 
 # Passphrase --------------------------------------------------------------------------
+MIN_PASSPHRASE_CHARS = 10
+MIN_DISTINCT_CHARS = 5
+# Long enough but guessed first by anyone who tries.
+_COMMON = frozenset({"password123", "passw0rd123", "1234567890", "0123456789", "qwertyuiop",
+                     "asdfghjkl;", "iloveyou123", "letmein1234", "password1234"})
+
+
+def passphrase_problem(passphrase: str) -> str | None:
+    """Why ``passphrase`` is too weak to choose for the database, or None when it will do.
+
+    The whole database is only as strong as this: at least ``MIN_PASSPHRASE_CHARS``
+    characters, ``MIN_DISTINCT_CHARS`` different ones, and not a well-known password.
+    """
+    text = unicodedata.normalize("NFC", passphrase).strip()
+    advice = ("A few unrelated words (“lamp river cobalt seven”) are easy to remember and "
+              "hard to guess.")
+    if len(text) < MIN_PASSPHRASE_CHARS:
+        return (f"Use at least {MIN_PASSPHRASE_CHARS} characters (this one has {len(text)}). "
+                + advice)
+    if len(set(text.casefold())) < MIN_DISTINCT_CHARS or text.casefold() in _COMMON:
+        return "That passphrase is too easy to guess. " + advice
+    return None
+
+
+def passphrase_unlocks(paths: Paths, passphrase: str) -> bool:
+    """Whether ``passphrase`` is the one the data dir's key comes from (Argon2, ≈0.3 s).
+
+    False for a keyring key (there is no passphrase to match)."""
+    info = _validated(_read_info(paths), f"the database in {paths.data_dir}")
+    if info["backend"] != "passphrase" or not passphrase:
+        return False
+    return _matches(_derive(_checked(passphrase), info["kdf"]), info)
+
+
 def _checked(passphrase: str) -> str:
     if not passphrase:
         raise BadInput("The passphrase is empty.", hint="Choose a non-empty passphrase.")
@@ -350,6 +384,9 @@ def _get_passphrase(ask: Ask | None, prompt: str, *, confirm: bool, why: str = "
     answer = ask(prompt, confirm)
     if answer is None:
         raise Cancelled("Unlocking the database was cancelled.")
+    problem = passphrase_problem(answer) if confirm and answer else None
+    if problem:  # a person choosing one now (the environment is a headless admin's choice)
+        raise BadInput("That passphrase is too weak.", hint=problem)
     return _checked(answer)
 
 

@@ -9,6 +9,7 @@ asks the main thread to show the dialog and waits for the answer.
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction
@@ -18,9 +19,12 @@ from PySide6.QtWidgets import (
 
 
 class PassphraseDialog(QDialog):
-    """One passphrase (or a new one typed twice); never returns an empty one."""
+    """One passphrase, or a new one typed twice (strong enough: ``core.keys``'s rule);
+    never returns an empty one. With ``current``, the present passphrase is asked first
+    and checked by ``current(text) -> bool`` (off the UI thread) before the dialog closes."""
 
     def __init__(self, prompt: str, *, confirm: bool = False, error: str = "",
+                 current: Callable[[str], bool] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Unlock Engram" if not confirm else "Choose a passphrase")
@@ -34,7 +38,13 @@ class PassphraseDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setVisible(bool(error))
         layout.addWidget(self.error)
-        self.field = _password_field("Passphrase")
+        self.check_current = current
+        self.current: QLineEdit | None = None
+        if current is not None:
+            self.current = _password_field("Current passphrase")
+            self.current.setAccessibleName("Current passphrase")
+            layout.addWidget(self.current)
+        self.field = _password_field("New passphrase" if current is not None else "Passphrase")
         layout.addWidget(self.field)
         self.again: QLineEdit | None = None
         if confirm:
@@ -52,7 +62,8 @@ class PassphraseDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.field.setFocus()
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        (self.current or self.field).setFocus()
 
     def show_error(self, text: str) -> None:
         self.error.setText(text)
@@ -62,15 +73,51 @@ class PassphraseDialog(QDialog):
         return self.field.text()
 
     def accept(self) -> None:
+        if self.current is not None and not self.current.text():
+            self.show_error("Type your current passphrase first.")
+            self.current.setFocus()
+            return
         if not self.field.text():
             self.show_error("Type the passphrase first.")
             return
-        if self.again is not None and self.again.text() != self.field.text():
-            self.show_error("The two passphrases differ.")
-            self.again.selectAll()
-            self.again.setFocus()
+        if self.again is not None:
+            from core.keys import passphrase_problem
+
+            problem = passphrase_problem(self.field.text())
+            if problem:
+                self.show_error(problem)
+                self.field.selectAll()
+                self.field.setFocus()
+                return
+            if self.again.text() != self.field.text():
+                self.show_error("The two passphrases differ.")
+                self.again.selectAll()
+                self.again.setFocus()
+                return
+        if self.current is not None and self.check_current is not None:
+            self._check_current(self.current.text(), self.check_current)
             return
         super().accept()
+
+    def _check_current(self, text: str, check: Callable[[str], bool]) -> None:
+        from app.tasks import run_in_background
+
+        self.ok.setEnabled(False)
+        self.show_error("Checking your current passphrase…")
+
+        def done(right: bool) -> None:
+            self.ok.setEnabled(True)
+            if right:
+                QDialog.accept(self)
+                return
+            assert self.current is not None
+            self.show_error("That is not your current passphrase. Nothing was changed.")
+            self.current.selectAll()
+            self.current.setFocus()
+
+        run_in_background(lambda: check(text), done,
+                          lambda exc: (self.ok.setEnabled(True), self.show_error(str(exc))),
+                          owner=self)
 
 
 def _password_field(placeholder: str) -> QLineEdit:

@@ -54,8 +54,15 @@ class SecurityPanel(QWidget):
         self.lock.clicked.connect(lambda: ctx.lock() if ctx.lock else None)
 
     def on_change(self) -> None:
+        engine = self.ctx.engine
+        current = None
+        if engine.key.backend == "passphrase":  # a keyring key has no passphrase to ask for
+            from core.keys import passphrase_unlocks
+
+            paths = engine.paths
+            current = lambda text: passphrase_unlocks(paths, text)  # noqa: E731
         dialog = PassphraseDialog("Choose the new passphrase. Engram will ask for it every "
-                                  "time it starts.", confirm=True, parent=self)
+                                  "time it starts.", confirm=True, current=current, parent=self)
         dialog.setWindowTitle("Change passphrase")
 
         def done(result: int) -> None:

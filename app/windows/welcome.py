@@ -185,6 +185,12 @@ class WelcomePage(QWidget):
             if not self.passphrase.text():
                 self.error.setText("Choose a passphrase.")
                 return None
+            from core.keys import passphrase_problem
+
+            problem = passphrase_problem(self.passphrase.text())
+            if problem:
+                self.error.setText(problem)
+                return None
             if self.passphrase.text() != self.again.text():
                 self.error.setText("The two passphrases differ.")
                 return None

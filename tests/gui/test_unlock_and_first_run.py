@@ -104,11 +104,11 @@ def test_first_run_sets_up_sources_and_the_key(qtbot, data_dir, monkeypatch, tmp
     qtbot.waitUntil(lambda: welcome.keyring_ok is False, timeout=10000)
     welcome.screen.setChecked(False)
     welcome.folders.addItem(str(folder))
-    welcome.passphrase.setText("first")
-    welcome.again.setText("other")
+    welcome.passphrase.setText("first of many words")
+    welcome.again.setText("other words entirely")
     welcome.start.click()
     assert "differ" in welcome.error.text() and controller.opened is None
-    welcome.again.setText("first")
+    welcome.again.setText("first of many words")
     with qtbot.waitSignal(controller.ready, timeout=60000):
         welcome.start.click()
     settings = Settings(paths.settings_path)
