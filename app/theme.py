@@ -88,7 +88,8 @@ def style_sheet(c: Colors) -> str:
         qss = resources.files("resources").joinpath("style", "app.qss").read_text("utf-8")
     except (FileNotFoundError, OSError):
         return ""
-    for name, value in vars(c).items():
+    # Longest names first: "@accent_text" is not "@accent" followed by "_text".
+    for name, value in sorted(vars(c).items(), key=lambda kv: -len(kv[0])):
         qss = qss.replace(f"@{name}", str(value))
     return qss
 

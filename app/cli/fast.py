@@ -155,7 +155,10 @@ def print_timeline(result: dict[str, Any], as_json: bool, out: Out) -> None:
     if as_json:
         print(_dumps(result))
         return
-    out(f"{result['day']}: {result['items']} items"
+    from datetime import date
+
+    day = timefmt.day(date.fromisoformat(result["day"]), long=True)
+    out(f"{day}: {result['items']} items"
         + (" (" + ", ".join(f"{n} {s}" for s, n in result["sources"].items()) + ")"
            if result["sources"] else ""))
     if result["apps"]:

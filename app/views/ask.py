@@ -107,6 +107,9 @@ class AskView(QWidget):
         split.addWidget(center)
         split.addWidget(self.detail)
         split.setSizes([220, 620, 420])
+        split.setStretchFactor(0, 0)  # a wider window widens the conversation, not the list
+        split.setStretchFactor(1, 1)
+        split.setStretchFactor(2, 1)
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(40)  # tokens arrive faster than a person reads

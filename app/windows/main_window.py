@@ -129,8 +129,17 @@ class MainWindow(QMainWindow):
         self.shell, self.jobs_bar = shell, jobs_bar
         self.pages.addWidget(shell)
         self.pages.setCurrentWidget(shell)
-        self.statusBar().addPermanentWidget(jobs_bar, 1)
-        self.statusBar().setSizeGripEnabled(True)
+        bar = self.statusBar()
+        bar.addPermanentWidget(jobs_bar, 1)
+        bar.setSizeGripEnabled(True)
+        jobs = jobs_bar.jobs
+
+        def follow(*_args: object) -> None:  # no empty strip under the views while idle
+            bar.setVisible(jobs.rowCount() > 0)
+
+        for signal in (jobs.rowsInserted, jobs.rowsRemoved, jobs.modelReset):
+            signal.connect(follow)
+        follow()
         shell.view_changed.connect(lambda name: self.setWindowTitle(
             f"Engram — {shell.views[name].title}"))
 
