@@ -223,6 +223,13 @@ class TimelineView(QWidget):
         on_screen = sum(s for h in range(24) for label, s in data.activity.hours[h]) \
             if data.events else 0
         if data.events:
+            self.detail.empty.set_text("Nothing selected", "Pick a moment, an hour of the "
+                                       "chart or a session to see what was captured.")
+        else:  # true and in view: this day has nothing, whatever else is selected
+            self.detail.clear()
+            self.detail.empty.set_text("Nothing captured on this day",
+                                       "Pick another day with ◀ ▶ or the calendar.")
+        if data.events:
             self.summary.setText(f"{len(data.events)} items · {minutes_text(on_screen)} "
                                  f"of activity · {len(data.moments)} screenshots")
             self.jump.setVisible(False)
