@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QLocale, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -88,8 +89,11 @@ def style_sheet(c: Colors) -> str:
         qss = resources.files("resources").joinpath("style", "app.qss").read_text("utf-8")
     except (FileNotFoundError, OSError):
         return ""
+    style = resources.files("resources").joinpath("style")
+    images = {"chevron": f"chevron-{'dark' if c.dark else 'light'}.svg", "check": "check.svg"}
+    values = {**vars(c), **{k: Path(str(style.joinpath(v))).as_posix() for k, v in images.items()}}
     # Longest names first: "@accent_text" is not "@accent" followed by "_text".
-    for name, value in sorted(vars(c).items(), key=lambda kv: -len(kv[0])):
+    for name, value in sorted(values.items(), key=lambda kv: -len(kv[0])):
         qss = qss.replace(f"@{name}", str(value))
     return qss
 
