@@ -138,6 +138,14 @@ def hour_label(hour: int, s: TimeStyle | None = None) -> str:
     return f"{hour % 12 or 12} {'AM' if hour % 24 < 12 else 'PM'}"
 
 
+def hour_span(hour: int, s: TimeStyle | None = None) -> str:
+    """One hour of a day: ``09:00–10:00`` or ``9 AM–10 AM``."""
+    s = s or style()
+    if s.clock24:
+        return f"{hour % 24:02d}:00–{(hour + 1) % 24:02d}:00"
+    return f"{hour_label(hour, s)}–{hour_label(hour + 1, s)}"
+
+
 def day(d: date | datetime, *, now: datetime | date | None = None, long: bool = False,
         weekday: bool = True, relative: bool = True, s: TimeStyle | None = None) -> str:
     """A day: ``Today``, ``Yesterday``, ``Mon 3 Nov``, ``Mon 3 Nov 2025``; ``long``:

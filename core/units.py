@@ -26,3 +26,9 @@ def parse_size(text: str) -> int:
     if not m or unit not in _UNITS:
         raise UsageError(f"{text!r} is not a size; write it like 500MB or 5GB.")
     return int(float(m.group(1)) * _UNITS[unit])
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """A count with its noun: ``1 item``, ``3 items``, ``0 items`` (``many``: an
+    irregular plural, ``memories``)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"

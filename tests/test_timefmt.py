@@ -37,6 +37,7 @@ def test_us_order_and_twelve_hour_clock() -> None:
     assert timefmt.moment(at(2025, 11, 3, 12, 0), now=NOW, s=US) == "Nov 3, 2025, 12:00 PM"
     assert timefmt.hour_label(0, US) == "12 AM" and timefmt.hour_label(13, US) == "1 PM"
     assert timefmt.hour_label(9, UK) == "09"
+    assert timefmt.hour_span(23, UK) == "23:00–00:00" and timefmt.hour_span(11, US) == "11 AM–12 PM"
 
 
 def test_the_locale_names_are_used() -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from core import timefmt
 from core.activity import OTHER_LABEL, DayActivity
+from core.units import plural
 from app.views.common import minutes_text
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
@@ -199,8 +200,8 @@ class ActivityChart(QWidget):
         if hour is None or self.activity is None or not self.activity.hours[hour]:
             QToolTip.hideText()
             return
-        lines = [f"<b>{hour:02d}:00–{hour + 1:02d}:00</b> · "
-                 f"{self.activity.counts[hour]} item(s)"]
+        lines = [f"<b>{timefmt.hour_span(hour)}</b> · "
+                 f"{plural(self.activity.counts[hour], 'item')}"]
         for label, seconds in self.activity.hours[hour]:
             lines.append(f"{label}: {minutes_text(seconds)}")
         QToolTip.showText(event.globalPosition().toPoint(), "<br>".join(lines), self)

@@ -7,6 +7,8 @@ engine reason is still shown, just not reworded.
 """
 from __future__ import annotations
 
+from core.units import plural
+
 ACTIONS = {
     "add": "Added", "edit": "Edited", "pin": "Pinned", "unpin": "Unpinned",
     "delete": "Deleted", "undo": "Undone", "merge": "Seen again",
@@ -31,11 +33,6 @@ REASONS = {
 }
 ORIGINS = {"rules": "found by Engram", "model": "written by the chat model",
            "person": "written by you"}
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 source``, ``3 sources``, ``0 sources``."""
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def change_text(action: str, actor: str, note: str = "") -> str:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.activity import distinct_apps
+from core.units import plural
 from app.tasks import run_in_background, run_op
 from app.views.common import confirm, heading, hint
 from app.views.privacy_redaction import RedactionPanel
@@ -123,13 +124,13 @@ class PrivacyPanel(QWidget):
             self.result.setText(f"Nothing is stored {what}.")
             return
         if not confirm(self, "Forget for good?",
-                       f"Forget {len(ids)} item(s) {what}: their text, screenshots and index "
+                       f"Forget {plural(len(ids), 'item')} {what}: their text, screenshots and index "
                        "entries. This cannot be undone.", f"Forget {len(ids)} items"):
             return
         pipeline = self.ctx.engine.pipeline
 
         def done(changes: Changes) -> None:
-            self.result.setText(f"Forgot {len(changes.removed)} item(s) {what}.")
+            self.result.setText(f"Forgot {plural(len(changes.removed), 'item')} {what}.")
             self.refresh()
 
         run_op(self, self.ctx.nav, lambda: pipeline.forget(ids), done)

@@ -28,6 +28,7 @@ from core import timefmt
 from core.activity import DayData, activity_label, read_day
 from core.days import app_totals
 from core.records import Changes, Event
+from core.units import plural
 
 
 @dataclass(frozen=True)
@@ -365,7 +366,7 @@ class TimelineView(QWidget):
                    f"Delete everything captured between {timefmt.clock(start)} and "
                    f"{timefmt.clock(end)} on "
                    f"{timefmt.day(self.data.day, long=True, relative=False)} — "
-                   f"{len(ids)} item(s), with their screenshots and index entries. "
+                   f"{plural(len(ids), 'item')}, with their screenshots and index entries. "
                    "This cannot be undone.", f"Delete {len(ids)} items"):
             self.forget(ids)
 

@@ -82,7 +82,7 @@ def test_privacy_forget_an_app_and_a_time_range(qtbot, ctx, confirm_yes):
     end = (at(13, 30) + timedelta(hours=2)).astimezone()
     panel.until.setDateTime(QDateTime(end.date(), end.time()))
     panel.on_forget_range()
-    qtbot.waitUntil(lambda: "Forgot 4 item(s)" in panel.result.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "Forgot 4 items" in panel.result.text(), timeout=10000)
     assert event_rows.select_ids(db, source="chat") == []
     assert confirm_yes == ["Forget for good?", "Forget for good?"]
 
