@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 from PySide6.QtCore import QUrl, Signal
@@ -223,13 +222,16 @@ class HitDetail(QWidget):
 
     # -- actions ------------------------------------------------------------------------------
     def on_open_file(self) -> None:
+        from app.views.open_external import open_file
+
         if self.hit and self.hit.provenance.path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.hit.provenance.path))
+            self.could_not_open = open_file(self.hit.provenance.path, self)
 
     def on_open_folder(self) -> None:
+        from app.views.open_external import show_in_folder
+
         if self.hit and self.hit.provenance.path:
-            folder = Path(self.hit.provenance.path).parent
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+            self.could_not_open = show_in_folder(self.hit.provenance.path, self)
 
     def on_open_link(self) -> None:
         if self.hit and self.hit.provenance.url:
