@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
+    QPushButton, QVBoxLayout, QWidget,
 )
 
 from app.tasks import Job, Task, run_in_background
@@ -55,8 +56,32 @@ class ChatImportPanel(QWidget):
         self.result.setWordWrap(True)
         self.result.setObjectName("hint")
         col.addWidget(self.result)
+        # Every imported conversation, whichever way it came in (here or `engram import`).
+        self.threads = QListWidget()
+        self.threads.setAccessibleName("Imported conversations")
+        self.threads.setMaximumHeight(160)
+        col.addWidget(self.threads)
         self.choose.clicked.connect(self.on_choose)
         self.cancel.clicked.connect(self.on_cancel)
+
+    def refresh(self) -> None:
+        from core.store.events import chat_threads
+
+        engine = self.ctx.engine
+        run_in_background(lambda: chat_threads(engine.store.reader()), self._show_threads,
+                          owner=self)
+
+    def _show_threads(self, threads: list) -> None:
+        self.threads.clear()
+        for app, thread, messages, first, last in threads:
+            span = (f"{first.astimezone():%d %b %Y}" if first.date() == last.date() else
+                    f"{first.astimezone():%d %b %Y} – {last.astimezone():%d %b %Y}")
+            self.threads.addItem(QListWidgetItem(
+                f"{app} · {thread} — {messages} message{'s' * (messages != 1)}, {span}"))
+        if not threads:
+            item = QListWidgetItem("No conversations imported yet")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.threads.addItem(item)
 
     def on_choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a chat export", str(Path.home()),
@@ -94,6 +119,7 @@ class ChatImportPanel(QWidget):
         self.summary = summary
         self._running(False)
         self.result.setText(summary.text())
+        self.refresh()
         self.ctx.nav.data_changed.emit(summary.changes)
         self.imported.emit(summary)
 

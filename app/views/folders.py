@@ -31,6 +31,7 @@ class FolderStatus:
     skipped: int
     problems: tuple[tuple[str, str], ...]
     notes: tuple[tuple[str, str], ...] = ()  # indexed in part: (path, what was left out)
+    watched: bool = True  # False: indexed once (`engram index`), not kept current
 
 
 def folder_statuses(engine: Any, folders: list[str]) -> list[FolderStatus]:
@@ -42,6 +43,9 @@ def folder_statuses(engine: Any, folders: list[str]) -> list[FolderStatus]:
         s = file_rows.summary(db, folder=folder, examples=20)
         out.append(FolderStatus(folder, Path(folder).is_dir(), s.indexed, s.skipped,
                                 tuple(s.problems), tuple(s.notes)))
+    for folder, indexed in file_rows.indexed_folders(db, folders):
+        out.append(FolderStatus(folder, Path(folder).is_dir(), indexed, 0, (), (),
+                                watched=False))
     return out
 
 
@@ -127,14 +131,18 @@ class FoldersPanel(QWidget):
         for s in statuses:
             state = (f"{s.indexed} files indexed, {s.skipped} skipped" if s.exists
                      else "folder missing — not watched until it is back")
+            if not s.watched:
+                state = (f"{s.indexed} files indexed once — not kept current "
+                         "(add it to watch it)")
             item = QTreeWidgetItem([s.folder, state])
-            item.setData(0, 256, s.folder)
+            if s.watched:  # Remove and Re-scan act on watched folders
+                item.setData(0, 256, s.folder)
             for path, reason in s.problems:
                 item.addChild(QTreeWidgetItem([path, reason]))
             for path, note in s.notes:
                 item.addChild(QTreeWidgetItem([path, f"partly read: {note}"]))
             self.tree.addTopLevelItem(item)
-        has = bool(statuses)
+        has = any(s.watched for s in statuses)
         self.remove.setEnabled(has)
         self.rescan.setEnabled(has)
 

@@ -6,6 +6,8 @@ its settings when it starts. Folders are re-read by the running watcher.
 """
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
@@ -38,6 +40,7 @@ class SourcesView(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.stored_files: int | None = None
         settings = ctx.engine.settings
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -137,12 +140,33 @@ class SourcesView(QWidget):
         self.remove_title.clicked.connect(
             lambda: self._remove_selected(self.titles, "screen_excluded_titles"))
         ctx.capture.changed.connect(self.show_capture)
+        for signal in (ctx.nav.captured, ctx.nav.settings_changed, ctx.nav.data_changed):
+            signal.connect(self.on_changed_elsewhere)
         self.show_capture()
 
     # -- view protocol ------------------------------------------------------------------------
     def activate(self) -> None:
         self.show_capture()
+        self.refresh_stored()
+
+    def refresh_stored(self) -> None:
+        """What is in the store, whoever put it there (this view, the CLI, capture)."""
+        from core.store.files import summary
+
         self.folders.refresh()
+        self.chats.refresh()
+        engine = self.ctx.engine
+
+        def done(indexed: int) -> None:
+            self.stored_files = indexed
+            self.show_capture()
+
+        run_in_background(lambda: summary(engine.store.reader(), examples=0).indexed, done,
+                          owner=self)
+
+    def on_changed_elsewhere(self, *_args: object) -> None:
+        if self.isVisible():
+            self.refresh_stored()
 
     def clear(self) -> None:
         pass
@@ -154,8 +178,13 @@ class SourcesView(QWidget):
         self.source_list.clear()
         for s in snap.sources:
             text = f"{s.name}: {STATE_TEXT.get(s.state, s.state)}"
-            if s.detail:
-                text += f" — {s.detail}"
+            detail = s.detail
+            if s.name == "files" and self.stored_files is not None:
+                # The watcher counts this session's work; the person asks what is indexed.
+                detail = re.sub(r"\b\d+ files indexed", f"{self.stored_files} files indexed",
+                                detail or "")
+            if detail:
+                text += f" — {detail}"
             if s.error and s.state == "failed":
                 text += f" — last error: {s.error}"
             item = QListWidgetItem(text)

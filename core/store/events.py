@@ -210,3 +210,13 @@ def watermark(db: apsw.Connection) -> tuple[int, int]:
     by this process or another one (capture, the CLI, a daemon)."""
     row = db.execute("SELECT coalesce(max(id), 0), count(*) FROM events").fetchone()
     return int(row[0]), int(row[1])
+
+
+def chat_threads(db: apsw.Connection, limit: int = 500) -> list[tuple[str, str, int, datetime,
+                                                                          datetime]]:
+    """Imported conversations, newest first: (app, thread, messages, first, last)."""
+    return [(r[0] or "Chat", r[1] or "(untitled)", int(r[2]), from_epoch(r[3]), from_epoch(r[4]))
+            for r in db.execute(
+                "SELECT app, thread, count(*), min(started_at), max(started_at) FROM events "
+                "WHERE source = 'chat' GROUP BY app, thread ORDER BY max(started_at) DESC "
+                "LIMIT ?", (limit,))]

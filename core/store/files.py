@@ -138,3 +138,22 @@ def summary(db: apsw.Connection, *, folder: str | None = None,
     return FileSummary(indexed=counts.get("indexed", 0), skipped=counts.get("skipped", 0),
                        reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
                        problems=problems, notes=notes, noted=noted)
+
+
+def indexed_folders(db: apsw.Connection, watched: Sequence[str]) -> list[tuple[str, int]]:
+    """Folders with indexed files that no watched folder covers (indexed once, e.g. by
+    `engram index`): the topmost such folders, each with its number of indexed files."""
+    roots = [w.rstrip(os.sep) + os.sep for w in watched]
+    counts: dict[str, int] = {}
+    for (path,) in db.execute("SELECT path FROM files WHERE status = 'indexed'"):
+        if not any(path.startswith(r) for r in roots):
+            parent = os.path.dirname(path)
+            counts[parent] = counts.get(parent, 0) + 1
+    tops: dict[str, int] = {}
+    for folder in sorted(counts):  # a parent sorts before its children
+        top = next((t for t in tops if folder.startswith(t.rstrip(os.sep) + os.sep)), None)
+        if top is None:
+            tops[folder] = counts[folder]
+        else:
+            tops[top] += counts[folder]
+    return sorted(tops.items())
