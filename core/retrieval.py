@@ -10,9 +10,9 @@ At a million items neither list is cheap, so (figures from
 while this thread embeds the query and ranks by meaning (SQLite and numpy both
 release the GIL, so the two use both cores); keyword ranking has a bounded cost
 (``core/store/fts.py``); and long-running processes keep an in-memory vector
-index (``core/store/vector_index.py``, started by ``start_index``). Until it is
-loaded, and in one-shot processes such as the CLI, meaning search is
-sqlite-vec's exact KNN.
+index (``core/store/vector_index.py``, started by ``start_index``). While it
+loads (newest items first), meaning search uses what is loaded so far; in
+one-shot processes such as the CLI it is sqlite-vec's exact KNN.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from core.progress import Cancel
 from core.records import Event, Provenance, SearchFilters, SearchHit
 from core.snippets import MARK_CLOSE, MARK_OPEN, make_snippet
 from core.store import events as event_rows
-from core.store import fts, vectors
+from core.store import fts, vector_codes, vectors
 from core.store.vector_index import NeedsReload, VectorIndex
 from core.textnorm import normalize_text
 
@@ -105,6 +105,7 @@ class Retriever:
         self.store = pipeline.store
         self._index: VectorIndex | None = None
         self._stale: VectorIndex | None = None  # needs a reload; skip its catch-up
+        self._loading: VectorIndex | None = None  # filling: searches use what is in
         self._index_wanted = False
         self._loader: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -117,7 +118,8 @@ class Retriever:
         """Load the in-memory vector index in the background, and keep it loaded.
 
         For long-running processes (desktop app, daemon): seconds at a million
-        items, ≈500 B of RAM per item. Searches meanwhile use exact KNN.
+        items, ≈125 B of RAM per item. Searches meanwhile use the items loaded
+        so far (newest first) besides keywords.
         Returns the loading thread (None if there is nothing to load yet).
         """
         self._index_wanted = True
@@ -152,9 +154,18 @@ class Retriever:
 
     def _load(self, space: vectors.Space) -> None:
         db = self.store.reader()
+        # Searches use this index while it fills (keywords carry the rest).
+        index = self._loading = VectorIndex(space)
         try:
-            index = VectorIndex.load(db, space, cancel=self._stop)
+            if not vector_codes.exists(db, space.id):
+                # A store written before the codes existed: make them once, from
+                # the float vectors (one write transaction, seconds per 100k items).
+                built = self.store.write(lambda w: vector_codes.build(
+                    w, space.id, space.dims, space.table("events"), cancel=self._stop))
+                log.info("vector codes built for %d items", built)
+            index.fill(db, cancel=self._stop)
             index.catch_up(db, wait=True)
+            self._index, self._stale = index, None
         except Cancelled:
             return
         except Exception:
@@ -162,6 +173,7 @@ class Retriever:
             log.exception("loading the vector index failed; meaning search stays exact")
             return
         finally:
+            self._loading = None
             # This thread's connection stays open until the store closes: give
             # back the page cache the scan filled (up to 128 MB).
             try:
@@ -169,13 +181,15 @@ class Retriever:
             except apsw.Error:
                 pass  # the store was closed under us; nothing to give back
         log.info("vector index ready: %d items, %.0f MB", len(index), index.nbytes() / 1e6)
-        self._index, self._stale = index, None
 
     def _usable_index(self, db: apsw.Connection, space: vectors.Space) -> VectorIndex | None:
         index = self._index
         if index is None or index.space.id != space.id:
             if self._index_wanted:
                 self._start_loading(space)
+                loading = self._loading
+                if loading is not None and loading.space.id == space.id:
+                    return loading  # partly filled: what is in, newest first
             return None
         if index is self._stale:
             self._start_loading(space)  # no-op while a reload runs
@@ -345,7 +359,7 @@ class Retriever:
             return []
         index = self._usable_index(db, space)
         if index is not None:
-            return list(index.search(qvec, limit, filters))
+            return list(index.search(qvec, limit, filters, db=db))
         return self._exact_knn(db, space, qvec, filters, limit)
 
     def _exact_knn(self, db: apsw.Connection, space: vectors.Space, qvec,

@@ -12,7 +12,7 @@ from core.config import Settings, resolve_paths
 from core.models.embedding import Embedder
 from core.models.minilm_gguf import builtin_source_dir, convert
 from core.records import Observation, utcnow
-from core.store import vectors
+from core.store import vector_codes, vectors
 
 NOTES = [
     "Ana suggested I read a wonderful book about a lighthouse keeper",
@@ -57,6 +57,17 @@ def test_model_change_rebuilds_vectors_and_falls_back_to_keywords(data_dir: Path
         assert [s.model for s in vectors.all_spaces(db)] == [space.model]  # old one dropped
         assert db.execute("SELECT count(*) FROM sqlite_schema WHERE name = ?",
                           (old_space.table("events"),)).fetchall() == [(0,)]
+        assert second.retriever.search("novel recommendation", k=1)[0].text == NOTES[0]
+        # The in-memory index follows: it loads for the new space, and the old
+        # space's compact codes went with its vectors.
+        deadline = time.monotonic() + 60
+        while (second.retriever.vector_index() is None
+               or second.retriever.vector_index().space.id != space.id):
+            assert time.monotonic() < deadline
+            second.retriever.search("novel recommendation", k=1)  # asks for the reload
+            time.sleep(0.1)
+        assert len(second.retriever.vector_index()) == len(NOTES)
+        assert vector_codes.exists(db, space.id) and not vector_codes.exists(db, old_space.id)
         assert second.retriever.search("novel recommendation", k=1)[0].text == NOTES[0]
     finally:
         second.close()

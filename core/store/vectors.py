@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import apsw
 import numpy as np
 
-from core.store import vector_changes
+from core.store import vector_codes, vector_changes
 
 COLLECTIONS = ("events", "memories")
 
@@ -77,6 +77,7 @@ def ensure_space(db: apsw.Connection, model: str, dims: int) -> Space:
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {space.table(collection)} USING vec0("
             f"embedding float[{dims}] distance_metric=cosine)"
         )
+    vector_codes.create(db, space.id)  # empty, so complete: kept in step from here on
     return space
 
 
@@ -89,6 +90,7 @@ def mark_ready(db: apsw.Connection, space: Space) -> None:
         old = _row_space(row)
         for collection in COLLECTIONS:
             db.execute(f"DROP TABLE IF EXISTS {old.table(collection)}")
+        vector_codes.drop(db, old.id)
         db.execute("DELETE FROM vector_spaces WHERE id = ?", (old.id,))
 
 
@@ -107,6 +109,8 @@ def put(db: apsw.Connection, space: Space, collection: str,
         f"INSERT INTO {table}(rowid, embedding) VALUES (?, ?)",
         ((int(i), vectors[n].tobytes()) for n, i in enumerate(ids)),
     )
+    if collection == vector_codes.COLLECTION:
+        vector_codes.put(db, space.id, ids, vectors)
     # Same transaction: in-memory indexes in every process see exactly what committed.
     vector_changes.record_put(db, collection, space.id, ids)
 
@@ -117,6 +121,8 @@ def delete(db: apsw.Connection, collection: str, ids: Iterable[int]) -> None:
     for space in all_spaces(db):
         db.executemany(f"DELETE FROM {space.table(collection)} WHERE rowid = ?",
                        ((i,) for i in ids))
+        if collection == vector_codes.COLLECTION:
+            vector_codes.delete(db, space.id, ids)
 
 
 def missing(db: apsw.Connection, space: Space, collection: str, limit: int) -> list[int]:
