@@ -29,7 +29,7 @@ import numpy as np
 
 from core.memory import rows as memory_rows
 from core.memory import search as memory_search
-from core.errors import Cancelled
+from core.errors import Cancelled, UsageError
 from core.pipeline import Pipeline
 from core.progress import Cancel
 from core.records import Event, Provenance, SearchFilters, SearchHit
@@ -206,10 +206,11 @@ class Retriever:
 
     # -- search ---------------------------------------------------------------------------
     def search(self, query: str, filters: SearchFilters = SearchFilters(),
-               k: int = 10) -> list[SearchHit]:
+               k: int = 10, query_vector: np.ndarray | None = None) -> list[SearchHit]:
         """The ``k`` best hits (events and memories) for ``query`` within ``filters``.
 
-        Setting ``filters.memory_types`` searches memories only.
+        Setting ``filters.memory_types`` searches memories only. ``query_vector``:
+        the query's embedding, when the caller has it already (else it is embedded).
         """
         query = normalize_text(query.strip())  # stored text is NFKC-folded: so is the query
         if not query:
@@ -222,7 +223,8 @@ class Retriever:
         if terms.fts is not None and want_events:
             pending = self._worker().submit(
                 lambda: self._keyword(self.store.reader(), terms, filters, pool))
-        space, qvec = self._query_vector(query)
+        space, qvec = (self._query_vector(query) if query_vector is None
+                       else self._given_vector(query_vector))
         near = self._semantic(db, space, qvec, filters, pool) if want_events else []
         keyword = pending.result() if pending is not None else []
         if not keyword:  # nothing shares a word with the query: only close meanings count
@@ -328,6 +330,15 @@ class Retriever:
         except Exception:
             log.exception("query embedding failed; keyword results only")
             return space, None
+
+    def _given_vector(self, qvec: np.ndarray) -> tuple[vectors.Space | None, np.ndarray | None]:
+        space = self.pipeline.space()
+        if space is None or space.state != "ready":
+            return space, None
+        if qvec.shape != (space.dims,):
+            raise UsageError(f"The query vector has {qvec.size} numbers; the model's "
+                             f"vectors have {space.dims}.")
+        return space, qvec
 
     def _worker(self) -> ThreadPoolExecutor:
         with self._lock:

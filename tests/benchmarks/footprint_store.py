@@ -30,6 +30,7 @@ from tests.benchmarks import synthetic as syn  # noqa: E402
 
 VERSION = "footprint-v1"
 PASSPHRASE = "footprint benchmark passphrase (synthetic data only)"
+CONSOLIDATE_EVENTS = 20_000
 CACHE = Path(os.environ.get("ENGRAM_BENCH_CACHE",
                             Path.home() / ".cache" / "engram" / "bench")) / VERSION
 
@@ -91,7 +92,6 @@ def build(n: int, log=print) -> dict:
     os.environ.update(env_for(home))
     from app.bootstrap import open_engine
     from core.config import Settings, resolve_paths
-    from core.memory.consolidate import consolidate
 
     corpus = syn.make_corpus()
     embedder = SyntheticEmbedder(real_identity(), corpus)
@@ -111,16 +111,38 @@ def build(n: int, log=print) -> dict:
             if (start // chunk) % 8 == 0 or done == n:
                 log(f"  built {done:,}/{n:,} ({done / (time.perf_counter() - began):,.0f} items/s)")
         insert_s = time.perf_counter() - began
-        # A year-old store has its memories built: do it now, not in the measured run.
-        consolidate(engine, progress=None)
-        consolidate_s = time.perf_counter() - began - insert_s
+        consolidated = settle_memories(engine)
     finally:
         engine.close()
-    info = {"items": n, "insert_per_s": n / insert_s, "consolidate_s": consolidate_s,
+    info = {"items": n, "insert_per_s": n / insert_s, "consolidated_events": consolidated,
             "built": time.strftime("%Y-%m-%d %H:%M"),
             "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg())}
     info_path.write_text(json.dumps(info))
     return info
+
+
+def settle_memories(engine) -> int:
+    """Build memories (rules, no model) from the first ``CONSOLIDATE_EVENTS`` events,
+    then mark the rest as looked at.
+
+    A year-old store has its memories built; the measured instance must not
+    spend its run building them. Building them all takes ≈1 h per 100k
+    synthetic items on this machine, so only a share is built (the memory
+    table then holds a realistic tens of thousands of rows) and the cursor
+    is moved past the rest. Returns how many events were consolidated.
+    """
+    from core.memory import rows
+    from core.memory.consolidate import consolidate
+    from core.records import utcnow
+
+    db = engine.store.reader()
+    target = min(CONSOLIDATE_EVENTS, rows.pending_events(db) + rows.cursor(db))
+    while rows.cursor(engine.store.reader()) < target:
+        consolidate(engine, max_batches=10)
+    done = rows.cursor(engine.store.reader())
+    last = engine.store.reader().execute("SELECT max(id) FROM events").fetchall()[0][0] or 0
+    engine.store.write(lambda w: rows.set_cursor(w, int(last), utcnow()))
+    return done
 
 
 if __name__ == "__main__":
