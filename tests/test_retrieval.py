@@ -226,3 +226,20 @@ def test_what_the_named_person_said_ranks_first(fake_engine) -> None:
 
     assert first_speaker("What did Ana say about the ferry?") == "Ana Lima"
     assert first_speaker("When does Carlos's ferry leave?") == "Carlos"
+
+
+def test_a_search_request_may_carry_the_query_vector(fake_engine) -> None:
+    """The footprint benchmark searches given the vector; a bad vector is one clear line."""
+    from core import access
+    from core.errors import UsageError
+
+    fake_engine.pipeline.submit([note("quasar observation log", 1), note(filler(2), 2)])
+    vec = WordEmbedder().embed(["quasar"])[0]
+    reply = access.run(fake_engine, {"op": "search", "query": "zzz nothing", "timing": True,
+                                     "vector": [float(x) for x in vec]})
+    assert "quasar" in reply["results"][0]["snippet"]  # found by the vector alone
+    assert reply["took_ms"] > 0
+    with pytest.raises(UsageError, match="384"):
+        access.run(fake_engine, {"op": "search", "query": "q", "vector": [1.0, 2.0]})
+    with pytest.raises(UsageError, match="list of up to 4096 numbers"):
+        access.run(fake_engine, {"op": "search", "query": "q", "vector": "not a list"})
