@@ -304,6 +304,8 @@ def status(engine: EngineLike, request: Mapping[str, Any]) -> dict[str, Any]:
         # Long-running instances keep vectors in memory (fast search at scale).
         "vector_index_items": len(index) if (index := _loaded_index(engine)) is not None
         else None,
+        # Seconds from the instance asking for the index to its first full load.
+        "vector_index_load_s": getattr(engine.retriever, "index_load_s", None),
     }
 
 

@@ -112,6 +112,8 @@ class Retriever:
         self._stop = Cancel()
         self._workers: ThreadPoolExecutor | None = None
         self._failed_at = -RETRY_LOAD_S
+        self._asked_at: float | None = None
+        self.index_load_s: float | None = None  # start_index → loaded (status, benchmarks)
 
     # -- the in-memory vector index -----------------------------------------------------
     def start_index(self) -> threading.Thread | None:
@@ -123,6 +125,8 @@ class Retriever:
         Returns the loading thread (None if there is nothing to load yet).
         """
         self._index_wanted = True
+        if self._asked_at is None:
+            self._asked_at = time.monotonic()
         space = self.pipeline.space()
         if space is None or space.state != "ready":
             return None  # loaded on the first search once the space is ready
@@ -166,6 +170,8 @@ class Retriever:
             index.fill(db, cancel=self._stop)
             index.catch_up(db, wait=True)
             self._index, self._stale = index, None
+            if self.index_load_s is None and self._asked_at is not None:
+                self.index_load_s = time.monotonic() - self._asked_at
         except Cancelled:
             return
         except Exception:

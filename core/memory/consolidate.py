@@ -30,6 +30,7 @@ from core.memory.types import Candidate, ConsolidationReport, TypeCounts
 from core.progress import Cancel, Progress, ProgressFn
 from core.records import Event, to_epoch, utcnow
 from core.store import events as event_rows
+from core.store import vectors
 
 log = logging.getLogger(__name__)
 
@@ -269,10 +270,8 @@ def fill_vectors(engine: EngineLike, *, batch: int = 64, limit: int | None = Non
         store.write(lambda db: rows.ensure_vector_table(db, space))
     done = 0
     while limit is None or done < limit:
-        ids = [r[0] for r in store.reader().execute(
-            f"SELECT m.id FROM memories m WHERE NOT EXISTS (SELECT 1 FROM "
-            f"{space.table(rows.COLLECTION)} v WHERE v.rowid = m.id) ORDER BY m.id LIMIT ?",
-            (batch,))]
+        # Counts first, then vec0's rowid table: probing vec0 reads its vectors.
+        ids = vectors.missing(store.reader(), space, rows.COLLECTION, batch)
         if not ids:
             break
         found = rows.get_many(store.reader(), ids, with_sources=False)

@@ -126,11 +126,22 @@ def delete(db: apsw.Connection, collection: str, ids: Iterable[int]) -> None:
 
 
 def missing(db: apsw.Connection, space: Space, collection: str, limit: int) -> list[int]:
-    """Ids of ``collection`` rows that have no vector in ``space`` yet."""
+    """Ids of ``collection`` rows that have no vector in ``space`` yet.
+
+    Background runners ask every few seconds. Probing vec0 itself per row
+    reads its chunk blobs (at 100k items that filled a 128 MB page cache per
+    call: +125 MB idle RSS), so this compares counts first and probes vec0's
+    rowid table, never its vectors.
+    """
     table = space.table(collection)
+    have = db.execute(f'SELECT count(*) FROM "{table}_rowids"').fetchall()[0][0]
+    total = db.execute(f"SELECT count(*) FROM {collection}").fetchall()[0][0]
+    if have == total:
+        return []  # vectors are deleted with their rows: equal counts, nothing missing
     return [r[0] for r in db.execute(
-        f"SELECT e.id FROM {collection} e WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {table} v WHERE v.rowid = e.id) ORDER BY e.id LIMIT ?", (limit,))]
+        f'SELECT e.id FROM {collection} e WHERE NOT EXISTS '
+        f'(SELECT 1 FROM "{table}_rowids" v WHERE v.rowid = e.id) ORDER BY e.id LIMIT ?',
+        (limit,))]
 
 
 def count(db: apsw.Connection, space: Space, collection: str) -> int:

@@ -8,8 +8,9 @@ a data folder of ``ENGRAM_BENCH_ITEMS`` synthetic items through the real write
 path (``footprint_store.py``), then starts the real ``engram daemon`` and the
 real desktop app (offscreen) on it, one after the other. For each it measures:
 
-* ``index_ready_s``: from starting the process to the in-memory vector index
-  holding every item (polled through the control channel's status);
+* ``index_ready_s``: from the unlocked instance asking for its in-memory
+  vector index to the index holding every item (the instance's status says;
+  the seconds from process start, passphrase KDF included, are printed too);
 * ``idle_rss_mb``: resident memory after the index is ready and the process
   has been idle 30 s (no chat model is installed);
 * ``search_p95_ms``: hybrid search inside the running instance (the time the
@@ -43,6 +44,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.benchmarks import footprint_side as side  # noqa: E402
 from tests.benchmarks import footprint_store as fs  # noqa: E402
 from tests.benchmarks import synthetic as syn  # noqa: E402
 
@@ -87,8 +89,9 @@ def prepare(n: int) -> dict:
     return info
 
 
-def start(kind: str, n: int) -> tuple[subprocess.Popen, float, Path]:
-    """Start the daemon or the app; return it, seconds to a full index, its stderr log."""
+def start(kind: str, n: int) -> tuple[subprocess.Popen, float, float, Path]:
+    """Start the daemon or the app: (it, seconds from start to a full index, the
+    instance's own seconds from asking for the index to having it, its stderr log)."""
     from app.control import NotRunning, request
     from core.config import resolve_paths
 
@@ -107,7 +110,7 @@ def start(kind: str, n: int) -> tuple[subprocess.Popen, float, Path]:
         try:
             reply = request(paths, {"op": "access.status"}, timeout=5.0)
             if reply.get("vector_index_items") == n:
-                return proc, time.monotonic() - began, log_path
+                return proc, time.monotonic() - began, reply["vector_index_load_s"], log_path
         except NotRunning:
             pass
         time.sleep(0.02)
@@ -140,7 +143,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def measure_instance(kind: str, n: int, queries: list) -> dict:
-    proc, ready_s, log_path = start(kind, n)
+    proc, started_s, ready_s, log_path = start(kind, n)
     try:
         time.sleep(IDLE_S)
         idle = rss_mb(proc.pid)
@@ -151,7 +154,8 @@ def measure_instance(kind: str, n: int, queries: list) -> dict:
         after = rss_mb(proc.pid)
     finally:
         stop(proc)
-    return {"kind": kind, "ready_s": ready_s, "idle_rss_mb": idle, "rss_after_mb": after,
+    return {"kind": kind, "ready_s": ready_s, "started_s": started_s, "idle_rss_mb": idle,
+            "rss_after_mb": after,
             "llama_loaded_idle": llama, "p50_ms": float(np.percentile(inside, 50)),
             "p95_ms": float(np.percentile(inside, 95)),
             "round_trip_p95_ms": float(np.percentile(round_trip, 95))}
@@ -226,16 +230,18 @@ def run(n: int) -> dict:
           f"{info['codes_build_s']:.1f} s); load average {_load()} ===")
     results = [measure_instance(kind, n, queries) for kind in ("daemon", "app")]
     for r in results:
-        print(f"  {r['kind']:<6} index ready {r['ready_s']:.2f} s after start | idle RSS "
+        print(f"  {r['kind']:<6} index ready {r['ready_s']:.2f} s after the unlocked instance asked"
+              f" ({r['started_s']:.2f} s after process start, passphrase KDF included) | idle RSS "
               f"{r['idle_rss_mb']:.0f} MB (llama.cpp loaded: {r['llama_loaded_idle']}), "
               f"{r['rss_after_mb']:.0f} MB after {QUERIES} searches | hybrid p50 "
               f"{r['p50_ms']:.1f} ms p95 {r['p95_ms']:.1f} ms in the instance, "
               f"p95 {r['round_trip_p95_ms']:.1f} ms with the control round trip")
     ids, floats = stored_floats(n)
     # The comparison regenerates vectors by item number: event id = item number + 1.
-    first = syn.vectors(corpus, syn.item_topics(corpus, 0, 50), salt=0)
-    at = {int(i): k for k, i in enumerate(ids[:200_000].tolist())}
-    assert all(np.allclose(floats[at[j + 1]], first[j]) for j in range(0, 50, 7))
+    first = next(side.chunks(n))[1]
+    at = {int(i): k for k, i in enumerate(ids.tolist())}
+    same = [float(floats[at[j + 1]] @ first[j]) for j in range(0, 50, 7)]
+    assert min(same) > 0.999, same
     truth = exact_top10(ids, floats, queries)
     del floats
     recall, index_mb, load_s = index_recall(n, queries, truth)
