@@ -116,7 +116,8 @@ def start(kind: str, n: int) -> tuple[subprocess.Popen, float, float, Path]:
         time.sleep(0.02)
 
 
-def searches(n: int, queries: list) -> tuple[list[float], list[float]]:
+def searches(n: int, queries: list, *, memories: bool = True
+             ) -> tuple[list[float], list[float]]:
     """Hybrid searches through the control channel: (in-instance ms, round-trip ms)."""
     from app.control import request
     from core.config import resolve_paths
@@ -126,7 +127,8 @@ def searches(n: int, queries: list) -> tuple[list[float], list[float]]:
     for text, vec, _ in queries:
         began = time.perf_counter()
         reply = request(paths, {"op": "access.search", "query": text, "k": 10, "timing": True,
-                                "vector": [float(x) for x in vec]}, timeout=60.0)
+                                "vector": [float(x) for x in vec], "memories": memories},
+                        timeout=60.0)
         round_trip.append((time.perf_counter() - began) * 1000)
         assert reply.get("ok") and reply["results"], reply
         inside.append(float(reply["took_ms"]))
@@ -151,6 +153,7 @@ def measure_instance(kind: str, n: int, queries: list) -> dict:
         for text, vec, _ in queries[:20]:  # warm-up: first-search costs are not search
             searches(n, [(text, vec, 0)])
         inside, round_trip = searches(n, queries)
+        events_only, _ = searches(n, queries, memories=False)
         after = rss_mb(proc.pid)
     finally:
         stop(proc)
@@ -158,7 +161,8 @@ def measure_instance(kind: str, n: int, queries: list) -> dict:
             "rss_after_mb": after,
             "llama_loaded_idle": llama, "p50_ms": float(np.percentile(inside, 50)),
             "p95_ms": float(np.percentile(inside, 95)),
-            "round_trip_p95_ms": float(np.percentile(round_trip, 95))}
+            "round_trip_p95_ms": float(np.percentile(round_trip, 95)),
+            "events_only_p95_ms": float(np.percentile(events_only, 95))}
 
 
 def stored_floats(n: int) -> tuple[np.ndarray, np.ndarray]:
