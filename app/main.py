@@ -14,6 +14,7 @@ Environment:
                            ask:TEXT, quick-ask, theme:light|dark|system, overlay)
   ENGRAM_GUI_REPORT=1      print "window-shown" / "ready" with timings on stderr
   ENGRAM_NO_CAPTURE=1      open without starting capture sources (tests, demos)
+  ENGRAM_THEME=light|dark  fix the theme instead of following the system's
 """
 from __future__ import annotations
 
