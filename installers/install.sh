@@ -28,7 +28,8 @@ APT_PACKAGES=(
   libwayland-client0 libwayland-cursor0 libwayland-egl1                       # Qt's Wayland plugin
 )
 TEST_APT_PACKAGES=(xvfb xauth xdotool x11-utils trayer python3-tk   # python3-tk: test windows
-                   desktop-file-utils)   # the packaging test validates the menu entries
+                   desktop-file-utils    # the packaging test validates the menu entries
+                   openbox)              # a real window manager (stacking) for the capture tests
 
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then

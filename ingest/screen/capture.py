@@ -94,15 +94,48 @@ def mask_windows(frame: Frame, rects: Sequence[Rect]) -> None:
 
 def excluded_rects(windows: Sequence[WindowInfo], active: WindowInfo | None,
                    privacy: PrivacySettings, frame: Frame) -> tuple[Rect, ...]:
-    """Where visible windows that must not be captured are, in frame pixels."""
-    out = []
-    for w in windows:
-        if w.geometry is None or (active is not None and w.window_id is not None
-                                  and w.window_id == active.window_id):
+    """Where the visible parts of windows that must not be captured are, in frame pixels.
+
+    ``windows`` come bottom to top (every backend's ``list_windows`` order). The part
+    of an excluded window that a window above it covers is not on screen, so it is
+    not painted: Engram's own window open behind the active one must black out only
+    what shows of it, never the window being read. The active window counts as on
+    top when the list does not hold it.
+    """
+    def rect(w: WindowInfo | None) -> Rect | None:
+        return w.geometry.translated(-frame.left, -frame.top) if w and w.geometry else None
+
+    def same(a: WindowInfo, b: WindowInfo | None) -> bool:
+        return b is not None and a.window_id is not None and a.window_id == b.window_id
+
+    rects = [rect(w) for w in windows]
+    listed = any(same(w, active) for w in windows)
+    out: list[Rect] = []
+    for i, w in enumerate(windows):
+        own = rects[i]
+        if own is None or same(w, active) or should_capture(w, privacy).allowed:
             continue
-        if not should_capture(w, privacy).allowed:
-            out.append(w.geometry.translated(-frame.left, -frame.top))
+        covers = [r for r in rects[i + 1:] if r is not None]
+        top = rect(active)
+        if not listed and top is not None:
+            covers.append(top)
+        parts = [own]
+        for cover in covers:
+            parts = [piece for part in parts for piece in subtract(part, cover)]
+        out.extend(parts)
     return tuple(out)
+
+
+def subtract(rect: Rect, cover: Rect) -> list[Rect]:
+    """What of ``rect`` lies outside ``cover``: up to four rectangles."""
+    inner = rect.intersection(cover)
+    if inner is None:
+        return [rect]
+    pieces = [Rect(rect.left, rect.top, rect.width, inner.top - rect.top),          # above
+              Rect(rect.left, inner.bottom, rect.width, rect.bottom - inner.bottom),  # below
+              Rect(rect.left, inner.top, inner.left - rect.left, inner.height),      # left
+              Rect(inner.right, inner.top, rect.right - inner.right, inner.height)]  # right
+    return [p for p in pieces if p.width > 0 and p.height > 0]
 
 
 @dataclass(frozen=True)

@@ -99,4 +99,5 @@ class MacBackend:
         if self._quartz is None:
             front = self.active_window()
             return (front,) if front else ()
-        return tuple(self._from_quartz(w) for w in self._windows())
+        # Quartz lists front to back; the interface is bottom to top.
+        return tuple(reversed([self._from_quartz(w) for w in self._windows()]))

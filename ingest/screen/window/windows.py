@@ -86,4 +86,5 @@ class WindowsBackend:
             return True
 
         self._user32.EnumWindows(self._enum_proc(collect), 0)
-        return tuple(self._info(h) for h in found)
+        # EnumWindows walks the Z order from the top; the interface is bottom to top.
+        return tuple(self._info(h) for h in reversed(found))

@@ -34,6 +34,8 @@ class X11Backend:
         self._utf8 = atom("UTF8_STRING")
         self._net_pid = atom("_NET_WM_PID")
         self._client_list = atom("_NET_CLIENT_LIST")
+        # Bottom to top: which window covers which (see capture.excluded_rects).
+        self._stacking = atom("_NET_CLIENT_LIST_STACKING")
         self._has_res = self._d.has_extension("X-Resource")
         self._ewmh = self._prop(self._root, self._active) is not None
 
@@ -144,7 +146,8 @@ class X11Backend:
             raise ConnectionError(f"X display {self._display_name} closed: {exc}") from exc
 
     def list_windows(self) -> tuple[WindowInfo, ...]:
-        """Client windows on screen (EWMH client list, else top-levels with WM_CLASS).
+        """Client windows on screen, bottom to top (EWMH stacking list, else top-levels
+        with WM_CLASS, which X keeps in stacking order).
 
         Minimised (unmapped) windows are left out: callers use this for what
         can be seen, e.g. to black out excluded windows in a capture.
@@ -175,7 +178,9 @@ class X11Backend:
             return False  # gone meanwhile
 
     def _list_windows(self) -> tuple[WindowInfo, ...]:
-        ids = self._prop(self._root, self._client_list)
+        ids = self._prop(self._root, self._stacking)
+        if ids is None:  # a window manager without a stacking list: mapping order
+            ids = self._prop(self._root, self._client_list)
         if ids is not None:
             # The client list includes minimised windows: only those on screen count.
             wins = [w for w in (self._d.create_resource_object("window", int(i)) for i in ids)
