@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
     QTableView, QVBoxLayout, QWidget,
@@ -101,6 +102,7 @@ class ModelsPanel(QWidget):
             rows, status = result
             selected = self.selected()
             self.model.set_rows(rows)
+            self.fit_rows()
             self.status.setText(gui_status(status, rows))
             self.status.setToolTip(status)
             if selected is not None:
@@ -110,6 +112,17 @@ class ModelsPanel(QWidget):
             self._buttons()
 
         run_in_background(lambda: list_rows(engine), done, owner=self)
+
+    def fit_rows(self) -> None:
+        """Tall enough for every row: the table sits on its own page, which scrolls."""
+        table = self.table
+        table.resizeRowsToContents()
+        rows = sum(table.rowHeight(r) for r in range(self.model.rowCount()))
+        frame = 2 * table.frameWidth()
+        bar = table.horizontalScrollBar().sizeHint().height()
+        height = table.horizontalHeader().height() + rows + frame + bar
+        table.setMinimumHeight(max(160, height))
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def selected(self) -> Any | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []

@@ -87,8 +87,9 @@ class PrivacyPanel(QWidget):
         self.forget_range.clicked.connect(self.on_forget_range)
         self.forget_app.clicked.connect(self.on_forget_app)
 
-    def refresh(self) -> None:
-        self.retention.refresh()
+    def refresh(self, usage: bool = True) -> None:
+        if usage:  # Settings measures the disk use once for all its pages
+            self.retention.refresh()
         store = self.ctx.engine.store
 
         def show(apps: list[str]) -> None:

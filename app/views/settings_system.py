@@ -5,6 +5,7 @@ autostart entry, a LaunchAgent, the Run key); the session starts Engram in the t
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl
@@ -19,6 +20,16 @@ from app.autostart import (  # noqa: F401 — autostart_path: re-exported for ca
 from app.dialogs.passphrase import PassphraseDialog
 from app.tasks import run_in_background
 from app.views.common import hint, human_size
+
+
+def measure_usage(engine: Any) -> Any:
+    """Where the disk space goes (``core.retention.Usage``), on a worker: the one
+    measurement every Settings page shows."""
+    from core import retention
+
+    paths = engine.paths
+    return retention.measure(engine.store.reader(), engine.store.path,
+                             backups_dir=paths.backups_dir, models_dir=paths.models_dir)
 
 
 class SecurityPanel(QWidget):
@@ -121,23 +132,94 @@ class DataPanel(QWidget):
         self.items = QLabel("…")
         self.items.setWordWrap(True)
         form.addRow("Stored", self.items)
+        export_row = QHBoxLayout()
+        self.export = QPushButton("Export…")
+        self.export.setToolTip("Write a plain, unencrypted copy of everything to a folder")
+        self.export_result = QLabel()
+        self.export_result.setWordWrap(True)
+        self.export_result.setObjectName("hint")
+        export_row.addWidget(self.export)
+        export_row.addWidget(self.export_result, 1)
+        form.addRow("Export", export_row)
+        self.export.clicked.connect(self.on_export)
+        self.export_task = None
         form.addRow(hint("To move Engram's data, quit it, move the folder, and start it with "
                          "ENGRAM_HOME (or --data-dir) pointing there. `engram export` writes "
                          "a plain copy of everything."))
 
+    def on_export(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from app.views.common import confirm
+
+        parent = QFileDialog.getExistingDirectory(self, "Export into which folder?",
+                                                  str(Path.home()))
+        if not parent:
+            return
+        out = _export_into(Path(parent))
+        if confirm(self, "Export everything?",
+                   f"Engram writes an UNENCRYPTED copy of everything it holds to {out}. "
+                   "Anyone who can read that folder can read your memories.", "Export"):
+            self.start_export(out)
+
+    def start_export(self, out: Path) -> Any:
+        engine = self.ctx.engine
+        self.export.setEnabled(False)
+        self.export_result.setText(f"Exporting to {out}…")
+
+        def done(summary: Any) -> None:
+            self.export_task = None
+            self.export.setEnabled(True)
+            c = summary.counts
+            self.export_result.setText(f"Exported {c['events']:,} items, {c['memories']:,} "
+                                       f"memories and {c['threads']:,} conversations to {out}.")
+
+        def failed(exc: BaseException) -> None:
+            self.export_task = None
+            self.export.setEnabled(True)
+            self.export_result.setText(f"The export failed: {exc}")
+
+        def progressed(p: Any) -> None:
+            if p.total:
+                self.export_result.setText(f"Exporting to {out}… {p.done:,} of {p.total:,}")
+
+        self.export_task = run_in_background(lambda job: export_everything(engine, out, job),
+                                             done, failed, progress=progressed, owner=self)
+        self.ctx.jobs.add("Exporting everything", self.export_task)
+        return self.export_task
+
     def refresh(self) -> None:
         engine = self.ctx.engine
+        run_in_background(lambda: measure_usage(engine), self.show_usage, owner=self)
 
-        def read() -> tuple[int, dict[str, int]]:
-            from core.store import events as event_rows
+    def show_usage(self, usage: Any) -> None:
+        """``core.retention.Usage``: the same figures Privacy › retention shows."""
+        self.size.setText(f"{human_size(usage.used_bytes)} used · database file "
+                          f"{human_size(usage.file_bytes)} ({self.ctx.engine.paths.db_path.name})")
+        counts = usage.items
+        total = sum(counts.values())
+        self.items.setText(f"{total:,} items" + (": " + ", ".join(
+            f"{n:,} {source}" for source, n in sorted(counts.items())) if counts else ""))
 
-            return engine.store.size_bytes(), event_rows.counts_by_source(engine.store.reader())
 
-        def show(result: tuple[int, dict[str, int]]) -> None:
-            size, counts = result
-            self.size.setText(f"{human_size(size)} · {engine.paths.db_path.name}")
-            total = sum(counts.values())
-            self.items.setText(f"{total:,} items" + (": " + ", ".join(
-                f"{n:,} {source}" for source, n in counts.items()) if counts else ""))
+def _export_into(parent: Path) -> Path:
+    """A new folder inside ``parent`` for an export (never an existing one)."""
+    from datetime import date
 
-        run_in_background(read, show, owner=self)
+    base = parent / f"Engram export {date.today():%Y-%m-%d}"
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name} ({n})")
+    return out
+
+
+def export_everything(engine: Any, out: Path, job: Any) -> Any:
+    """`engram export` from the app: the same core function, on a worker."""
+    from core.portability import export_store
+
+    settings = engine.settings
+    return export_store(engine.store, out, settings=settings.changed(),
+                        models={"embedding_model": settings.get("embedding_model"),
+                                "chat_model": settings.get("chat_model")},
+                        progress=job.progress)
