@@ -147,6 +147,24 @@ def test_policy_supersede_merge_and_out_of_order() -> None:
     assert decide(multi, [Neighbour(lisbon)]).action == "add"
 
 
+def test_a_model_value_never_supersedes_the_rules_fact() -> None:
+    from dataclasses import replace
+
+    lisbon = memory(1, fact("You moved to Lisbon", "Lisbon", T0))  # read by the rules
+    later = T0 + timedelta(days=120)
+    by_model = replace(fact("You live in Porto", "Porto", later, i=2), origin="model")
+    d = decide(by_model, [Neighbour(lisbon)])
+    assert (d.action, d.target) == ("ignore", 1)
+    # The same value from the model confirms the rules' fact; the rules still supersede.
+    assert decide(replace(by_model, fields={**by_model.fields, "value": "Lisbon"}),
+                  [Neighbour(lisbon)]).action == "merge"
+    assert decide(fact("You moved to Porto", "Porto", later, i=3),
+                  [Neighbour(lisbon)]).action == "supersede"
+    # A model's own earlier value may be replaced by the model.
+    model_lisbon = memory(1, replace(fact("You moved to Lisbon", "Lisbon", T0), origin="model"))
+    assert decide(by_model, [Neighbour(model_lisbon)]).action == "supersede"
+
+
 def test_policy_ignores_a_repeat_moments_later_but_merges_one_days_later() -> None:
     cand = Candidate(type="procedural", title="VPN", text="VPN:\n1. a\n2. b", sources=(1,),
                      valid_from=T0, started_at=T0, ended_at=T0, importance=0.5,

@@ -14,7 +14,9 @@ earlier one explicitly, never by silent overwrite:
      "lives in Porto" months later), or be added **already superseded** by the
      memory that followed it when the candidate is older (an old chat imported
      late must not overturn what is known now);
-   - a multi-valued attribute (likes, sister, working on) → add beside.
+   - a multi-valued attribute (likes, sister, working on) → add beside;
+   - a model's other value never supersedes a memory of the rules or the person
+     (**ignore**): the model adds and rewrites, it does not lower what the rules found.
 3. A near-duplicate of a current memory (cosine ≥ ``DUPLICATE``, or the same
    normalized text) → **ignore** when seen again within ``REPEAT_WINDOW`` (the
    same screen a moment later: no new evidence), else **merge** (seen again
@@ -113,6 +115,11 @@ def _decide_fact(candidate: Candidate, same_key: Sequence[Neighbour]) -> Decisio
                             "an older value; a later statement replaced it", links=links)
         return Decision("add", None, "new fact", links=links)
     newest = max(current, key=lambda m: m.valid_from)
+    if candidate.origin == "model" and newest.origin != "model":
+        # The model adds and rewrites; it never overturns what the rules read in the person's
+        # own words (or what the person wrote): a small model's other value is more likely its
+        # misreading than news. The rules themselves supersede when a later message says so.
+        return Decision("ignore", newest.id, "the model disagrees with a fact read by the rules")
     if candidate.valid_from >= newest.valid_from:
         return Decision("supersede", newest.id, "a newer value replaces it", links=links)
     later = [n.memory for n in same_key if n.memory.valid_from > candidate.valid_from]

@@ -3,6 +3,8 @@
     .venv/bin/python -m pytest -m benchmark tests/benchmarks/bench_memories_locomo.py -s
     ENGRAM_BENCH_MODEL=smollm2 ...   (the same with SmolLM2-135M-Instruct writing too)
     ENGRAM_BENCH_CONVERSATIONS=conv-26,conv-30 ...   (a subset)
+    ENGRAM_BENCH_SESSIONS=4 ...   (only each conversation's first 4 sessions, with their gold
+                                   observations, summaries and questions: a model run in minutes)
 
 Quality against the dataset's gold observations and session summaries (issue 13),
 with all-MiniLM-L6-v2 normalised vectors of each memory's ``text``:
@@ -140,11 +142,26 @@ def open_store(home: Path) -> Any:
     return open_engine(paths, settings=Settings(paths.settings_path), ask=None)
 
 
-def import_conversation(engine: Any, path: Path) -> int:
+def import_conversation(engine: Any, path: Path, sessions: int | None = None) -> int:
     from ingest.chats.detect import parse_export
 
     with parse_export(path, "jsonl") as stream:
-        return len(engine.pipeline.submit(stream).added)
+        items = stream if sessions is None else (
+            o for o in stream if in_sessions(message_id(o.external_id), sessions))
+        return len(engine.pipeline.submit(items).added)
+
+
+def in_sessions(message: str | None, sessions: int | None) -> bool:
+    """``D3:5`` is in the first 3 sessions (every message is, without a limit)."""
+    if sessions is None:
+        return True
+    head = (message or "").split(":", 1)[0]
+    return head[1:].isdigit() and int(head[1:]) <= sessions
+
+
+def session_number(session: str) -> int:
+    """``session_12`` → 12."""
+    return int(session.rsplit("_", 1)[-1])
 
 
 def evidence_of_memories(db: Any, memory_ids: Iterable[int]) -> dict[int, set[str]]:
@@ -200,6 +217,16 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
             questions[q["conversation"]].append(q)
     observations, summaries = gold("observations.jsonl"), gold("session_summaries.jsonl")
     only = {c for c in os.environ.get("ENGRAM_BENCH_CONVERSATIONS", "").split(",") if c}
+    sessions = int(os.environ["ENGRAM_BENCH_SESSIONS"]) if os.environ.get(
+        "ENGRAM_BENCH_SESSIONS") else None
+    if sessions is not None:
+        print(f"only the first {sessions} sessions of each conversation")
+        observations = {c: [o for o in rows_ if session_number(o["session"]) <= sessions]
+                        for c, rows_ in observations.items()}
+        summaries = {c: [o for o in rows_ if session_number(o["session"]) <= sessions]
+                     for c, rows_ in summaries.items()}
+        questions = {c: [q for q in qs if all(in_sessions(e, sessions) for e in q["evidence"])]
+                     for c, qs in questions.items()}
     extractor = bench_extractor()
     totals: dict[str, list[float]] = defaultdict(list)
     by_category: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -217,7 +244,7 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
         with tempfile.TemporaryDirectory() as tmp:
             engine = open_store(Path(tmp) / "home")
             try:
-                n = import_conversation(engine, path)
+                n = import_conversation(engine, path, sessions)
                 t0 = time.perf_counter()
                 report = consolidate(engine, extractor=extractor, progress=(
                     (lambda p: print(f"  {conv}: {p.done}/{p.total} {p.label}", flush=True))
