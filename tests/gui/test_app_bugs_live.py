@@ -52,3 +52,28 @@ def test_a_model_added_from_the_cli_answers_the_next_question(qtbot, ctx, cli, s
     ctx.stop_watching()
     assert mode in ("model", "model-fallback")
     assert "thinking" in view.events_seen  # the model really read the sources
+
+
+def test_a_folder_watched_from_the_cli_restarts_capture_and_reaches_sources(qtbot, ctx, cli,
+                                                                           tmp_path):
+    from app.views.sources import SourcesView
+
+    restarts: list[str] = []
+    ctx.restart_capture = lambda: restarts.append("restart")
+    ctx.watch(interval_ms=200)
+    view = SourcesView(ctx)
+    qtbot.addWidget(view)
+    view.show()
+    view.activate()
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "bread.md").write_text("# Bread\n500 g flour, 350 g water, a pinch of salt.\n")
+    cli("watch", "add", str(folder))
+    qtbot.waitUntil(lambda: bool(restarts), timeout=20000)  # the folder watcher starts
+    assert ctx.engine.settings.get("watched_folders") == [str(folder.resolve())]
+    tree = view.folders.tree
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() == 1
+                    and tree.topLevelItem(0).text(0) == str(folder.resolve())
+                    and tree.topLevelItem(0).text(1).startswith("1 files indexed"),
+                    timeout=20000)
+    ctx.stop_watching()
