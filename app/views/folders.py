@@ -120,7 +120,15 @@ class FoldersPanel(QWidget):
 
     def refresh(self) -> None:
         engine, folders = self.ctx.engine, self.folders()
-        run_in_background(lambda: folder_statuses(engine, folders), self._show, owner=self)
+        # Reads overlap (one when a scan starts, one when it ends): only the newest shows.
+        self._reads = getattr(self, "_reads", 0) + 1
+        read = self._reads
+
+        def done(statuses: list[FolderStatus]) -> None:
+            if read == self._reads:
+                self._show(statuses)
+
+        run_in_background(lambda: folder_statuses(engine, folders), done, owner=self)
 
     def _show(self, statuses: list[FolderStatus]) -> None:
         self.tree.clear()
