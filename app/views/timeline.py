@@ -93,6 +93,7 @@ class TimelineView(QWidget):
         self.episodes_title.setObjectName("heading")
         lcol.addWidget(self.episodes_title)
         self.episodes = QListView()
+        self.episodes.setObjectName("episodes")  # roomier rows (app.qss)
         self.episode_model = EpisodeListModel(self)
         self.episodes.setModel(self.episode_model)
         self.episodes.setWordWrap(True)
