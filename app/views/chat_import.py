@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.tasks import Job, Task, run_in_background
+from app.views.common import wrap_rows
 from core.progress import Progress
 from ingest.chats.importer import ImportSummary, import_export
 
@@ -57,7 +58,7 @@ class ChatImportPanel(QWidget):
         self.result.setObjectName("hint")
         col.addWidget(self.result)
         # Every imported conversation, whichever way it came in (here or `engram import`).
-        self.threads = QListWidget()
+        self.threads = wrap_rows(QListWidget())
         self.threads.setAccessibleName("Imported conversations")
         self.threads.setMaximumHeight(160)
         col.addWidget(self.threads)

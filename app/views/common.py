@@ -6,10 +6,18 @@ from typing import Sequence
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
-    QFrame, QLabel, QMessageBox, QSizePolicy, QVBoxLayout, QWidget,
+    QAbstractItemView, QFrame, QLabel, QMessageBox, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from core.units import format_bytes as human_size  # noqa: F401 - the views' name for it
+
+
+def wrap_rows(view: QAbstractItemView) -> QAbstractItemView:
+    """Long rows wrap inside the list's width instead of running off to a sideways
+    scroll bar (titles, paths, statuses)."""
+    view.setWordWrap(True)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return view
 
 
 class ElidedLabel(QLabel):

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.tasks import run_in_background
 from app.views.chat_import import ChatImportPanel
-from app.views.common import hint
+from app.views.common import hint, wrap_rows
 from app.views.folders import FoldersPanel
 from app.windows.context import AppContext
 
@@ -58,7 +58,7 @@ class SourcesView(QWidget):
         self.summary.setObjectName("heading")
         self.summary.setWordWrap(True)
         scol.addWidget(self.summary)
-        self.source_list = QListWidget()
+        self.source_list = wrap_rows(QListWidget())
         self.source_list.setMaximumHeight(110)
         scol.addWidget(self.source_list)
         prow = QHBoxLayout()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from app.models.sessions import EpisodeListModel, EpisodeRole, span_text
 from app.tasks import run_in_background, run_op
 from app.views.activity_chart import ActivityChart
-from app.views.common import confirm, minutes_text
+from app.views.common import confirm, minutes_text, wrap_rows
 from app.views.hit_detail import HitDetail
 from app.views.timeline_scrubber import Moment, Scrubber
 from app.views.timeline_days import AppTotals, DayMarks, TypedDay
@@ -106,7 +106,7 @@ class TimelineView(QWidget):
         self.items_hint.setObjectName("hint")
         self.items_hint.setWordWrap(True)
         lcol.addWidget(self.items_hint)
-        self.items = QListWidget()
+        self.items = wrap_rows(QListWidget())
         lcol.addWidget(self.items, 2)
         right = QWidget()
         rcol = QVBoxLayout(right)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.tasks import run_in_background
+from app.views.common import wrap_rows
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class WelcomePage(QWidget):
         scol.addWidget(self.screen)
         scol.addWidget(QLabel("Folders to keep indexed (documents, notes, code):"))
         frow = QHBoxLayout()
-        self.folders = QListWidget()
+        self.folders = wrap_rows(QListWidget())
         self.folders.setMaximumHeight(80)
         fbuttons = QVBoxLayout()
         self.add_folder = QPushButton("Add folder…")
