@@ -103,14 +103,19 @@ W_WORDS, W_MEANING, W_RANK, W_ABOUT, W_FIT = 1.0, 1.0, 0.3, 0.15, 0.3
 
 
 def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
-                    similarity: Similarity | None = None) -> list[Sentence]:
+                    similarity: Similarity | None = None,
+                    people: Sequence[str] = ()) -> list[Sentence]:
     """Every sentence of the evidence, best first.
 
     A question word found in a sentence counts by its rarity among the evidence
     (a word every quote shares tells nothing); the retrieval rank breaks ties. A
-    question in a chat never answers; its reply inherits its match.
+    question in a chat never answers; its reply inherits its match. The names of
+    the people talking (``people``) are not matched as words: in a chat they are
+    said in greetings ("Thanks, Caroline!"), and whom a sentence is about is
+    scored on its own.
     """
-    focus = {_stem(w) for w in q.focus}
+    speakers = {p.lower() for p in people}
+    focus = {_stem(w) for w in q.focus if w not in speakers}
     context = replied(numbered)
     rows: list[tuple[int, SearchHit, str, set[str], set[str]]] = []
     for n, hit in numbered[:MAX_HITS + len(context)]:
@@ -147,6 +152,8 @@ def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
             score *= 0.4
         if substance(text) < 2:  # "Thanks, Mel!", "Wow, that's awesome" answer nothing
             score *= 0.3
+        elif not _news(text, focus):  # only says again what the question says
+            score *= 0.6
         out.append(Sentence(n, hit, text, speaker, score, matched))
     out.sort(key=lambda s: -s.score)
     return out
@@ -165,6 +172,13 @@ def substance(text: str) -> int:
     return sum(1 for w in re.findall(r"[A-Za-z][\w'-]*", text)
                if w.lower() not in STOPWORDS and w.lower() not in _FILLER and not w[0].isupper()
                and w.lower() not in QUESTION_WORDS)
+
+
+def _news(text: str, focus: set[str]) -> int:
+    """How many words of ``text`` say something the question does not already say."""
+    return sum(1 for w in re.findall(r"[A-Za-z][\w'-]*", text)
+               if w.lower() not in STOPWORDS and w.lower() not in _FILLER
+               and w.lower() not in QUESTION_WORDS and _stem(w.lower()) not in focus)
 
 
 def _is_about(subject: str, speaker: str, text: str) -> bool:
@@ -204,7 +218,7 @@ def short_answer(question: str, numbered: Sequence[tuple[int, SearchHit]],
     people = tuple(dict.fromkeys(p.split()[0] for p in [*people, *(speaker_of(h) for _, h in
                                                                    numbered)] if p))
     q = analyse(question, people)
-    ranked = score_sentences(q, numbered, similarity)
+    ranked = score_sentences(q, numbered, similarity, people)
     if not ranked or ranked[0].score < MIN_SCORE:
         return ShortAnswer(NOT_FOUND, (), "not-found")
     best = ranked[0]

@@ -139,9 +139,17 @@ def analyse(text: str, known_people: tuple[str, ...] = ()) -> Question:
     return Question(text, classify(text), subject, names, wants_list, head)
 
 
+_NAME_OF = re.compile(r"^what(?:'s| is| was| are| were)\s+(?:the\s+)?names?\s+of\b", re.I)
+_WHICH = re.compile(r"^(?:which|what)\s+([a-z]+)\s+(?!did|does|do|is|was|are|were|has|have|"
+                    r"had|can|could|would|will)[a-z]+", re.I)
+
+
 def head_noun(text: str) -> str:
-    """The thing a what/which question names ("What kind of flooring…" → "flooring")."""
-    m = _HEAD_OF.match(text) or _HEAD.match(text)
+    """The thing a what/which question names ("What kind of flooring…" → "flooring",
+    "Which song motivates…" → "song", "What is the name of…" → "name")."""
+    if _NAME_OF.match(text):
+        return "name"
+    m = _HEAD_OF.match(text) or _HEAD.match(text) or _WHICH.match(text)
     if not m:
         return ""
     word = m.group(1).lower()

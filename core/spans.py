@@ -69,7 +69,17 @@ _TRAIL = re.compile(r"(?:\s+(?:the|a|an|of|to|and|or|from|for|with|in|on|at|my|y
                     r"their|his|her|it|is|was|that|this|which|but|so|too|as))+$", re.I)
 
 
+# When something happened answers "when", never "what": "got a puppy two weeks ago" → "puppy".
+_WHEN_WORDS = re.compile(r"\b(?:(?:last|this|next|past)\s+(?:night|week(?:end)?|month|year|"
+                         r"summer|winter|spring|fall|autumn|mon(?:day)?|tue(?:sday)?|"
+                         r"wed(?:nesday)?|thu(?:rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)|"
+                         r"(?:a|one|two|three|few|couple of)\s+(?:days?|weeks?|months?|years?)"
+                         r"\s+ago|yesterday|today|tonight|tomorrow|recently|lately|"
+                         r"just now|the other day)\b", re.I)
+
+
 def _clean(text: str) -> str:
+    text = _WHEN_WORDS.sub(" ", text)
     text = " ".join(text.split()).strip(" ,;:—–-\"'“”")
     if len(text.split()) > 2:
         text = _LEAD.sub("", text) or text
@@ -111,6 +121,10 @@ def pick_span(q: Question, sentence: str) -> str:
         m = _HOW.search(sentence)
         if m and len(m.group(2).split()) >= 2:
             return _limit(_clean(m.group(0)), 12)
+    elif kind == "what" and q.head in ("name", "names"):  # "What is the name of X's dog?"
+        names = [n for n in names_in(sentence) if n not in q.names]
+        if names:
+            return _nearest_names(q, sentence, names)
     elif kind == "what":
         head = q.head
         quoted = _QUOTED.search(sentence)
