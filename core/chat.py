@@ -29,7 +29,7 @@ from core.guard import STOPS, MarkerFilter, answer_budget, strip_framing, suppor
 from core.pipeline import Pipeline
 from core.question import analyse
 from core.progress import Cancel
-from core.replies import conversation_people, replies_to
+from core.replies import conversation_people, memory_sources, replies_to
 from core.records import Observation, SearchFilters, SearchHit, utcnow
 from core.retrieval import Retriever
 from core.threads import Threads
@@ -180,9 +180,17 @@ class Asker:
         people = conversation_people(self.pipeline.store, [e.hit for e in evidence])
         short = short_answer(question, numbered, self._similarity, people)
         by_n = {ev.n: ev.hit for ev in evidence}
-        cites = tuple(Citation(n, by_n[n]) for n in short.cited)
+        text, cited = short.text, list(short.cited)
+        for n in short.cited:  # a memory answers: its source message is cited beside it
+            hit = by_n[n]
+            origin = next((ev.n for ev in evidence if hit.kind == "memory" and hit.sources
+                           and ev.hit.kind == "event" and ev.hit.id == hit.sources[0]), None)
+            if origin is not None and origin not in cited:
+                cited.append(origin)
+                text = text.replace(f"[{n}]", f"[{n}][{origin}]")
+        cites = tuple(Citation(n, by_n[n]) for n in cited)
         mode = "not-found" if short.kind == "not-found" else "extractive"
-        return Done(short.text, cites, thread_id, mode)
+        return Done(text, cites, thread_id, mode)
 
     # -- evidence ------------------------------------------------------------------
     def _retrieval_query(self, question: str, history: Sequence[Any]) -> str:
@@ -198,14 +206,15 @@ class Asker:
         hits = self.retriever.search(query, filters, k=EVIDENCE_K)
         hits = [h for h, ok in zip(hits, self._supported(query, hits)) if ok]
         replies = replies_to(self.pipeline.store, hits[:REPLY_LOOKUPS])
+        origins = memory_sources(self.pipeline.store, hits)
         out: list[SearchHit] = []
-        seen = {h.id for h in hits}
-        for hit in hits:  # a question found in a chat comes with its reply
-            out.append(hit)
-            reply = replies.get(hit.id)
-            if reply is not None and reply.id not in seen:
-                seen.add(reply.id)
-                out.append(reply)
+        seen = {(h.kind, h.id) for h in hits}
+        for hit in hits:  # a question found in a chat comes with its reply,
+            out.append(hit)  # a fact memory with the message it was taken from
+            extra = replies.get(hit.id) if hit.kind == "event" else origins.get(hit.id)
+            if extra is not None and ("event", extra.id) not in seen:
+                seen.add(("event", extra.id))
+                out.append(extra)
         return out
 
     def _supported(self, query: str, hits: Sequence[SearchHit]) -> list[bool]:

@@ -31,6 +31,7 @@ _YOU = re.compile(r"\b(you|your|yours|you're|you've)\b", re.I)
 PASSAGE_CHARS = 280
 MAX_HITS = 6
 MIN_SCORE = 0.2
+MEANING_ALONE = 0.45
 MAX_EMBEDDED = 12
 NOT_FOUND = "I don't find that in your memories."
 
@@ -54,6 +55,7 @@ class Sentence:
     speaker: str
     score: float
     matched: float = 0.0  # share of the question's words it holds (weighted by rarity)
+    meaning: float = 0.0  # embedding cosine with the question (0 when not embedded)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ def replied(numbered: Sequence[tuple[int, SearchHit]]) -> dict[int, SearchHit]:
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 # How the parts of a sentence's score weigh (see score_sentences).
 W_WORDS, W_MEANING, W_RANK, W_ABOUT, W_FIT = 1.0, 1.0, 0.3, 0.15, 0.3
+# A person's own words about themself, over a friend's echo of them ("Glad your son is ok").
+W_OWN = 0.15
 
 
 def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
@@ -146,7 +150,9 @@ def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
                           / total)
         speaker = speaker_of(hit)
         about = _is_about(q.subject, speaker, text) if q.subject else True
+        own = bool(q.subject and speaker and speaker.split()[0].lower() == q.subject.lower())
         score = (W_WORDS * matched + W_MEANING * max(0.0, float(sim)) + W_ABOUT * about
+                 + W_OWN * own
                  + W_RANK / (1 + order.get(n, 0)) + W_FIT * _fits(q, text, hit))
         if text.rstrip().endswith("?"):
             score *= 0.4
@@ -154,7 +160,7 @@ def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
             score *= 0.3
         elif not _news(text, focus):  # only says again what the question says
             score *= 0.6
-        out.append(Sentence(n, hit, text, speaker, score, matched))
+        out.append(Sentence(n, hit, text, speaker, score, matched, float(sim)))
     out.sort(key=lambda s: -s.score)
     return out
 
@@ -219,6 +225,10 @@ def short_answer(question: str, numbered: Sequence[tuple[int, SearchHit]],
                                                                    numbered)] if p))
     q = analyse(question, people)
     ranked = score_sentences(q, numbered, similarity, people)
+    # A sentence sharing none of the question's words (names of the people talking
+    # aside) answers only if it is close in meaning: "the name of Ana's dentist" is
+    # not answered by "her puppy's name is Coco".
+    ranked = [s for s in ranked if s.matched > 0 or s.meaning >= MEANING_ALONE]
     if not ranked or ranked[0].score < MIN_SCORE:
         return ShortAnswer(NOT_FOUND, (), "not-found")
     best = ranked[0]

@@ -68,3 +68,21 @@ def conversation_people(store: Store, hits: Sequence[SearchHit]) -> tuple[str, .
         f"AND started_at <= ? AND thread IN ({marks}) AND speaker IS NOT NULL",
         (start, end, *threads))
     return tuple(sorted(r[0] for r in rows if r[0]))
+
+
+def memory_sources(store: Store, hits: Sequence[SearchHit]) -> dict[int, SearchHit]:
+    """For each fact memory among ``hits`` (semantic or core), the message it was taken from.
+
+    Keyed by the memory hit's id. An answer resting on a memory cites this source
+    too, so the person can read what was really said. Episodes (built from many
+    messages) are left out: no single message is their source.
+    """
+    from core.store.events import get_many
+
+    wanted = {h.id: h.sources[0] for h in hits if h.kind == "memory" and h.sources
+              and h.memory_type in ("semantic", "core")}
+    if not wanted:
+        return {}
+    events = get_many(store.reader(), sorted(set(wanted.values())))
+    return {mid: event_hit(events[eid], events[eid].text[:200], 0.0)
+            for mid, eid in wanted.items() if eid in events}

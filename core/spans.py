@@ -75,7 +75,10 @@ _WHEN_WORDS = re.compile(r"\b(?:(?:last|this|next|past)\s+(?:night|week(?:end)?|
                          r"wed(?:nesday)?|thu(?:rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)|"
                          r"(?:a|one|two|three|few|couple of)\s+(?:days?|weeks?|months?|years?)"
                          r"\s+ago|yesterday|today|tonight|tomorrow|recently|lately|"
-                         r"just now|the other day)\b", re.I)
+                         r"just now|the other day|(?:on|in|during|by)\s+(?:the\s+(?:week|weekend)\s+"
+                         r"of\s+)?(?:\d{1,2}\s+)?(?:January|February|March|April|May|June|July|"
+                         r"August|September|October|November|December)(?:\s+\d{4})?|"
+                         r"(?:on|in|during)\s+\d{4})\b", re.I)
 
 
 def _clean(text: str) -> str:
