@@ -321,6 +321,35 @@ class Asker:
         return Done(text, cites, thread_id, "model", notice=notice, first_token_seconds=first)
 
 
+def attribution(cited: Sequence[tuple[int, SearchHit]]) -> str:
+    """Whose words an answer rests on, one clause per citation, e.g.
+    "Ana said it in a chat on 25 May 2023 [1]; from your memories [3]".
+
+    Shown under a short answer: a claim from someone's message or from captured
+    text is attributed to where it was seen, never made the app's own.
+    """
+    parts = []
+    for n, hit in cited:
+        local = hit.time.astimezone()
+        day = f"{local.day} {local:%B %Y}"
+        who = (hit.provenance.speaker or "").strip()
+        if hit.kind == "memory":
+            parts.append(f"from your memories [{n}]")
+        elif hit.source == "chat" and who and who != "You":
+            parts.append(f"{who} said it in a chat on {day} [{n}]")
+        elif hit.source == "chat":
+            parts.append(f"you said it on {day} [{n}]")
+        elif hit.source == "note":
+            parts.append(f"a note you wrote on {day} [{n}]")
+        elif hit.source == "screen":
+            app = hit.provenance.app or "an app"
+            parts.append(f"seen on your screen in {app} on {day} [{n}]")
+        else:
+            parts.append(f"a {hit.source} captured on {day} [{n}]")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
 def quote_evidence(ev: Evidence, nonce: str) -> str:
     hit = ev.hit
     kind = f"{hit.memory_type} memory" if hit.memory_type else hit.source

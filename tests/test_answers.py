@@ -131,6 +131,15 @@ def test_a_fact_memory_answers_and_cites_the_message_it_came_from(engine) -> Non
         assert any(e.hit.kind == "event" and e.hit.id == m.hit.sources[0] for e in evidence)
 
 
+def test_answers_say_whose_words_they_rest_on(asker) -> None:
+    from core.chat import attribution
+
+    done = ask(asker, "What kind of flooring is Ben looking for?")
+    said = attribution([(c.n, c.hit) for c in done.citations])
+    n = done.citations[0].n
+    assert said == f"Ben said it in a chat on 25 May 2023 [{n}]"
+
+
 def test_question_reading() -> None:
     assert classify("When did Caroline go to the support group?") == "when"
     assert classify("What year did Ben move?") == "when"

@@ -22,6 +22,7 @@ from app.views import ask_adapter as adapter
 from app.views.hit_detail import HitDetail
 from app.windows.context import AppContext
 from core import timefmt
+from core.chat import attribution
 from core.records import SearchHit
 
 _CITE = re.compile(r"\[(\d+)\]")
@@ -378,6 +379,9 @@ class AskView(QWidget):
             out.append(f"<p style='color: gray'>{html.escape(text)}</p>")
         elif text:
             out.append(f"<p>{self._answer_html(text, {n for n, _ in evidence}, no)}</p>")
+        if done is not None and done.citations and done.mode != "not-found":
+            said = self._answer_html(attribution(done.citations), {n for n, _ in evidence}, no)
+            out.append(f"<p style='color: gray; margin-top: 0'>{said}</p>")  # whose words
         if done is not None and done.mode == "model-fallback":
             out.append(f"<p style='color: gray'>The model's answer wasn't supported by its "
                        f"sources, so this is the answer taken from them. "

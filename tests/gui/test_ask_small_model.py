@@ -65,6 +65,8 @@ def test_small_model_warns_answers_first_and_can_switch_to_quotes(qtbot, ctx, sm
     done = view.blocks[-1]["done"]
     assert done.mode == "extractive" and done.citations
     assert "[" in done.answer and "Sources" in view.transcript.toPlainText()
+    shown = view.transcript.toPlainText()  # whose words, under the answer, above the sources
+    assert "Ana said it in a chat on" in shown or "seen on your screen" in shown.lower()
     # The switch is remembered: a new view shows it checked, the warning still there.
     again = AskView(ctx)
     qtbot.addWidget(again)
