@@ -176,7 +176,7 @@ class MomentWindow(QWidget):
         self.zoom_in.setToolTip("Zoom in (+)")
         self.fit_button = QPushButton("Fit")
         self.fit_button.setToolTip("Fit the window (0)")
-        self.actual = QPushButton("100 %")
+        self.actual = QPushButton("Actual size")
         self.actual.setToolTip("Actual size (1)")
         self.copy_button = QPushButton("Copy selected words")
         self.copy_button.setToolTip("Drag across words on the picture to select them "

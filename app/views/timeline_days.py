@@ -97,11 +97,12 @@ class TypedDay(QLineEdit):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setPlaceholderText("Go to… (14 March, last friday)")
+        self.setPlaceholderText("Go to a day…")
         self.setToolTip("Type a day: 2026-03-14, 14/03/2026, 14 March, yesterday, "
                         "3 days ago, last Friday — then Enter")
         self.setClearButtonEnabled(True)
-        self.setMaximumWidth(240)
+        self.setMinimumWidth(130)
+        self.setMaximumWidth(220)
         self.problem = ""
         self.returnPressed.connect(self.on_enter)
         self.textEdited.connect(lambda _t: self._show_problem(""))

@@ -144,3 +144,21 @@ def test_show_in_timeline_from_a_search_hit_on_another_day(qtbot, ctx, seeded):
     qtbot.waitUntil(lambda: timeline.data is not None and timeline.data.day == old_day
                     and timeline.detail.hit is not None, timeout=15000)
     assert timeline.current_event_id() == note_id
+
+
+def test_show_in_timeline_from_an_ask_citation(qtbot, ctx, seeded):
+    from app.views.ask import AskView
+    from core.retrieval import event_hit
+    from core.store import events as event_rows
+
+    engine, info = seeded
+    view = AskView(ctx)
+    qtbot.addWidget(view)
+    view.show()
+    chat_id = info["ids"][-1]
+    event = event_rows.get_many(engine.store.reader(), [chat_id])[chat_id]
+    view.open_hit(event_hit(event, "", 0.0))  # what clicking citation [n] does
+    assert not view.detail.in_timeline.isHidden()
+    with qtbot.waitSignal(ctx.nav.show_in_timeline) as shown:
+        view.detail.in_timeline.click()
+    assert shown.args == [chat_id, event.started_at]
