@@ -189,8 +189,11 @@ class Reach(QObject):
 
     def _restart_capture(self) -> None:
         ctx = self.ctx
-        if ctx is not None and ctx.restart_capture is not None:
+        if ctx is None:
+            return
+        if ctx.restart_capture is not None:
             ctx.restart_capture()
+        ctx.nav.settings_changed.emit()  # the excluded-apps lists show it at once
 
     def extend_tray_menu(self, menu: QMenu) -> None:
         """Tray entries: the overlay, "Never record <app now>", and the undo of the last one."""

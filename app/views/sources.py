@@ -142,6 +142,8 @@ class SourcesView(QWidget):
         ctx.capture.changed.connect(self.show_capture)
         for signal in (ctx.nav.captured, ctx.nav.settings_changed, ctx.nav.data_changed):
             signal.connect(self.on_changed_elsewhere)
+        # "Never record this app" (tray, a moment) or the CLI changed the exclusions.
+        ctx.nav.settings_changed.connect(self.show_patterns)
         self.show_capture()
 
     # -- view protocol ------------------------------------------------------------------------
@@ -209,6 +211,13 @@ class SourcesView(QWidget):
         restart = getattr(self.ctx, "restart_capture", None)
         if restart is not None:
             restart()
+
+    def show_patterns(self) -> None:
+        for listing, key in ((self.apps, "screen_excluded_apps"),
+                             (self.titles, "screen_excluded_titles")):
+            listing.clear()
+            for value in self.ctx.engine.settings.get(key) or []:
+                listing.addItem(str(value))
 
     def _pattern_list(self, key: str) -> QListWidget:
         widget = QListWidget()

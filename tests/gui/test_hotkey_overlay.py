@@ -191,3 +191,14 @@ def test_the_hotkey_opens_the_overlay_through_reach(qtbot, ctx, xvfb, data_dir) 
         assert "Type a shortcut" in ctx.set_hotkey("")
     finally:
         r.close()
+
+
+def test_sources_lists_an_app_excluded_elsewhere(qtbot, ctx) -> None:
+    from app.views.sources import SourcesView
+    from core.exclusions import never_record
+
+    view = SourcesView(ctx)
+    qtbot.addWidget(view)
+    never_record(ctx.engine.settings, "Gedit")
+    ctx.nav.settings_changed.emit()  # what the app's freshness watcher emits
+    assert [view.apps.item(i).text() for i in range(view.apps.count())][-1] == "Gedit"
