@@ -101,7 +101,9 @@ class TypedDay(QLineEdit):
         self.setToolTip("Type a day: 2026-03-14, 14/03/2026, 14 March, yesterday, "
                         "3 days ago, last Friday — then Enter")
         self.setClearButtonEnabled(True)
-        self.setMinimumWidth(130)
+        # Room for the whole hint (padding and the clear button besides): never "Go to… (…".
+        self.setMinimumWidth(min(220, self.fontMetrics().horizontalAdvance(
+            self.placeholderText()) + 48))
         self.setMaximumWidth(220)
         self.problem = ""
         self.returnPressed.connect(self.on_enter)
