@@ -189,6 +189,14 @@ LONG_TEXT = ("Tenacity retries notes: the tenacity library retries with exponent
 VIEWS = ("search", "timeline", "ask", "memories", "sources")
 
 
+def brightness(path: Path) -> float:
+    """The mean grey level of a screenshot (0 black … 255 white)."""
+    from PIL import Image, ImageStat
+
+    with Image.open(path) as image:
+        return ImageStat.Stat(image.convert("L")).mean[0]
+
+
 def settings_pages() -> list[str]:
     """The Settings view's pages (``PAGES`` where it has them), else its one page."""
     from app.views import settings
@@ -272,6 +280,8 @@ def test_every_view_and_settings_page_in_light_and_dark(seeded_home: Path, tmp_p
                     shots.append(shoot(display, f"{name}-{theme}-{n}-{label}"))
             for path in shots:
                 assert path.stat().st_size > 10_000 and non_blank(path), path
+                # The theme really switched: dark shots are mostly dark, light ones light.
+                assert (brightness(path) < 90) == ("-dark-" in path.name), (path, brightness(path))
             assert app.proc.poll() is None
             app.proc.send_signal(signal.SIGTERM)
             assert app.proc.wait(timeout=60) == 0, "\n".join(app.lines)
