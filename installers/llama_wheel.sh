@@ -35,19 +35,29 @@ built=$(ls "$tmp"/llama_cpp_python-*.whl)
 # not enabled its register state, its tile instructions fault (SIGILL/SIGSEGV on the
 # first quantised matrix product: Q4_1 and Q8_0 models, seen on a Sapphire Rapids VM).
 # Such CPUs run the AVX-512 variants (zen4, cooperlake, icelake …) instead.
+# Only the package itself: llama.cpp's own install rules also put a second copy of the
+# libraries (plus libllama-common, linked to OpenSSL) in lib/ and the C headers in
+# include/, which a wheel would spread into site-packages.
 "$PY" - "$built" <<'PYEOF'
 import sys, zipfile
 path = sys.argv[1]
-drop = "libggml-cpu-sapphirerapids.so"
+amx = "libggml-cpu-sapphirerapids.so"
+
+def kept(name: str) -> bool:
+    top = name.split("/", 1)[0]
+    return (top == "llama_cpp" or top.endswith(".dist-info")) and not name.endswith(amx)
+
 with zipfile.ZipFile(path) as src:
     entries = [(info, src.read(info)) for info in src.infolist()]
 with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
     for info, data in entries:
-        if info.filename.endswith(drop):
+        if not kept(info.filename):
             continue
         if info.filename.endswith(".dist-info/RECORD"):
-            data = b"".join(line for line in data.splitlines(keepends=True) if drop.encode() not in line)
+            data = b"".join(line for line in data.splitlines(keepends=True)
+                            if kept(line.split(b",", 1)[0].decode()))
         out.writestr(info, data)
+PYEOF
 PYEOF
 mv "$built" "$WHEELS/"
 echo "$WHEELS/$(basename "$built")"
