@@ -99,11 +99,17 @@ def main(paths: Paths | None = None) -> int:
         tray.show()
     controller = Controller(paths, window, tray=tray,
                             capture=os.environ.get("ENGRAM_NO_CAPTURE") != "1")
-    from app.reach import attach as attach_reach
-
-    reach = attach_reach(controller, tray)  # global shortcut, overlay, "never record"
     single.requested.connect(controller.on_request)
-    single.requested.connect(reach.on_request)
+    reach: list = []
+
+    def attach_reach() -> None:
+        # The global shortcut, the overlay and "never record": set up once the window
+        # is on screen, before the engine can be ready (its opening ends on this thread).
+        from app.reach import attach
+
+        reach.append(attach(controller, tray))
+        single.requested.connect(reach[0].on_request)
+
     if tray is not None:
         tray.open_requested.connect(window.bring_forward)
         tray.quick_ask_requested.connect(controller.quick_ask)
@@ -117,9 +123,11 @@ def main(paths: Paths | None = None) -> int:
         window.show()
         # After the first paint has been queued: the window is on screen.
         QTimer.singleShot(0, lambda: _report("window-shown"))
+    QTimer.singleShot(0, attach_reach)
     controller.start()
     code = app.exec()
-    reach.close()
+    for r in reach:
+        r.close()
     single.close()
     return code
 

@@ -99,6 +99,8 @@ class Reach(QObject):
         if tray is not None:
             tray.extend_menu = self.extend_tray_menu
         self._started = False
+        if controller.ctx is not None:  # made after the engine opened
+            self.on_ready()
 
     @property
     def ctx(self) -> AppContext | None:
