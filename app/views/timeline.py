@@ -96,7 +96,7 @@ class TimelineView(QWidget):
         self.episodes.setObjectName("episodes")  # roomier rows (app.qss)
         self.episode_model = EpisodeListModel(self)
         self.episodes.setModel(self.episode_model)
-        self.episodes.setWordWrap(True)
+        wrap_rows(self.episodes)
         lcol.addWidget(self.episodes, 3)
         self.items_title = QLabel("Sources")
         self.items_title.setObjectName("heading")
