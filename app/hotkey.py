@@ -36,7 +36,7 @@ _KEY_NAMES = {"space": "space", "enter": "Return", "return": "Return", "tab": "T
               "left": "Left", "right": "Right", "`": "grave", "/": "slash",
               ".": "period", ",": "comma", ";": "semicolon", "'": "apostrophe",
               "-": "minus", "=": "equal", "[": "bracketleft", "]": "bracketright",
-              "\\": "backslash"}
+              "\\": "backslash", "+": "plus"}
 
 
 class HotkeyUnavailable(Exception):

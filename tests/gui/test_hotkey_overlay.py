@@ -19,6 +19,7 @@ def test_shortcuts_parse_and_bad_ones_say_why() -> None:
     assert s == Shortcut(frozenset({"ctrl", "alt"}), "space", "Ctrl+Alt+Space")
     assert parse_shortcut("Super+Shift+e").key == "e"
     assert parse_shortcut("Alt+F12").key == "F12"
+    assert parse_shortcut("Ctrl++").key == "plus"  # as QKeySequence writes it
     for bad, why in (("Space", "Ctrl, Alt or Super"), ("Ctrl+Alt", "exactly one key"),
                      ("Ctrl+A+B", "exactly one key"), ("", "Type a shortcut")):
         with pytest.raises(ValueError, match=why):
