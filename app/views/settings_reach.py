@@ -70,8 +70,14 @@ class ReachPanel(QWidget):
                 + ("the active window at full size (full frames are on)."
                    if full else "a viewing image of the whole screen (up to 1280 px wide) "
                    "for the full-size view, inside the encrypted database."))
-        if cost.measured:
-            large = cost.frame_bytes if full else cost.view_bytes
+        large = cost.frame_bytes if full else cost.view_bytes
+        if cost.measured and not large:
+            self.cost.setText(
+                f"{what} None of the moments stored in the last {WINDOW_DAYS} days has one "
+                f"yet; on a typical desktop they take {TYPICAL_VIEW_DAY} per active 8-hour "
+                f"day. Thumbnails cost about "
+                f"{human_size(int(cost.per_day(cost.thumbnail_bytes)))} a day here.")
+        elif cost.measured:
             self.cost.setText(
                 f"{what} On this computer that costs about "
                 f"{human_size(int(cost.per_day(large)))} per active 8-hour day for the "

@@ -17,8 +17,10 @@ def test_cost_of_viewing_images_is_measured_per_active_day(qtbot, ctx, seeded):
     panel = ReachPanel(ctx)
     qtbot.addWidget(panel)
     qtbot.waitUntil(lambda: panel.cost.text() != "", timeout=10000)
-    # The seeded day: 70 minutes of screen moments with thumbnails, no viewing images.
-    assert "measured over the last 14 days, 3 moments" in panel.cost.text()
+    # The seeded day: 70 minutes of screen moments with thumbnails, no viewing images:
+    # not "0 B a day", the typical figure.
+    assert "None of the moments stored in the last 14 days has one" in panel.cost.text()
+    assert "9 MB" in panel.cost.text() and "0 B" not in panel.cost.text()
     assert "The global shortcut starts with the app." == panel.status.text()
     view = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"v" * 50_000
     obs = []
