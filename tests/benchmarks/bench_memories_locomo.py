@@ -83,7 +83,8 @@ def quality(engine: Any, memories: list[Any], observations: list[dict], summarie
     sims = obs_vecs @ mem_vecs.T if len(current) else np.zeros((len(observations), 0))
     events = event_rows.get_many(db, sorted({s for m in current for s in m.sources}))
     msg_of = {eid: message_id(e.external_id) for eid, e in events.items()}
-    covered = provenance = speaker = 0
+    covered = provenance = speaker = uncited = close = 0
+    cites = [{msg_of.get(s) for s in m.sources} for m in current]
     for i, o in enumerate(observations):
         if not len(current):
             break
@@ -92,8 +93,16 @@ def quality(engine: Any, memories: list[Any], observations: list[dict], summarie
             continue
         covered += 1
         best = current[j]
-        provenance += bool({msg_of.get(s) for s in best.sources} & set(o["evidence"]))
+        evidence = set(o["evidence"])
+        found = bool(cites[j] & evidence)
+        provenance += found
         speaker += o["speaker"].lower() in best.text.lower()
+        if not found:  # why not: no fact from the evidence, or one a little less similar
+            own = [n for n, m in enumerate(current) if m.type != "episodic" and cites[n] & evidence]
+            if not own:
+                uncited += 1
+            elif sims[i, j] - max(sims[i, n] for n in own) < 0.05:
+                close += 1
     facts = [n for n, m in enumerate(current) if m.type in ("semantic", "core")]
     supported = sum(1 for n in facts if len(observations) and sims[:, n].max() >= SUPPORTED)
     episode_sims = []
@@ -111,7 +120,7 @@ def quality(engine: Any, memories: list[Any], observations: list[dict], summarie
             "support": supported / max(1, len(facts)),
             "episodes": sum(episode_sims) / max(1, len(episode_sims)),
             "n_obs": len(observations), "n_covered": covered, "n_facts": len(facts),
-            "n_supported": supported}
+            "n_supported": supported, "miss_uncited": uncited, "miss_close": close}
 
 
 def bench_extractor() -> Any:
@@ -260,7 +269,8 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
                             kinds_all[str(m.fields.get("kind") or m.fields.get("attribute")
                                           or "?").split(":")[0]] += 1
                 q = quality(engine, everything, observations[conv], summaries[conv])
-                for key in ("n_obs", "n_covered", "n_facts", "n_supported"):
+                for key in ("n_obs", "n_covered", "n_facts", "n_supported", "miss_uncited",
+                            "miss_close"):
                     quality_sum[key] += q[key]
                 quality_sum["provenance_n"] += q["provenance"] * q["n_covered"]
                 quality_sum["speaker_n"] += q["speaker"] * q["n_covered"]
@@ -306,6 +316,10 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
           f"{s['n_supported'] / max(1, s['n_facts']):>8.3f} "
           f"{s['episodes_n'] / max(1, s['sessions']):>8.3f} {'':>23} {seconds_all:>7.1f} "
           f"{events_all / max(seconds_all, 1e-9):>6.1f}")
+    misses = s["n_covered"] - s["provenance_n"]
+    print(f"provenance misses: {misses:.0f} of {s['n_covered']:.0f} covered; no fact from the "
+          f"evidence message {s['miss_uncited']:.0f}, the evidence's own fact within 0.05 cosine "
+          f"of the best (another message saying much the same) {s['miss_close']:.0f}")
     print(f"fact kinds (current core + semantic): {dict(sorted(kinds_all.items()))}")
     mean = {k: sum(v) / len(v) for k, v in totals.items() if v}
     print(f"evidence recall@10 over {len(totals['events'])} questions: events only "
