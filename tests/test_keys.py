@@ -283,7 +283,7 @@ def test_wrong_passphrase_gives_another_key_and_the_database_rejects_it(
 def test_ask_callback_confirms_on_create_and_retries_on_load(paths: Paths) -> None:
     keyring.set_keyring(fail.Keyring())
     calls: list[tuple[str, bool]] = []
-    answers = iter(["s3cret", "typo", "s3cret"])
+    answers = iter(["a longer s3cret", "typo", "a longer s3cret"])
 
     def ask(prompt: str, confirm: bool) -> str | None:
         calls.append((prompt, confirm))

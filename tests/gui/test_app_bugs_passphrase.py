@@ -59,3 +59,21 @@ def test_change_passphrase_asks_for_the_current_one(qtbot, ctx):
     dialog.current.setText(TEST_PASSPHRASE)
     dialog.accept()
     qtbot.waitUntil(lambda: changed == [NEW], timeout=20000)
+
+
+def test_a_weak_passphrase_typed_at_a_prompt_is_refused(tmp_path, monkeypatch):
+    import keyring
+    import pytest
+    from keyring.backends import fail
+
+    from core import keys
+    from core.config import resolve_paths
+    from core.errors import BadInput
+
+    monkeypatch.delenv(keys.PASSPHRASE_ENV, raising=False)
+    keyring.set_keyring(fail.Keyring())
+    paths = resolve_paths(tmp_path / "home")
+    with pytest.raises(BadInput) as err:
+        keys.create_key(paths, lambda _prompt, _confirm: "abc")
+    assert "at least 10 characters" in (err.value.hint or "")
+    assert not keys.key_exists(paths)  # nothing was written
