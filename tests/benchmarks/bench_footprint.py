@@ -239,7 +239,8 @@ def run(n: int) -> dict:
               f"{r['idle_rss_mb']:.0f} MB (llama.cpp loaded: {r['llama_loaded_idle']}), "
               f"{r['rss_after_mb']:.0f} MB after {QUERIES} searches | hybrid p50 "
               f"{r['p50_ms']:.1f} ms p95 {r['p95_ms']:.1f} ms in the instance, "
-              f"p95 {r['round_trip_p95_ms']:.1f} ms with the control round trip")
+              f"p95 {r['round_trip_p95_ms']:.1f} ms with the control round trip; "
+              f"events only (memories off) p95 {r['events_only_p95_ms']:.1f} ms")
     ids, floats = stored_floats(n)
     # The comparison regenerates vectors by item number: event id = item number + 1.
     first = next(side.chunks(n))[1]
@@ -264,13 +265,15 @@ def run(n: int) -> dict:
 
 
 def _side_by_side(n: int, engram: dict, truth: np.ndarray) -> None:
+    # sqlite-vec's exact KNN takes seconds per query at 1M: fewer queries there.
     truth_path = fs.home_dir(n).parent / "truth.npy"  # synthetic ids only
     np.save(truth_path, truth)
     rows = [("Engram (daemon/app, hybrid)", engram["search_p95_ms"],
              engram["search_recall10"], engram["idle_rss_mb"])]
     for engine in ("lancedb", "sqlite-vec"):
         proc = subprocess.run([sys.executable, str(Path(__file__).with_name("footprint_side.py")),
-                               engine, str(n), str(truth_path)],
+                               engine, str(n), str(truth_path),
+                               str(QUERIES if engine == "lancedb" or n < 500_000 else 40)],
                               cwd=REPO, capture_output=True, text=True, timeout=7200)
         if proc.returncode != 0:
             print(f"  {engine}: not measured ({proc.stderr.strip().splitlines()[-1:]})")
