@@ -54,23 +54,9 @@ def lancedb_run(n: int, queries: list) -> tuple[list[list[int]], list[float], st
     import pyarrow as pa
 
     folder = fs.CACHE / f"n{n}" / "lancedb"
+    if not (folder / "built").exists():
+        _build_apart("lancedb", n)
     db = lancedb.connect(str(folder))
-    built = folder / "built"
-    if not built.exists():
-        shutil.rmtree(folder, ignore_errors=True)
-        db = lancedb.connect(str(folder))
-        table = None
-        for start, vecs in chunks(n):
-            data = pa.table({"id": pa.array(np.arange(start + 1, start + 1 + len(vecs))),
-                             "vector": pa.FixedSizeListArray.from_arrays(
-                                 pa.array(vecs.ravel()), syn.DIMS)})
-            table = db.create_table("items", data) if table is None else table
-            if start:
-                table.add(data)
-        assert table is not None
-        table.create_index(metric="cosine", index_type="IVF_PQ",
-                           num_partitions=int(np.sqrt(n)), num_sub_vectors=48)
-        built.write_text("ok")
     table = db.open_table("items")
     found, took = [], []
     for _, vec, _ in queries:
@@ -82,7 +68,36 @@ def lancedb_run(n: int, queries: list) -> tuple[list[list[int]], list[float], st
     return found, took, "IVF-PQ (sqrt(N) partitions, 48 sub-vectors), nprobes 20, refine 10"
 
 
-def sqlite_vec_run(n: int, queries: list) -> tuple[list[list[int]], list[float], str]:
+def lancedb_build(n: int) -> None:
+    import lancedb
+    import pyarrow as pa
+
+    folder = fs.CACHE / f"n{n}" / "lancedb"
+    shutil.rmtree(folder, ignore_errors=True)
+    db = lancedb.connect(str(folder))
+    table = None
+    for start, vecs in chunks(n):
+        data = pa.table({"id": pa.array(np.arange(start + 1, start + 1 + len(vecs))),
+                         "vector": pa.FixedSizeListArray.from_arrays(
+                             pa.array(vecs.ravel()), syn.DIMS)})
+        if table is None:
+            table = db.create_table("items", data)
+        else:
+            table.add(data)
+    assert table is not None
+    table.create_index(metric="cosine", index_type="IVF_PQ",
+                       num_partitions=int(np.sqrt(n)), num_sub_vectors=48)
+    (folder / "built").write_text("ok")
+
+
+def _build_apart(engine: str, n: int) -> None:
+    """Build in a child process: the measured process never held the build's memory."""
+    import subprocess
+
+    subprocess.run([sys.executable, __file__, "build", engine, str(n)], check=True)
+
+
+def _sqlite_vec(n: int):
     import apsw
     import sqlite_vec
 
@@ -92,14 +107,27 @@ def sqlite_vec_run(n: int, queries: list) -> tuple[list[list[int]], list[float],
     conn.enable_load_extension(True)
     conn.load_extension(sqlite_vec.loadable_path())
     conn.execute(f"PRAGMA cache_size=-{(n * 1600) // 1024 + 65536}")
+    return conn
+
+
+def sqlite_vec_build(n: int) -> None:
+    conn = _sqlite_vec(n)
+    conn.execute("BEGIN")
+    conn.execute(f"CREATE VIRTUAL TABLE items USING vec0(embedding float[{syn.DIMS}] "
+                 "distance_metric=cosine)")
+    for start, vecs in chunks(n):
+        conn.executemany("INSERT INTO items(rowid, embedding) VALUES (?, ?)",
+                         ((start + 1 + i, v.tobytes()) for i, v in enumerate(vecs)))
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def sqlite_vec_run(n: int, queries: list) -> tuple[list[list[int]], list[float], str]:
+    conn = _sqlite_vec(n)
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'items'").fetchall():
-        conn.execute("BEGIN")
-        conn.execute(f"CREATE VIRTUAL TABLE items USING vec0(embedding float[{syn.DIMS}] "
-                     "distance_metric=cosine)")
-        for start, vecs in chunks(n):
-            conn.executemany("INSERT INTO items(rowid, embedding) VALUES (?, ?)",
-                             ((start + 1 + i, v.tobytes()) for i, v in enumerate(vecs)))
-        conn.execute("COMMIT")
+        conn.close()
+        _build_apart("sqlite-vec", n)
+        return sqlite_vec_run(n, queries)
     found, took = [], []
     for _, vec, _ in queries[:20 if n < 500_000 else 3]:  # fill the page cache first
         conn.execute("SELECT rowid FROM items WHERE embedding MATCH ? AND k = 10",
@@ -114,8 +142,10 @@ def sqlite_vec_run(n: int, queries: list) -> tuple[list[list[int]], list[float],
 
 
 def main(engine: str, n: int, truth_path: str, count: int) -> None:
-    truth = np.load(truth_path)[:count]
-    queries = syn.queries(syn.make_corpus(), len(truth))
+    truth = np.load(truth_path)
+    # All of them generated, then the first ``count``: a query set depends on its size.
+    queries = syn.queries(syn.make_corpus(), len(truth))[:count]
+    truth = truth[:count]
     run = {"lancedb": lancedb_run, "sqlite-vec": sqlite_vec_run}[engine]
     found, took, note = run(n, queries)
     recall = float(np.mean([len(set(f) & set(t.tolist())) / 10 for f, t in zip(found, truth)]))
@@ -127,4 +157,7 @@ def main(engine: str, n: int, truth_path: str, count: int) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "build":
+        {"lancedb": lancedb_build, "sqlite-vec": sqlite_vec_build}[sys.argv[2]](int(sys.argv[3]))
+        sys.exit(0)
     main(sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 300)
