@@ -223,15 +223,22 @@ class Asker:
             return []
         embedder = self.pipeline.embedder
         wanted = content_stems(query)
-        overlap = [bool(content_stems(h.text or h.snippet) & wanted) for h in hits]
+        said = [content_stems(h.text or h.snippet) & wanted for h in hits]
+        overlap = [bool(w) for w in said]
         if embedder is None:
             return overlap
+        # A hit holding every content word of a question of two or more ("What did
+        # Ana recommend?" → "Ana recommended tenacity …") answers it whatever its
+        # cosine: short questions embed poorly against text that adds new words.
+        # Who said a message counts as a word of it there: Ana's message is about Ana.
+        whole = [len(wanted) >= 2 and (w | content_stems(h.provenance.speaker or "")) >= wanted
+                 for w, h in zip(said, hits)]
         vecs = np.asarray(embedder.embed([query] + [(h.text or h.snippet)[:600] for h in hits],
                                          interactive=True))
         self._vector_cache = (query, vecs[0])
         sims = vecs[1:] @ vecs[0]
-        return [bool(s >= STRONG_SIMILARITY or (s >= WEAK_SIMILARITY and o))
-                for s, o in zip(sims, overlap)]
+        return [bool(s >= STRONG_SIMILARITY or (s >= WEAK_SIMILARITY and o) or a)
+                for s, o, a in zip(sims, overlap, whole)]
 
     def _similarity(self, question: str, texts: Sequence[str]) -> list[float]:
         """Cosine of the question and each text (the real embedder; 0s without one)."""
