@@ -82,7 +82,9 @@ prebuilt_llama_wheel() {
   # Portable wheels (every CPU variant inside) first: they fit any x86-64.
   for w in "$WHEELS"/llama_cpp_python-0.3.36-*.whl; do
     [ -f "$w" ] || continue
-    if unzip -l "$w" 2>/dev/null | grep -q 'ggml-cpu-x64'; then candidates=("$w" "${candidates[@]}")
+    # The listing is read whole (with pipefail, `unzip | grep -q` fails at random on SIGPIPE).
+    if grep -q 'ggml-cpu-x64' <<<"$(unzip -Z1 "$w" 2>/dev/null || true)"; then
+      candidates=("$w" "${candidates[@]}")
     else candidates+=("$w"); fi
   done
   if [ -n "$dir" ] && [ -d "$dir/wheels" ]; then

@@ -15,7 +15,10 @@ WHEELS=${ENGRAM_WHEELS:-$HOME/.cache/engram/wheels}
 mkdir -p "$WHEELS"
 
 existing=$(ls "$WHEELS"/llama_cpp_python-$VERSION-*.whl 2>/dev/null | head -1 || true)
-if [ -n "$existing" ] && unzip -l "$existing" 2>/dev/null | grep -q 'ggml-cpu-x64\|ggml-cpu-apple_m1'; then
+# The listing is read whole first: with pipefail, `unzip | grep -q` fails at random
+# (grep stops at the first match, unzip dies of SIGPIPE) and the wheel was rebuilt.
+listing=$( [ -n "$existing" ] && unzip -Z1 "$existing" 2>/dev/null || true)
+if grep -q 'ggml-cpu-x64\|ggml-cpu-apple_m1' <<<"$listing"; then
   echo "$existing"
   exit 0
 fi
