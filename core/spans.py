@@ -220,11 +220,15 @@ def novel_span(q: Question, sentence: str) -> str:
             part = clause
         else:
             # The gap between matched words that holds most new words: the answer
-            # sits between or after what the question already says.
+            # sits between or after what the question already says. A "which
+            # <thing>" question's object sits between its words ("recommended
+            # tenacity for retries"), not in what trails them ("with … backoff").
             cuts = [-1, *hits, len(clause)]
             gaps = [clause[a + 1:b] for a, b in zip(cuts, cuts[1:])]
             counts = [len(new_words(g)) for g in gaps]
-            best = max(range(len(gaps)), key=lambda k: (counts[k], k))
+            inner = [bool(q.head) and q.kind == "what" and 0 < k < len(gaps) - 1
+                     and counts[k] >= 1 for k in range(len(gaps))]
+            best = max(range(len(gaps)), key=lambda k: (inner[k], counts[k], k))
             if counts[best] >= 1:
                 part = gaps[best]
             elif i + 1 < len(clauses) and new_words(clauses[i + 1]):
