@@ -29,6 +29,7 @@ import numpy as np
 
 from core.memory import rows as memory_rows
 from core.memory import search as memory_search
+from core.memory.vector_index import MemoryIndex
 from core.errors import Cancelled, UsageError
 from core.pipeline import Pipeline
 from core.progress import Cancel
@@ -114,6 +115,7 @@ class Retriever:
         self._failed_at = -RETRY_LOAD_S
         self._asked_at: float | None = None
         self.index_load_s: float | None = None  # start_index → loaded (status, benchmarks)
+        self._memory_index: MemoryIndex | None = None
 
     # -- the in-memory vector index -----------------------------------------------------
     def start_index(self) -> threading.Thread | None:
@@ -144,7 +146,7 @@ class Retriever:
             loader.join(timeout=30)
         if self._workers is not None:
             self._workers.shutdown(wait=True)
-        self._index = None
+        self._index = self._memory_index = None
 
     def _start_loading(self, space: vectors.Space) -> threading.Thread | None:
         with self._lock:
@@ -172,6 +174,7 @@ class Retriever:
             self._index, self._stale = index, None
             if self.index_load_s is None and self._asked_at is not None:
                 self.index_load_s = time.monotonic() - self._asked_at
+            self._load_memories(db, space)
         except Cancelled:
             return
         except Exception:
@@ -187,6 +190,29 @@ class Retriever:
             except apsw.Error:
                 pass  # the store was closed under us; nothing to give back
         log.info("vector index ready: %d items, %.0f MB", len(index), index.nbytes() / 1e6)
+
+    def _load_memories(self, db: apsw.Connection, space: vectors.Space) -> None:
+        """Load the memories' index (under a second at 30k memories; after the events')."""
+        index = MemoryIndex.load(db, space, cancel=self._stop)
+        index.catch_up(db, wait=True)
+        self._memory_index = index
+        log.info("memory index ready: %d memories, %.0f MB", len(index), index.nbytes() / 1e6)
+
+    def _usable_memory_index(self, db: apsw.Connection,
+                             space: vectors.Space | None) -> MemoryIndex | None:
+        """The memories' in-memory index, caught up; None means exact search."""
+        index = self._memory_index
+        if index is None or space is None or index.space.id != space.id:
+            return None
+        try:
+            index.catch_up(db)
+        except NeedsReload as exc:
+            # Exact search until the next index load brings the memories back in.
+            log.info("memory index dropped (%s)", exc)
+            self._memory_index = None
+            self._start_loading(space)
+            return None
+        return index
 
     def _usable_index(self, db: apsw.Connection, space: vectors.Space) -> VectorIndex | None:
         index = self._index
@@ -241,7 +267,8 @@ class Retriever:
         if not filters.include_memories:
             return event_hits
         memory_hits = memory_search.search_memories(
-            db, terms=query, query_vector=qvec, space=space, filters=filters, k=k)
+            db, terms=query, query_vector=qvec, space=space, filters=filters, k=k,
+            index=self._usable_memory_index(db, space))
         if not memory_hits:
             return event_hits
         sources = memory_rows.sources_many(db, [h.id for h in memory_hits])

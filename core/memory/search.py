@@ -21,14 +21,17 @@ from core.memory import forgetting, rows
 from core.memory.text import STOPWORDS, words
 from core.memory.types import Memory
 from core.snippets import make_snippet
-from core.records import MEMORY_TYPES, Provenance, SearchFilters, SearchHit, to_epoch, utcnow
+from core.records import (MEMORY_TYPES, Provenance, SearchFilters, SearchHit, from_epoch,
+                          to_epoch, utcnow)
 from core.store import events as event_rows
 from core.store import vectors
+from core.store.vector_index import VectorIndex
 
 RRF_K = 60
 CORE_PROFILE_LIMIT = 40
 MIN_SIMILARITY = 0.3  # cosine below which a memory found only by meaning is not a hit
 KEYWORD_MIN_SIMILARITY = 0.15  # … and below which a keyword match is not one either
+KEYWORD_WINDOW = 2000  # matches bm25 may score per word (≈1.4 ms); see _keyword
 
 
 class TermsLike(Protocol):
@@ -69,22 +72,28 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
                     query_vector: np.ndarray | None, space: vectors.Space | None,
                     filters: SearchFilters = SearchFilters(), k: int = 10,
                     now: datetime | None = None, include_weak: bool = False,
-                    include_superseded: bool = False) -> list[SearchHit]:
-    """The ``k`` best memories for a query (see module doc)."""
+                    include_superseded: bool = False,
+                    index: VectorIndex | None = None) -> list[SearchHit]:
+    """The ``k`` best memories for a query (see module doc).
+
+    ``index``: a loaded ``MemoryIndex`` of ``space`` (long-running processes);
+    without it, sqlite-vec's exact KNN.
+    """
     if not filters.include_memories:
         return []
     now = now or utcnow()
     if isinstance(terms, str):
         terms = memory_terms(terms)
     pool = max(50, k * 5)
-    keyword: list[int] = []
-    if terms.fts:
-        keyword = [r[0] for r in db.execute(
-            "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
-            "ORDER BY bm25(memories_fts, 2.0, 1.0, 1.0) LIMIT ?", (terms.fts, pool))]
+    keyword = _keyword(db, terms, pool) if terms.fts else []
     ranked_lists = [keyword]
-    if query_vector is not None and space is not None and rows.has_vector_table(db, space):
-        near = vectors.knn(db, space, rows.COLLECTION, query_vector, pool * 2)
+    near: list[tuple[int, float]] | None = None
+    if query_vector is not None and space is not None:
+        if index is not None and index.space.id == space.id:
+            near = index.search(query_vector, pool * 2, db=db)
+        elif rows.has_vector_table(db, space):
+            near = vectors.knn(db, space, rows.COLLECTION, query_vector, pool * 2)
+    if near is not None:
         similarity = {i: 1.0 - d for i, d in near}
         # KNN always returns k neighbours; with few memories most are unrelated,
         # and fused with event hits they would push relevant events out. A
@@ -96,19 +105,22 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
     for ranked in ranked_lists:
         for rank, mid in enumerate(ranked):
             fused[mid] = fused.get(mid, 0.0) + 1.0 / (RRF_K + rank + 1)
-    found = rows.get_many(db, list(fused))
-    allowed = _source_filter(db, found, filters)
-    scored: list[tuple[float, Memory]] = []
+    # Rank on the few columns scoring needs (one light query); full rows, with
+    # their sources, only for the k shown (building ~150 Memory objects cost ~3 ms).
+    ranking = _ranking_rows(db, list(fused))
+    allowed = _source_filter(db, list(ranking), filters)
+    scored: list[tuple[float, int]] = []
     for mid, base in fused.items():
-        m = found.get(mid)
-        if m is None or mid not in allowed or not _passes(m, filters, include_superseded):
+        r = ranking.get(mid)
+        if r is None or mid not in allowed or not _passes(r, filters, include_superseded):
             continue
-        s = strength_of(m, now)
-        if not include_weak and forgetting.is_weak(_curve(m), now):
+        s = forgetting.strength(r.curve, now)
+        if not include_weak and forgetting.is_weak(r.curve, now):
             continue
-        scored.append((base * forgetting.rank_factor(s, m.importance), m))
-    scored.sort(key=lambda t: (-t[0], -t[1].id))
-    best = scored[:k]
+        scored.append((base * forgetting.rank_factor(s, r.importance), mid))
+    scored.sort(key=lambda t: (-t[0], -t[1]))
+    full = rows.get_many(db, [mid for _s, mid in scored[:k]])
+    best = [(sc, full[mid]) for sc, mid in scored[:k] if mid in full]
     return hits_for(db, [m for _s, m in best], [s for s, _m in best], terms.words)
 
 
@@ -201,7 +213,78 @@ def hits_for(db: apsw.Connection, memories: Sequence[Memory], scores: Sequence[f
     return out
 
 
-def _passes(m: Memory, f: SearchFilters, include_superseded: bool) -> bool:
+def _keyword(db: apsw.Connection, terms: TermsLike, pool: int) -> list[int]:
+    """The ``pool`` best keyword matches by bm25, at a bounded cost.
+
+    bm25 scores every match before the LIMIT applies (≈0.7 µs each): a word in
+    78% of 27k memories ("meeting") took 12–18 ms. As for events (``core.store.fts``):
+    words with more than ``KEYWORD_WINDOW`` matches are left out while the rarer
+    ones still fill the pool (they would only reorder it slightly, by a small
+    IDF); if they don't, the query's matches are ranked among the most recent
+    ``KEYWORD_WINDOW`` only, after every match of the rare words.
+    """
+    rank = "ORDER BY bm25(memories_fts, 2.0, 1.0, 1.0) LIMIT ?"
+    exprs = [f'"{w}"' for w in terms.words]
+    # Any other expression (a caller's own FTS query) is ranked whole.
+    counts = ({e: _count_upto(db, e, KEYWORD_WINDOW + 1) for e in exprs}
+              if terms.fts == " OR ".join(exprs) else {})
+    if not counts or sum(counts.values()) <= KEYWORD_WINDOW:
+        return [r[0] for r in db.execute(
+            f"SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? {rank}",
+            (terms.fts, pool))]
+    rare = [e for e in exprs if counts[e] <= KEYWORD_WINDOW]
+    first: list[int] = []
+    if rare:
+        first = [r[0] for r in db.execute(
+            f"SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? {rank}",
+            (" OR ".join(rare), pool))]
+        if len(first) >= pool:
+            return first
+    floor = db.execute("SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
+                       "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                       (terms.fts, KEYWORD_WINDOW)).fetchall()
+    recent = [r[0] for r in db.execute(
+        f"SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? AND rowid >= ? {rank}",
+        (terms.fts, floor[0][0] if floor else 0, pool))]
+    seen = set(first)
+    return (first + [i for i in recent if i not in seen])[:pool]
+
+
+def _count_upto(db: apsw.Connection, expr: str, cap: int) -> int:
+    return db.execute("SELECT count(*) FROM (SELECT rowid FROM memories_fts "
+                      "WHERE memories_fts MATCH ? LIMIT ?)", (expr, cap)).fetchall()[0][0]
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """What ranking a memory needs: its curve, importance, type, span and currency."""
+
+    curve: forgetting.Curve
+    importance: float
+    type: str
+    started_at: datetime
+    ended_at: datetime
+    current: bool
+
+
+def _ranking_rows(db: apsw.Connection, ids: list[int]) -> dict[int, _Ranking]:
+    out: dict[int, _Ranking] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for (mid, typ, importance, stability, reinforced, created, pinned, superseded,
+             valid_until, started, ended) in db.execute(
+                "SELECT id, type, importance, stability, reinforced_at, created_at, pinned, "
+                "superseded_by, valid_until, started_at, ended_at FROM memories "
+                f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            out[mid] = _Ranking(
+                forgetting.Curve(typ, importance, stability, from_epoch(reinforced),
+                                 from_epoch(created), bool(pinned)),
+                importance, typ, from_epoch(started), from_epoch(ended),
+                superseded is None and valid_until is None)
+    return out
+
+
+def _passes(m: Memory | _Ranking, f: SearchFilters, include_superseded: bool) -> bool:
     if not include_superseded and not m.current:
         return False
     if f.memory_types and m.type not in f.memory_types:
@@ -213,11 +296,10 @@ def _passes(m: Memory, f: SearchFilters, include_superseded: bool) -> bool:
     return True
 
 
-def _source_filter(db: apsw.Connection, found: dict[int, Memory], f: SearchFilters) -> set[int]:
+def _source_filter(db: apsw.Connection, ids: list[int], f: SearchFilters) -> set[int]:
     """Memories with a source event of the asked-for sources/apps (all, without such filters)."""
     if not (f.sources or f.apps):
-        return set(found)
-    ids = list(found)
+        return set(ids)
     if not ids:
         return set()
     where, params = event_rows.time_source_clause(None, None, f.sources, f.apps)

@@ -27,7 +27,7 @@ import logging
 import math
 import threading
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import apsw
 import numpy as np
@@ -163,9 +163,11 @@ class VectorIndex:
     since the load.
     """
 
+    COLLECTION = vector_codes.COLLECTION  # subclasses index other collections
+
     def __init__(self, space: Space, collection: str = "events", *,
                  candidates: int = CANDIDATES, rerank: int = RERANK) -> None:
-        if collection != vector_codes.COLLECTION:
+        if collection != self.COLLECTION:
             raise ValueError(f"no in-memory index for {collection!r}")
         self.space = space
         self.collection = collection
@@ -264,11 +266,21 @@ class VectorIndex:
                 stale += batch.put  # re-written vectors replace their old slot
             self._remove(stale)
             if len(put):
-                for block in vector_codes.read_items(db, self.space.id, self.space.dims, put):
+                for block in self._read_blocks(db, put):
                     self._append(block)
             self._seq = batch.last_seq
         finally:
             self._lock.release()
+
+    def _read_blocks(self, db: apsw.Connection, ids: np.ndarray
+                     ) -> Iterator[vector_codes.Block]:
+        """The codes of ``ids`` written since the load (those still stored)."""
+        return vector_codes.read_items(db, self.space.id, self.space.dims, ids)
+
+    def _read_q8(self, db: apsw.Connection, ids: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids found, int8 vectors, scales) for the final re-rank."""
+        return vector_codes.read_q8(db, self.space.id, ids, self.space.dims)
 
     def _remove(self, ids: Sequence[int]) -> None:
         if not ids:
@@ -332,7 +344,7 @@ class VectorIndex:
             cand = cand[np.argpartition(-est, keep - 1)[:keep]]
         db = db or self._db
         assert db is not None, "search needs a read connection"
-        ids, q8, scale = vector_codes.read_q8(db, self.space.id, a.ids[cand], self.space.dims)
+        ids, q8, scale = self._read_q8(db, a.ids[cand])
         # einsum, not ``@``: a BLAS matvec hands this small product to
         # OpenBLAS's thread pool, which on 2 busy cores took 10–20 ms instead of 0.2.
         sims = np.einsum("ij,j->i", q8.astype(np.float32), q) * scale
