@@ -115,6 +115,9 @@ def test_the_retriever_keeps_the_index_up_to_date(engine) -> None:
         "SELECT id FROM events WHERE external_id = 'wa:200'").fetchall()[0][0]
     engine.pipeline.forget([event], scrub=False)
     assert rows.get(engine.store.reader(), cello.id) is None
+    retriever._usable_memory_index(engine.store.reader(), engine.pipeline.space())
+    assert cello.id not in {i for i, _ in index.search(
+        engine.pipeline.embedder.embed(["cello orchestra"], interactive=True)[0], 3)}
     assert cello.id not in [h.id for h in retriever.search(
         "cello orchestra", SearchFilters(memory_types=("core", "semantic")))]
 

@@ -154,7 +154,7 @@ def links_of(db: apsw.Connection, memory_id: int) -> list[tuple[int, str]]:
 def remove(db: apsw.Connection, memory_id: int) -> None:
     """Delete a memory: row, sources and links (cascade), keyword index (trigger), vectors."""
     db.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
-    vectors.delete(db, COLLECTION, [memory_id])
+    drop_vectors(db, [memory_id])  # logged: in-memory indexes drop it too
 
 
 # -- vectors ----------------------------------------------------------------------------
