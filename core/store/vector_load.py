@@ -78,15 +78,16 @@ def read_meta(db: apsw.Connection, collection: str, sources: dict[str, int],
 
 
 def iter_vectors(db: apsw.Connection, table: str, dims: int, *, fast: bool = True,
-                 cancel: Cancel | None = None
+                 cancel: Cancel | None = None, block: int = 32_768
                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Every (ids, float32 vectors) of a vec0 table, in blocks.
+    """Every (ids, float32 vectors) of a vec0 table, in blocks of about ``block``.
 
     Call inside a read transaction when ``fast``: the final count check must
     see the same snapshot as the scan.
     """
     count = 0
-    source = _shadow_blocks(db, table, dims) if fast else _vtab_blocks(db, table, dims)
+    source = (_shadow_blocks(db, table, dims, block) if fast
+              else _vtab_blocks(db, table, dims, min(block, 4096)))
     for ids, vecs in source:
         if cancel is not None:
             cancel.raise_if_cancelled("Loading vectors was stopped.")
@@ -98,7 +99,7 @@ def iter_vectors(db: apsw.Connection, table: str, dims: int, *, fast: bool = Tru
             raise LayoutMismatch(f"{table}: read {count} vectors, table has {expected}")
 
 
-def _shadow_blocks(db: apsw.Connection, table: str, dims: int
+def _shadow_blocks(db: apsw.Connection, table: str, dims: int, block: int
                    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     try:
         info = dict(db.execute(f'SELECT key, value FROM "{table}_info"').fetchall())
@@ -123,17 +124,17 @@ def _shadow_blocks(db: apsw.Connection, table: str, dims: int
         vec_parts.append(np.frombuffer(blob, np.float32).reshape(len(ids), dims)[valid])
         held += len(ids_parts[-1])
         # Hand out blocks of ≈32k: per-call numpy overhead on 1k chunks adds up.
-        if held >= 32_768:
+        if held >= block:
             yield np.concatenate(ids_parts), np.concatenate(vec_parts)
             ids_parts, vec_parts, held = [], [], 0
     if held:
         yield np.concatenate(ids_parts), np.concatenate(vec_parts)
 
 
-def _vtab_blocks(db: apsw.Connection, table: str, dims: int
+def _vtab_blocks(db: apsw.Connection, table: str, dims: int, block: int = 4096
                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     cursor = db.execute(f'SELECT rowid, embedding FROM "{table}"')
-    while rows := list(itertools.islice(cursor, 4096)):
+    while rows := list(itertools.islice(cursor, block)):
         ids = np.array([r[0] for r in rows], np.int64)
         vecs = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), dims)
         yield ids, vecs
