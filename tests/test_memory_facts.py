@@ -160,3 +160,47 @@ def test_wanna_gotta_and_gonna_agree_with_a_third_person_subject() -> None:
     assert [f.text for f in said] == [
         "Jon wants to start a dance studio so Jon can teach others to dance.",
         "Jon has to finish their thesis by Friday."]
+
+
+@pytest.mark.parametrize("text,expected", [
+    # The subject points at something said before: what "it" is, the fact cannot say.
+    ("It retries with backoff, much nicer than our loop.", []),
+    ("This one retries with backoff and I love it.", []),
+    ("They moved to Berlin and I miss them.", []),
+    ("She's my sister and I love her dearly.", []),
+    ("That is my favourite hiking trail near Porto.", []),
+    # After a comma the speaker is the subject: that part is a whole fact.
+    ("It was great, I went hiking in the Alps with my dog.",
+     ["Ben went hiking in the Alps with their dog."]),
+    # A demonstrative before a noun names its thing; an "it" that stands for nothing stays.
+    ("That lake sunrise I painted is special to me.",
+     ["That lake sunrise Ben painted is special to Ben."]),
+    ("It took me three years to finish my degree.",
+     ["It took Ben three years to finish their degree."]),
+    ("It's awesome seeing my vision for the store happen.",
+     ["It's awesome seeing Ben's vision for the store happen."]),
+    ("It's been tough but I am staying determined and focused.",
+     ["Ben is staying determined and focused."]),
+    ("It's been stressful, but dancing has kept me going.", ["Dancing has kept Ben going."]),
+])
+def test_a_pronoun_subject_pointing_elsewhere_is_not_a_fact(text: str, expected: list[str]) -> None:
+    facts = facts_from_text(text, Voice("Ben", "Ana"), SAID, opinions=True)
+    assert [f.text for f in facts] == expected
+
+
+def test_an_unresolved_it_stays_a_message_and_becomes_no_memory(engine) -> None:
+    from core.records import SearchFilters
+
+    said = [("Ana", "Have you tried the tenacity library for the flaky uploads?"),
+            ("Ben", "It retries with backoff, much nicer than our loop."),
+            ("Ben", "I moved to Porto last week for the new job.")]
+    added = engine.pipeline.submit([
+        Observation(source="chat", captured_at=SAID, text=text, speaker=who, thread="t",
+                    external_id=f"t:{n}") for n, (who, text) in enumerate(said, 1)]).added
+    consolidate(engine, now=SAID)
+    texts = [m.text for m in list_memories(engine.store.reader(), include_all=True)
+             if m.type in ("semantic", "core")]
+    assert not [t for t in texts if "backoff" in t]
+    assert any(t.startswith("Ben moved to Porto") for t in texts)  # the rules still ran
+    hits = engine.retriever.search("retries with backoff", SearchFilters(), k=5)
+    assert any(h.id == added[1] for h in hits)

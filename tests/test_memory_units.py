@@ -182,6 +182,22 @@ def test_policy_ignores_a_repeat_moments_later_but_merges_one_days_later() -> No
     assert decide(other, [Neighbour(stored, 0.5)]).action == "add"
 
 
+def test_episodes_of_two_chat_sessions_are_never_one_seen_again() -> None:
+    # Two sessions of one conversation read alike ("On … Gina and Jon talked. …"): each is
+    # its own episode; within one session (or a chat without sessions) a repeat merges.
+    def episode(key: str, day: int) -> Candidate:
+        at = T0 + timedelta(days=day)
+        return Candidate(type="episodic", title="Conversation between Gina and Jon",
+                         text="Gina and Jon talked about the dance studio.", sources=(day,),
+                         valid_from=at, started_at=at, ended_at=at, importance=0.4,
+                         group_key=key)
+    stored = memory(7, episode("chat|conv|session_6", 0))
+    assert decide(episode("chat|conv|session_17", 90), [Neighbour(stored, 0.97)]).action == "add"
+    assert decide(episode("chat|conv|session_6", 3), [Neighbour(stored, 0.97)]).action == "merge"
+    plain = memory(8, episode("chat|conv|", 0))
+    assert decide(episode("chat|conv|", 3), [Neighbour(plain, 0.97)]).action == "merge"
+
+
 def test_strength_decays_on_the_clock_recall_reinforces_and_importance_sets_the_floor() -> None:
     curve = forgetting.Curve("episodic", 0.3, forgetting.initial_stability("episodic", 0.3), T0, T0)
     s0 = forgetting.strength(curve, T0)

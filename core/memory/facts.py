@@ -9,7 +9,10 @@ provenance. Steps, per clause of a message:
 1. split into sentences, then at dashes and semicolons (``clauses``);
 2. drop what is not a statement about the speaker: questions, greetings and
    thanks, reactions to the other person ("so happy for you"), clauses without
-   a first-person word, clauses that say too little, OCR-like debris;
+   a first-person word, clauses that say too little, OCR-like debris, clauses
+   whose subject is a pronoun pointing at something said elsewhere ("It
+   retries with backoff": the message stays searchable, no fact is written;
+   "It was tough, but I did it" keeps "I did it");
 3. strip leading interjections and vocatives ("Yeah,", "Thanks, Mel!");
 4. rewrite to the third person: I/me/my/we/our → the speaker's name (verbs
    agreeing: "I am" → "Melanie is", "I love" → "Melanie loves"), "you" → the
@@ -229,6 +232,9 @@ def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | 
     if _FRAGMENT.match(raw) or _FRAGMENT.match(clause):
         return None  # "Thanks, Mel, for…", "which refreshes me": not a statement of its own
     clause = re.sub(r"^(?:gonna|going to)\b", "I'm going to", clause, flags=re.IGNORECASE)
+    clause = _own_subject(clause)
+    if clause is None:
+        return None
     n = len(clause.split())
     if n < MIN_WORDS or n > MAX_WORDS:
         return None
@@ -248,6 +254,50 @@ def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | 
     text = text[:1].upper() + text[1:]
     return Fact(text=text, subject=voice.name, kind=classify(clause, when, anchor),
                 sentence=raw, when=when)
+
+
+# A subject that points at something said elsewhere ("It retries with backoff"): the
+# sentence alone cannot say what "it" is, so the fact would read garbled.
+_DEMONSTRATIVE_VERB = (r"is|was|are|were|has|have|had|will|would|can|could|should|might|may|"
+                       r"must|does|did|do|one|really|just|also|still|always|never|totally|"
+                       r"definitely|made|makes|make|helps|helped|gives|gave|sounds|sounded|"
+                       r"looks|looked|seems|seemed|feels|felt|means|meant|gets|got|takes|took|"
+                       r"goes|went|became|reminds|reminded|works|worked|keeps|kept")
+_PRONOUN_SUBJECT = re.compile(
+    r"^(?:(?:it|its|they|they're|they’re|they've|they’ve|he|he's|he’s|she|she's|she’s)\b"
+    r"|(?:this|that|these|those)(?:['’]s\b|\s*[,.!]|\s*$|\s+(?:" + _DEMONSTRATIVE_VERB + r")\b))",
+    re.IGNORECASE)
+# "It" that stands for no thing: "It took me three years to…", "It was hard to leave…",
+# "It's been a while since…" — the fact reads whole as it is.
+_EXPLETIVE_IT = re.compile(
+    r"^it\s+(?:took|takes|has taken|had taken|will take)\b|"
+    r"^it(?:['’]s|\s+has|\s+had)\s+been\s+(?:a\s+)?(?:while|long|ages|years|months|weeks|days)\b|"
+    r"^it(?:['’]s|\s+is|\s+was|\s+will be|\s+would be|(?:['’]s|\s+has|\s+had)\s+been)\s+"
+    r"(?:\w+\s+){1,2}?(?:to|that)\b|"
+    r"^it(?:['’]s|\s+is|\s+was|(?:['’]s|\s+has|\s+had)\s+been)\s+(?:so\s+|really\s+|very\s+)?"
+    r"(?:awesome|amazing|great|fun|nice|cool|hard|scary|exciting|inspiring|wonderful|rewarding|"
+    r"satisfying|weird|strange|funny|crazy|lovely|good|sad|difficult|interesting|surreal|"
+    r"incredible|fulfilling|special)\s+\w+ing\b",  # "It's awesome seeing my vision happen"
+    re.IGNORECASE)
+# Where a clause about the speaker starts after such a lead: "It was tough, but I did it".
+# Or a gerund is its subject: "It's been stressful, but dancing has kept me going".
+_OWN_CLAUSE = re.compile(
+    r"(?:,\s+(?:(?:and|but|so)\s+)?|\s+(?:and|but|so)\s+)(?=(?:I|I'm|I’m|I've|I’ve|I'd|I’d|"
+    r"I'll|I’ll|we|we're|we’re|we've|we’ve|we'll|we’ll|my|our)\b)|"
+    r"(?:,\s+)?\s*\b(?:but|so)\s+(?=[a-z]+ing\s+(?:has|had|is|was|keeps|kept|helps|helped|"
+    r"makes|made|gives|gave)\b)")
+
+
+def _own_subject(clause: str) -> str | None:
+    """``clause`` when its subject is not a pronoun pointing elsewhere; else the part
+    after a comma that has the speaker as subject; else None (not written as a fact —
+    the message itself stays searchable)."""
+    if not _PRONOUN_SUBJECT.match(clause) or _EXPLETIVE_IT.match(clause):
+        return clause
+    rest = _OWN_CLAUSE.split(clause, maxsplit=1)
+    if len(rest) < 2 or _PRONOUN_SUBJECT.match(rest[1]):
+        return None
+    return rest[1][:1].upper() + rest[1][1:]
 
 
 _UNRESOLVED_START = re.compile(r"^(?:it|it's|that|that's|this|these|those|they|they're|he|she|"

@@ -133,7 +133,7 @@ def _duplicate(candidate: Candidate, neighbours: Sequence[Neighbour]) -> Decisio
     best: Neighbour | None = None
     for n in neighbours:
         m = n.memory
-        if m.type != candidate.type or not m.current:
+        if m.type != candidate.type or not m.current or _other_session(candidate, m):
             continue
         same_text = normalize(m.text) == text
         if not same_text and n.similarity < (RESTATED if _restates(candidate, m) else DUPLICATE):
@@ -152,6 +152,14 @@ def _duplicate(candidate: Candidate, neighbours: Sequence[Neighbour]) -> Decisio
         return Decision("ignore", m.id, "duplicate of what was just seen")
     refine = candidate.type == "procedural" and _more_steps(candidate, m)
     return Decision("merge", m.id, "seen again", refine=refine)
+
+
+def _other_session(candidate: Candidate, memory: Memory) -> bool:
+    """Episodes of two named chat sessions: two conversations however alike they read
+    ("On 9 July Gina and Jon talked…" / "On 16 March…"), never one seen again."""
+    a, b = candidate.group_key or "", memory.group_key or ""
+    return (candidate.type == "episodic" and a != b and a.startswith("chat|")
+            and b.startswith("chat|") and not a.endswith("|") and not b.endswith("|"))
 
 
 def _restates(candidate: Candidate, memory: Memory) -> bool:
