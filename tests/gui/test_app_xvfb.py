@@ -190,11 +190,12 @@ VIEWS = ("search", "timeline", "ask", "memories", "sources")
 
 
 def brightness(path: Path) -> float:
-    """The mean grey level of a screenshot (0 black … 255 white)."""
+    """The median grey level of a screenshot (0 black … 255 white): the theme's own
+    background, however much of the view a captured white page fills (a preview)."""
     from PIL import Image, ImageStat
 
     with Image.open(path) as image:
-        return ImageStat.Stat(image.convert("L")).mean[0]
+        return float(ImageStat.Stat(image.convert("L")).median[0])
 
 
 def settings_pages() -> list[str]:
