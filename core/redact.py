@@ -546,11 +546,22 @@ def redact(text: str, options: RedactOptions | None = None) -> Redaction:
     """
     off = options.off if options is not None else frozenset()
     counts: Counter[str] = Counter()
-    for step in _STEPS:
-        text = step(text, counts, off)
-    if options is not None and options.terms:
-        text = _sub_terms(text, counts, options.terms)
+    # Until nothing changes: a marker can give a neighbour the boundary a pattern
+    # needs ("code is 0000-0" with the word "0" → "0000-[redacted:custom]", whose
+    # "0000" is then a code), so one pass is not always the last. Text without
+    # secrets is read once; markers are never redacted again, so this ends.
+    for _ in range(_MAX_PASSES):
+        before = text
+        for step in _STEPS:
+            text = step(text, counts, off)
+        if options is not None and options.terms:
+            text = _sub_terms(text, counts, options.terms)
+        if text == before:
+            break
     return Redaction(text, MappingProxyType({k: v for k, v in counts.items() if v}))
+
+
+_MAX_PASSES = 4
 
 
 def redactor(settings: Any) -> Callable[[str], tuple[str, dict[str, int]]]:

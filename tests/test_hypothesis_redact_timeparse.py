@@ -61,6 +61,7 @@ def test_hypothesis_redact_any_text(text: str) -> None:
 @given(structured, st.frozensets(st.sampled_from(
     ["password", "api-key", "token", "private-key", "secret", "card", "otp", "iban", "ssn"])),
     st.lists(st.text(min_size=1, max_size=12), max_size=3))
+@example("verification code is 0000-0", frozenset(), ["0"])  # a marker made a code's edge
 def test_hypothesis_redact_structured_garbage(text: str, off: frozenset[str],
                                               terms: list[str]) -> None:
     _redact_ok(text, RedactOptions(off=off, terms=tuple(t for t in terms if t.strip())))
