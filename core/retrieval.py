@@ -474,7 +474,10 @@ def event_title(event: Event) -> str:
     """A short human title for an event, from what its source knows."""
     if event.source == "chat":
         who = event.speaker or "someone"
-        return f"{who} in {event.thread}" if event.thread else who
+        # A one-to-one chat is named after the other person: "Ana", not "Ana in Ana".
+        if not event.thread or event.thread.casefold() == who.casefold():
+            return who
+        return f"{who} · {event.thread}"
     if event.source == "file" and event.path:
         name = event.path.rsplit("/", 1)[-1]
         if event.title and event.title.startswith(name):
