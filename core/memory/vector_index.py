@@ -45,15 +45,6 @@ class MemoryIndex(VectorIndex):
         self._used = 0
         self._q8_lock = threading.Lock()
 
-    @classmethod
-    def load(cls, db: apsw.Connection, space: Space, collection: str = rows.COLLECTION, *,
-             candidates: int = 2000, rerank: int = RERANK,
-             cancel: Cancel | None = None) -> "MemoryIndex":
-        """Read a space's memory vectors into a new index (``Cancelled`` once ``cancel``)."""
-        index = cls(space, collection, candidates=candidates, rerank=rerank)
-        index.fill(db, cancel=cancel)
-        return index
-
     def fill(self, db: apsw.Connection, *, cancel: Cancel | None = None) -> None:
         """Read every memory vector of the space from the store (the float table)."""
         with self._lock:

@@ -27,7 +27,7 @@ import logging
 import math
 import threading
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Self, Sequence
 
 import apsw
 import numpy as np
@@ -185,16 +185,15 @@ class VectorIndex:
 
     # -- building -----------------------------------------------------------------
     @classmethod
-    def load(cls, db: apsw.Connection, space: Space, collection: str = "events", *,
-             candidates: int = CANDIDATES, rerank: int = RERANK,
-             cancel: Cancel | None = None) -> "VectorIndex":
-        """Read a space's codes from the store into a new index.
+    def load(cls, db: apsw.Connection, space: Space, *, cancel: Cancel | None = None,
+             **options: Any) -> Self:
+        """Read a space's items from the store into a new index (``cls(space, **options)``).
 
-        The codes must exist (``vector_codes.exists``; ``vector_codes.build``
+        For events the codes must exist (``vector_codes.exists``; ``vector_codes.build``
         makes them for an older store). Raises ``core.errors.Cancelled`` once
         ``cancel`` is set.
         """
-        index = cls(space, collection, candidates=candidates, rerank=rerank)
+        index = cls(space, **options)
         index.fill(db, cancel=cancel)
         return index
 
