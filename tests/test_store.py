@@ -285,3 +285,38 @@ def test_event_ids_are_never_reused_after_forgetting_the_newest(engine) -> None:
     engine.pipeline.forget([newest])
     again = engine.pipeline.submit([Observation("note", utcnow(), "after the forget")])
     assert again.added[0] == newest + 1
+
+
+def test_closing_interrupts_a_query_another_thread_is_running(tmp_path: Path) -> None:
+    """A view's load still reading when the app locks or re-keys: close() stops that
+    query and closes its connection, so the file is free (a re-key then succeeds)."""
+    import threading
+    import time
+
+    from core.store.store import rekey
+
+    old, new = "11" * 32, "22" * 32
+    store = Store(tmp_path / "e.db", old, backups_dir=tmp_path / "backups")
+    started, outcome = threading.Event(), {}
+
+    def long_read() -> None:
+        db = store.reader()
+        started.set()
+        try:
+            outcome["rows"] = db.execute(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                "WHERE x < 200000000) SELECT count(*) FROM c").fetchall()
+        except apsw.Error as exc:
+            outcome["error"] = exc
+
+    reader = threading.Thread(target=long_read)
+    reader.start()
+    started.wait()
+    time.sleep(0.3)  # the query is running
+    store.close()
+    reader.join(timeout=30)
+    assert isinstance(outcome.get("error"), apsw.InterruptError), outcome
+    rekey(tmp_path / "e.db", old, new)  # "database is locked" while the reader was open
+    with pytest.raises(WrongPassphrase):
+        Store(tmp_path / "e.db", old, backups_dir=tmp_path / "backups")
+    Store(tmp_path / "e.db", new, backups_dir=tmp_path / "backups").close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -126,11 +127,27 @@ class Store:
         with self._readers_lock:
             readers, self._readers = self._readers, []
         for conn in readers:
-            try:
-                conn.close()
-            except apsw.Error:
-                pass
+            _close_reader(conn)
         self._writer.close()
+
+
+def _close_reader(conn: apsw.Connection, wait: float = 10.0) -> None:
+    """Close a read connection that another thread may be using right now (a view's
+    load, a search): its query is interrupted, then the connection closes. Left open,
+    it would keep the file busy — changing the passphrase then failed."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.close()
+            return
+        except apsw.ThreadingViolationError:
+            conn.interrupt()  # safe from any thread; the query ends with InterruptError
+            if time.monotonic() > deadline:
+                log.warning("a read connection still busy after %.0f s was left open", wait)
+                return
+            time.sleep(0.005)
+        except apsw.Error:
+            return
 
 
 def rekey(path: Path, old_hexkey: str, new_hexkey: str) -> None:
