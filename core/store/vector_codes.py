@@ -19,6 +19,7 @@ them built once, in the background (``build``), from the float vectors.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from core.progress import Cancel
 
 BLOCK = 1024  # ids per block row: a block rewrite on insert stays ≈100 KB
 COLLECTION = "events"
-_Q8_PARTS = 400  # ids per `IN (...)` when reading int8 rows back
+_Q8_PARTS = 512  # ids per `IN (...)` when reading int8 rows back
 
 
 def codes_table(space_id: int) -> str:
@@ -244,18 +245,23 @@ def read_q8(db: apsw.Connection, space_id: int, ids: np.ndarray, dims: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ids found, int8 vectors, scales) for ``ids``; forgotten ones are missing."""
     wanted = np.unique(np.asarray(ids, np.int64)).tolist()  # sorted: pages in order
-    found: list[int] = []
-    blobs: list[bytes] = []
+    rows: list[tuple[int, bytes]] = []
     table = q8_table(space_id)
     for s in range(0, len(wanted), _Q8_PARTS):
         part = wanted[s:s + _Q8_PARTS]
-        for i, v in db.execute(f"SELECT id, v FROM {table} WHERE id IN "
-                               f"({','.join('?' * len(part))})", part):
-            found.append(i)
-            blobs.append(v)
-    raw = np.frombuffer(b"".join(blobs), np.uint8).reshape(len(blobs), dims + 4)
-    return (np.array(found, np.int64), raw[:, :dims].view(np.int8),
-            raw[:, dims:].copy().view(np.float32).ravel())
+        # A few fixed list lengths (padded with an id that matches nothing): the same
+        # SQL text each search, so the connection's prepared statement is reused.
+        size = max(32, 1 << (len(part) - 1).bit_length())
+        rows += db.execute(f"SELECT id, v FROM {table} WHERE id IN ({_marks(size)})",
+                           part + [-1] * (size - len(part))).fetchall()
+    raw = np.frombuffer(b"".join([r[1] for r in rows]), np.uint8).reshape(len(rows), dims + 4)
+    return (np.fromiter((r[0] for r in rows), np.int64, len(rows)),
+            raw[:, :dims].view(np.int8), raw[:, dims:].copy().view(np.float32).ravel())
+
+
+@functools.lru_cache(maxsize=16)
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
 
 
 # -- building for a store written before the codes existed ---------------------------------

@@ -26,7 +26,10 @@ daemon and app:
 
 Then the same vectors go into LanceDB and sqlite-vec (``footprint_side.py``,
 each in its own process; ``pip install -e .[bench]``) and a table compares p95,
-recall@10 and RSS. Targets (issue 19, 2 cores): 100k: RSS ≤ 250 MB, ready ≤ 2 s,
+recall@10 and RSS (ENGRAM_BENCH_SIDE=0 leaves them out). ENGRAM_BENCH_STAGES=1
+runs each instance with per-stage timers (``footprint_profile.py``) and prints
+where its searches spent their time; ENGRAM_BENCH_IDLE_S shortens the idle wait
+for quick runs (the idle RSS is then not the 30 s figure). Targets (issue 19, 2 cores): 100k: RSS ≤ 250 MB, ready ≤ 2 s,
 p95 ≤ 10 ms; 1M: RSS ≤ 400 MB, ready ≤ 5 s, p95 ≤ 10 ms, recall ≥ 0.95.
 """
 from __future__ import annotations
@@ -52,6 +55,8 @@ REPO = Path(__file__).resolve().parents[2]
 SIZES = tuple(int(x) for x in os.environ.get("ENGRAM_BENCH_ITEMS", "100000").split(","))
 QUERIES = 300
 IDLE_S = float(os.environ.get("ENGRAM_BENCH_IDLE_S", "30"))
+STAGES = os.environ.get("ENGRAM_BENCH_STAGES") == "1"  # per-stage table of each instance
+SIDE = os.environ.get("ENGRAM_BENCH_SIDE", "1") != "0"  # 0: no LanceDB / sqlite-vec rows
 TARGETS = {100_000: (250, 2.0, 10.0, 0.0), 1_000_000: (400, 5.0, 10.0, 0.95)}
 
 
@@ -103,6 +108,8 @@ def start(kind: str, n: int) -> tuple[subprocess.Popen, float, float, Path]:
     env = {**os.environ, **fs.env_for(home), "QT_QPA_PLATFORM": "offscreen",
            "OMP_WAIT_POLICY": "PASSIVE", "XDG_CONFIG_HOME": str(home.parent / "cfg")}
     cmd = [sys.executable, "-m", "app"] + (["daemon"] if kind == "daemon" else [])
+    if STAGES:  # the same instance with per-stage timers (footprint_profile.py)
+        cmd[1:3] = [str(Path(__file__).with_name("footprint_profile.py")), "--instance"]
     log_path = home.parent / f"{kind}.log"
     began = time.monotonic()
     with open(log_path, "w") as log:
@@ -161,6 +168,9 @@ def measure_instance(kind: str, n: int, queries: list) -> dict:
         after = rss_mb(proc.pid)
     finally:
         stop(proc)
+    if STAGES:
+        log = log_path.read_text()
+        print(log[log.rfind("stages inside"):] if "stages inside" in log else log[-2000:])
     return {"kind": kind, "ready_s": ready_s, "started_s": started_s, "idle_rss_mb": idle,
             "rss_after_mb": after,
             "llama_loaded_idle": llama, "p50_ms": float(np.percentile(inside, 50)),
@@ -275,7 +285,8 @@ def run(n: int) -> dict:
           f"index_ready_s={worst['index_ready_s']:.2f} "
           f"search_p95_ms={worst['search_p95_ms']:.1f} "
           f"search_recall10={recall:.3f} db_mb={db_mb:.0f}")
-    _side_by_side(n, worst, truth)
+    if SIDE:
+        _side_by_side(n, worst, truth)
     return worst
 
 
