@@ -26,6 +26,7 @@ from core.store.reserve import Reserve, disk_full, is_full_oserror
 if TYPE_CHECKING:  # loaded on first use: `engram add` should not pay for them
     from core.chat import Asker
     from core.memory.extract import ModelExtractor
+    from core.memory.model_facts import SentenceFactWriter
     from core.models.embedding import Embedder
     from core.memory.runner import ConsolidationRunner
     from core.memory.types import ConsolidationReport
@@ -81,7 +82,7 @@ class Engine:
         """
         self._asker, self._chat_model, self._chat_checked = None, None, False
 
-    def memory_extractor(self) -> ModelExtractor | None:
+    def memory_extractor(self) -> ModelExtractor | SentenceFactWriter | None:
         """The model memory builder when a chat model is set up, else None (rules only).
 
         The runtime it uses belongs to the engine (``chat_model``) and closes with it.
@@ -102,7 +103,14 @@ class Engine:
         if not may_write_memories(trust, self.settings):
             return None  # too small to be trusted: rules only, unless turned on anyway
 
-        return ModelExtractor(runtime, owner_names=rule_config(self.settings).owner_names)
+        owners = rule_config(self.settings).owner_names
+        if not trust.trusted:
+            # Turned on anyway: a model this small cannot write a batch's memories as JSON
+            # (slow, mostly invented); it rewrites single sentences the rules left instead.
+            from core.memory.model_facts import SentenceFactWriter
+
+            return SentenceFactWriter(runtime, owner_names=owners)
+        return ModelExtractor(runtime, owner_names=owners)
 
     def asker(self) -> Asker:
         """Ask (core.chat.Asker), with the chat model if one is installed and selected."""

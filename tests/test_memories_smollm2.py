@@ -167,3 +167,130 @@ def test_smollm2_memory_citing_an_unrelated_event_is_refused_with_its_reason(
     printer = "The printer on the third floor needs new toner again."
     for m in kept:  # whatever the model got through really is in Ben's message
         assert grounded([m.fields.get("value") or m.text], [f"Ben {printer}"])
+
+
+# --- The fast path for a small model: one sentence per call (core.memory.model_facts) ---
+
+class EverySentence:
+    """The real ``SentenceFactWriter`` on the real model, asked about every first-person
+    sentence (as if the rules read none), so these tests do not depend on what the rules
+    read today; what it writes goes through the same checks."""
+
+    def __init__(self, runtime: Any) -> None:
+        from core.memory.model_facts import SentenceFactWriter
+
+        self.writer = SentenceFactWriter(runtime)
+        self.batch_size = 2
+        self.covered: list[dict[int, list[str]]] = []
+
+    def extract(self, events: Any, cancel: Any = None, *, covered: Any = None) -> Any:
+        self.covered.append(dict(covered or {}))
+        return self.writer.extract(events, cancel, covered={})
+
+
+def sentence_chat() -> list[tuple[str, str]]:
+    return [("Ana", "My brother and I restored an old sailboat over the whole summer."),
+            ("Ben", "Haha, nice!"),
+            ("Ben", "My grandfather and I rebuilt the garden shed with reclaimed oak."),
+            ("Ana", "I volunteered at the animal shelter downtown last weekend with my aunt.")]
+
+
+def submit_sentences(engine: Any) -> None:
+    from tests.test_memories import chat
+
+    for n, (who, text) in enumerate(sentence_chat(), 1):
+        engine.pipeline.submit([chat(n, T + timedelta(minutes=n), text, who)])
+
+
+def assert_model_memories_are_checked(engine: Any) -> None:
+    """What holds for any output: a model memory cites one event, names its speaker,
+    and its words are found in that event's sentence."""
+    from core.memory import rows
+    from core.memory.model_facts import MIN_SHARE
+    from core.store import events as event_rows
+
+    db = engine.store.reader()
+    for m in rows.select(db):
+        if m.origin != "model":
+            continue
+        assert len(m.sources) == 1 and m.fact_key is None
+        event = event_rows.get_many(db, list(m.sources))[m.sources[0]]
+        assert m.text.startswith(event.speaker or "?")
+        assert m.fields["sentence"] in event.text
+        assert grounded([m.text[len(event.speaker or ""):]], [m.fields["sentence"]],
+                        min_share=MIN_SHARE)
+
+
+def test_smollm2_sentence_facts_per_batch_with_progress_cancel_and_resume(
+        engine: Any, smollm2: Path) -> None:
+    from core.memory import rows
+    from core.memory.consolidate import consolidate
+    from core.models.runtime import ChatRuntime
+    from core.progress import Cancel, Progress
+
+    submit_sentences(engine)
+    runtime = ChatRuntime(smollm2, n_ctx=1024, n_threads=1, idle_unload_seconds=None)
+    extractor = EverySentence(runtime)
+    cancel = Cancel()
+    seen: list[tuple[Progress, int]] = []
+
+    def progress(p: Progress) -> None:
+        seen.append((p, rows.cursor(engine.store.reader())))
+        cancel.cancel()  # Stop after the first batch.
+
+    try:
+        report = consolidate(engine, extractor=extractor, progress=progress, cancel=cancel,
+                             now=T + timedelta(hours=1))  # the extractor's batch size: 2
+        assert report.cancelled and report.model_used and report.events == 2
+        first_calls = runtime.stats().generations
+        assert first_calls >= 1  # the real model ran on Ana's sailboat sentence
+        assert extractor.covered and all(isinstance(c, dict) for c in extractor.covered)
+        assert len(seen) == 1 and (seen[0][0].done, seen[0][0].total) == (2, 4)
+        assert "events/s" in seen[0][0].label and seen[0][1] > 0  # committed, then reported
+        # Facts of the first batch (its episode grows when the next batch continues it).
+        before = {(m.text, m.sources) for m in rows.select(engine.store.reader())
+                  if m.type != "episodic"}
+
+        rest = consolidate(engine, extractor=extractor, now=T + timedelta(hours=1))
+        assert runtime.stats().generations >= first_calls + 2  # both later first-person lines
+    finally:
+        runtime.close()
+    assert not rest.cancelled and rest.events == 2 and rest.pending == 0
+    after = [(m.text, m.sources) for m in rows.select(engine.store.reader()) if m.current]
+    assert len(after) == len(set(after)) and before <= set(after)  # nothing twice, nothing lost
+    model_rows = [m for m in rows.select(engine.store.reader()) if m.origin == "model"]
+    assert len(model_rows) <= report.model_candidates + rest.model_candidates
+    assert_model_memories_are_checked(engine)
+
+
+def test_smollm2_never_lowers_what_the_rules_found(engine: Any, smollm2: Path,
+                                                   tmp_path: Path) -> None:
+    """The same chat consolidated with and without the model: every memory the rules
+    wrote is there, the same, when the model writes too."""
+    from app.bootstrap import open_engine
+    from core.config import Settings, resolve_paths
+    from core.memory import rows
+    from core.memory.consolidate import consolidate
+    from core.memory.model_facts import SentenceFactWriter
+    from core.models.runtime import ChatRuntime
+
+    submit_sentences(engine)
+    paths = resolve_paths(tmp_path / "rules-only")
+    plain = open_engine(paths, settings=Settings(paths.settings_path), ask=None)
+    try:
+        submit_sentences(plain)
+        consolidate(plain, now=T + timedelta(hours=1))
+        rules_only = {(m.type, m.text, m.sources) for m in rows.select(plain.store.reader())
+                      if m.current}
+    finally:
+        plain.close()
+    runtime = ChatRuntime(smollm2, n_ctx=1024, n_threads=1, idle_unload_seconds=None)
+    try:
+        report = consolidate(engine, extractor=SentenceFactWriter(runtime),
+                             now=T + timedelta(hours=1))
+    finally:
+        runtime.close()
+    assert report.model_used and report.pending == 0
+    with_model = [m for m in rows.select(engine.store.reader()) if m.current]
+    assert rules_only <= {(m.type, m.text, m.sources) for m in with_model if m.origin == "rules"}
+    assert_model_memories_are_checked(engine)

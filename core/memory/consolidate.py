@@ -25,6 +25,7 @@ from core.memory.episodes import EpisodeDraft, gap_for, group_key
 from core.memory.extract import Extraction
 from core.memory.grounding import similar_to_sources
 from core.memory.integrate import BatchPlan, StaleBatch, apply_batch
+from core.memory.model_facts import rule_sentences
 from core.memory.rules import RuleConfig, build, episode_candidate
 from core.memory.types import Candidate, ConsolidationReport, TypeCounts
 from core.progress import Cancel, Progress, ProgressFn
@@ -46,7 +47,8 @@ LONGEST_EVENT = 86400.0
 class Extractor(Protocol):
     """A model builder (``extract.ModelExtractor``) or a stand-in with the same face."""
 
-    def extract(self, events: Sequence[Event], cancel: Cancel | None = None) -> Extraction: ...
+    def extract(self, events: Sequence[Event], cancel: Cancel | None = None, *,
+                covered: dict[int, list[str]] | None = None) -> Extraction: ...
 
 
 class EngineLike(Protocol):
@@ -72,7 +74,7 @@ def consolidate(engine: EngineLike, *, now: datetime | None = None,
     """
     store = engine.store
     if extractor is not None and batch_size == DEFAULT_BATCH:
-        batch_size = MODEL_BATCH
+        batch_size = int(getattr(extractor, "batch_size", MODEL_BATCH))
     config = config or rule_config(getattr(engine, "settings", None))
     began = time.monotonic()
     counts: dict[str, TypeCounts] = {}
@@ -140,7 +142,9 @@ def _plan(engine: EngineLike, reader: Any, start: int, ids: list[int], batch: li
     candidates, drafts = build(batch, config)
     extraction = Extraction()
     if extractor is not None and batch:
-        extraction = _by_meaning(engine.pipeline, extractor.extract(batch, cancel), batch)
+        # The model works on what the rules could not read (``covered``: their sentences).
+        extraction = _by_meaning(engine.pipeline, extractor.extract(
+            batch, cancel, covered=rule_sentences(candidates)), batch)
         candidates += list(extraction.candidates)
     candidates += _episodes(reader, drafts, start, config)
     pipeline = engine.pipeline

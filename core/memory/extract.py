@@ -122,8 +122,10 @@ class ModelExtractor:
         self.seed = seed
         self._template = template if template is not None else prompt_template()
 
-    def extract(self, events: Sequence[Event], cancel: Cancel | None = None) -> Extraction:
-        """Candidates for ``events`` (in chunks that fit the context)."""
+    def extract(self, events: Sequence[Event], cancel: Cancel | None = None, *,
+                covered: Mapping[int, Any] | None = None) -> Extraction:
+        """Candidates for ``events`` (in chunks that fit the context); ``covered`` (what
+        the rules read, per event) is not used: this extractor reads whole batches."""
         from core.models.budget import ContextOverflow
         from core.models.runtime import BACKGROUND, StructuredOutputError
 

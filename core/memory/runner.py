@@ -17,11 +17,13 @@ from typing import Any, Callable
 
 from core.errors import ModelError
 from core.memory import rows
-from core.memory.consolidate import Extractor, consolidate, fill_vectors
+from core.memory.consolidate import MODEL_BATCH, Extractor, consolidate, fill_vectors
 from core.memory.types import ConsolidationReport
 from core.progress import Cancel
 
 log = logging.getLogger(__name__)
+
+RULES_BATCH = 100  # one short write transaction per wake-up
 
 
 class ConsolidationRunner:
@@ -29,7 +31,7 @@ class ConsolidationRunner:
 
     def __init__(self, engine: Any, *, extractor: Extractor | None = None,
                  poll_seconds: float = 15.0, idle_seconds: float = 30.0, backlog: int = 500,
-                 batch_size: int = 100,
+                 batch_size: int | None = None,
                  on_done: Callable[[ConsolidationReport], None] | None = None) -> None:
         self.engine = engine
         self.extractor = extractor
@@ -71,8 +73,11 @@ class ConsolidationRunner:
         if not self.due():
             fill_vectors(self.engine, limit=256)
             return None
+        # Rules alone: 100 events a batch; with a model, the batch its extractor reads.
+        batch = self.batch_size or (int(getattr(self.extractor, "batch_size", MODEL_BATCH))
+                                    if self.extractor is not None else RULES_BATCH)
         return consolidate(self.engine, cancel=self._stop, extractor=self.extractor,
-                           batch_size=self.batch_size, max_batches=1)
+                           batch_size=batch, max_batches=1)
 
     def _run(self) -> None:
         backoff = self.poll_seconds

@@ -127,12 +127,12 @@ def bench_extractor() -> Any:
     """SmolLM2 as the model builder when ENGRAM_BENCH_MODEL=smollm2, else None."""
     if os.environ.get("ENGRAM_BENCH_MODEL", "") != "smollm2":
         return None
-    from core.memory.extract import ModelExtractor
+    from core.memory.model_facts import SentenceFactWriter
     from core.models.runtime import ChatRuntime
     from tests.conftest import smollm2_path
 
-    runtime = ChatRuntime(smollm2_path())
-    return ModelExtractor(runtime)
+    runtime = ChatRuntime(smollm2_path(), n_ctx=1024)
+    return SentenceFactWriter(runtime)
 
 
 def message_id(external_id: str | None) -> str | None:
