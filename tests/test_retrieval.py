@@ -243,3 +243,28 @@ def test_a_search_request_may_carry_the_query_vector(fake_engine) -> None:
         access.run(fake_engine, {"op": "search", "query": "q", "vector": [1.0, 2.0]})
     with pytest.raises(UsageError, match="list of up to 4096 numbers"):
         access.run(fake_engine, {"op": "search", "query": "q", "vector": "not a list"})
+
+
+def chat_turn(when: datetime, speaker: str, text: str, n: int, thread: str = "ana") -> Observation:
+    return Observation("chat", when, text, thread=thread, speaker=speaker,
+                       external_id=f"t:{thread}:{n}")
+
+
+def test_real_model_a_named_time_ranks_what_happened_then_first(engine) -> None:
+    """"in April 2022" lifts April's message above an equally good one from September."""
+    april, september = datetime(2022, 4, 9, tzinfo=timezone.utc), datetime(2022, 9, 3,
+                                                                          tzinfo=timezone.utc)
+    engine.pipeline.submit([
+        chat_turn(april, "Ana", "We hiked up to the waterfall with the kids today", 1),
+        chat_turn(april, "Rui", "Sounds lovely, how long was the trail?", 2),
+        chat_turn(september, "Ana", "Today we hiked to the waterfall with the kids again", 3),
+        chat_turn(september, "Rui", "Nice! Was the water cold?", 4),
+        *[Observation("note", april + timedelta(days=i), t) for i, t in enumerate(NOTES)]])
+
+    def first(query: str) -> str:
+        return engine.retriever.search(query, k=3)[0].provenance.external_id or ""
+
+    assert first("Where did Ana hike with her kids in April 2022?") == "t:ana:1"
+    assert first("Where did Ana hike with her kids in September 2022?") == "t:ana:3"
+    # Nothing from that time: the ranking is the plain one, nothing is filtered out.
+    assert len(engine.retriever.search("Where did Ana hike with her kids in 2019?", k=3)) == 3
