@@ -332,6 +332,11 @@ _RULES: list[_Rule] = [
 ]
 
 
+# "Feels like (just) yesterday", "as if it were yesterday": a figure of speech, not a day.
+_FIGURATIVE = re.compile(r"\b(?:like|as if|as though)(?:\s+(?:just|only|it was|it were|it's))*\s*$",
+                         re.IGNORECASE)
+
+
 def _as_day(anchor: datetime | date) -> date:
     return anchor.date() if isinstance(anchor, datetime) else anchor
 
@@ -349,8 +354,9 @@ def find_times(text: str, anchor: datetime | date) -> list[TimeMention]:
         for m in pattern.finditer(text):
             future = bool(_FUTURE.search(_sentence_around(text, m.start())))
             span = fn(m, today, future)
-            if span is None:
-                continue
+            if span is None or _FIGURATIVE.search(text, 0, m.start()) and \
+                    m.group(0).lower() == "yesterday":
+                continue  # "feels like just yesterday I put this dress on": no date
             # Absolute month names with a year, and dates with a year, are not relative.
             is_relative = relative and not (m.groupdict().get("year"))
             found.append(TimeMention(span, m.group(0), m.start(), m.end(), is_relative))

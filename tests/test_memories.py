@@ -166,6 +166,24 @@ def test_the_same_fact_stated_again_is_merged_and_reinforced(engine) -> None:
     assert siemens.stability > 30.0
 
 
+def test_a_fuller_statement_of_a_fact_refines_it_instead_of_duplicating(engine) -> None:
+    # "You work at Siemens." beside "You work at Siemens as a data engineer." was two
+    # memories; now one, worded as the fuller sentence, citing both, the first wording in
+    # its history.
+    engine.pipeline.submit([chat(1, MARCH, "I work at Siemens."),
+                            chat(2, MARCH + timedelta(days=3),
+                                 "I work at Siemens as a data engineer.")])
+    consolidate(engine, now=MARCH + timedelta(days=4))
+    current = [m for m in all_memories(engine) if m.current and m.type != "episodic"]
+    siemens = current_fact(engine, "self|works_at")
+    assert [m.id for m in current] == [siemens.id], [m.text for m in current]
+    assert siemens.text == "You work at Siemens as a data engineer."
+    assert siemens.fields["value"] == "Siemens" and len(siemens.sources) == 2
+    changes = history.of_memory(engine.store.reader(), siemens.id)
+    assert [c.action for c in changes] == ["add", "merge"]
+    assert changes[0].after["text"] == "You work at Siemens."
+
+
 # -- forgetting events -------------------------------------------------------------------------
 def forget(engine, ids: list[int]) -> list[int]:
     return list(engine.pipeline.forget(ids, scrub=False).removed)

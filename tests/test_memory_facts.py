@@ -204,3 +204,31 @@ def test_an_unresolved_it_stays_a_message_and_becomes_no_memory(engine) -> None:
     assert any(t.startswith("Ben moved to Porto") for t in texts)  # the rules still ran
     hits = engine.retriever.search("retries with backoff", SearchFilters(), k=5)
     assert any(h.id == added[1] for h in hits)
+
+
+@pytest.mark.parametrize("text,expected", [
+    # Chat leaves out the "I": put back, the verb agreeing.
+    ("Researching adoption agencies — it's been a dream to have a family.",
+     ["Caroline is researching adoption agencies."]),
+    ("Been reading that book you recommended and painting to keep busy.",
+     ["Caroline has been reading that book Melanie recommended and painting to keep busy."]),
+    ("Just got some new shoes, too!", ["Caroline just got some new shoes."]),
+    ("Made a new friend at the park yesterday.",
+     ["Caroline made a new friend at the park on 7 May 2023."]),
+    # A question after a dash is not part of the statement before it.
+    ("FYI, I finished another pottery project - want to see a pic?",
+     ["Caroline finished another pottery project."]),
+    # A gerund that is the subject, or a thing, gets no "I".
+    ("Painting is my escape from everything.", ["Painting is Caroline's escape from everything."]),
+    ("Nothing much going on.", []),
+    ("Wanna do a family outing this summer?", []),
+])
+def test_a_left_out_i_is_put_back(text: str, expected: list[str]) -> None:
+    voice = Voice("Caroline", "Melanie")
+    assert [f.text for f in facts_from_text(text, voice, SAID)] == expected
+
+
+def test_yesterday_as_a_figure_of_speech_is_no_date() -> None:
+    [fact] = facts_from_text("Time flies - feels like just yesterday I put this dress on!",
+                             Voice("Melanie", "Caroline"), SAID)
+    assert "yesterday" in fact.text and fact.when is None

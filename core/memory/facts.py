@@ -48,7 +48,7 @@ _INTERJECTIONS = ("hey|hi|hello|wow|whoa|oh|ooh|yeah|yep|yes|yup|nope|no|thanks|
                   "also|plus|and|but|honestly|actually|exactly|indeed|sounds great|"
                   "that's great|congrats|congratulations|thanks so much|thank you so much|"
                   "good to hear|glad to hear|i know|you know|i see|sorry|hey there|"
-                  "by the way|speaking of which|guess what|you know what|anyways")
+                  "by the way|speaking of which|guess what|you know what|anyways|fyi")
 _LEAD = re.compile(rf"^(?:(?:{_INTERJECTIONS})\b(?:\s+[A-Z][a-z]+)?\s*[,!.…]*\s+)+",
                    re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|me|my|mine|myself|"
@@ -160,7 +160,10 @@ def clauses(text: str) -> list[str]:
         for piece in (squash(c) for c in _CLAUSE_SPLIT.split(sentence) if c and c.strip()):
             # Split only where a new clause with its own subject starts; a list or an
             # aside after a dash ("- running, reading -") stays with its sentence.
-            if parts and not _SUBJECT_START.match(piece):
+            # A question tagged on after a dash ("I finished a project - want to see?")
+            # is a clause of its own, dropped later, not part of the statement.
+            asks = piece.rstrip("\"'”)] ").endswith("?")
+            if parts and not _SUBJECT_START.match(piece) and not asks:
                 parts[-1] = f"{parts[-1]} - {piece}"
             else:
                 parts.append(piece)
@@ -232,6 +235,7 @@ def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | 
     if _FRAGMENT.match(raw) or _FRAGMENT.match(clause):
         return None  # "Thanks, Mel, for…", "which refreshes me": not a statement of its own
     clause = re.sub(r"^(?:gonna|going to)\b", "I'm going to", clause, flags=re.IGNORECASE)
+    clause = implied_subject(clause)
     clause = _own_subject(clause)
     if clause is None:
         return None
@@ -250,10 +254,40 @@ def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | 
     text = third_person(dated, voice)
     if text is None:
         return None
+    text = re.sub(r",\s*too$", "", text.rstrip(" ,;:-–—!.…"))  # "got new shoes, too!"
     text = text.rstrip(" ,;:-–—!.…") + "."
     text = text[:1].upper() + text[1:]
     return Fact(text=text, subject=voice.name, kind=classify(clause, when, anchor),
                 sentence=raw, when=when)
+
+
+# Chat drops the "I": "Researching adoption agencies", "Been reading that book",
+# "Just got some new shoes". Gerunds that are things, not doings, are not such a lead.
+_ING_NOUNS = frozenset("""
+nothing something anything everything thing morning evening wedding building meeting feeling
+ceiling king ring spring string sibling darling during according bring sing swing wing sling
+""".split())
+_LEAD_ADVERB = r"(?:(?:just|finally|recently|currently|still|also|now)\s+)?"
+_GERUND_LEAD = re.compile(rf"^{_LEAD_ADVERB}(?P<g>[A-Za-z]{{3,}}ing)\s+(?=[a-z])", re.IGNORECASE)
+_BEEN_LEAD = re.compile(rf"^{_LEAD_ADVERB}been\s+(?=\w+ing\b)", re.IGNORECASE)
+_PAST_LEAD = re.compile(
+    rf"^{_LEAD_ADVERB}(?:got|went|finished|started|signed up|bought|took|visited|joined|tried|"
+    r"painted|booked|picked up|adopted|moved|baked|built|watched|wrote|learned|learnt|spent|"
+    r"received|won|completed|attended|made|ran|read|saw)\s+(?=[a-z0-9])", re.IGNORECASE)
+
+
+def implied_subject(clause: str) -> str:
+    """``clause`` with the "I" chat leaves out put back ("Been reading…" → "I've been
+    reading…"); unchanged when it has a subject or the lead is a gerund subject
+    ("Painting is my escape": that is a statement about painting)."""
+    m = _GERUND_LEAD.match(clause)
+    if m and m.group("g").lower() not in _ING_NOUNS and not _FINITE.search(clause):
+        return "I'm " + clause[:1].lower() + clause[1:]
+    if _BEEN_LEAD.match(clause):
+        return "I've " + clause[:1].lower() + clause[1:]
+    if _PAST_LEAD.match(clause):
+        return "I " + clause[:1].lower() + clause[1:]
+    return clause
 
 
 # A subject that points at something said elsewhere ("It retries with backoff"): the

@@ -100,7 +100,7 @@ def _decide_fact(candidate: Candidate, same_key: Sequence[Neighbour]) -> Decisio
         if normalize_value(str(m.fields.get("value", ""))) != value:
             continue
         if m.current:
-            return Decision("merge", m.id, "same value: confirms it")
+            return Decision("merge", m.id, "same value: confirms it", refine=_fuller(candidate, m))
         if m.valid_until is not None and candidate.valid_from < m.valid_until:
             return Decision("merge", m.id, "same value, said while it was still true")
     links = _links(candidate, same_key)
@@ -160,6 +160,13 @@ def _other_session(candidate: Candidate, memory: Memory) -> bool:
     a, b = candidate.group_key or "", memory.group_key or ""
     return (candidate.type == "episodic" and a != b and a.startswith("chat|")
             and b.startswith("chat|") and not a.endswith("|") and not b.endswith("|"))
+
+
+def _fuller(candidate: Candidate, memory: Memory) -> bool:
+    """The candidate says what the memory says and more: "You work at Siemens" →
+    "You work at Siemens as a data engineer" (the merge takes its words; history keeps both)."""
+    old, new = normalize(memory.text), normalize(candidate.text)
+    return new.startswith(old + " ")
 
 
 def _restates(candidate: Candidate, memory: Memory) -> bool:

@@ -11,13 +11,14 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from core.memory.episodes import EpisodeDraft, describe, group_events, worth_keeping
 from core.memory.facts import Fact, Voice, facts_from_text
 from core.memory.procedures import procedures
 from core.memory.statements import Statement, statements
+from core.memory.text import normalize
 from core.memory.types import SELF, Candidate
 from core.records import Event
 
@@ -143,17 +144,36 @@ def fact_candidates(events: Sequence[Event], config: RuleConfig) -> list[Candida
         if voice is None:
             continue
         subject = SELF if voice.name == "You" else voice.name
+        keyed: list[Candidate] = []
         if event.source in ("chat", "note"):
             for st in statements(event.text):
                 if st.attribute.startswith(("relation:", "favorite:")) or st.attribute == "pet" \
                         or _kind_of(st.attribute) in _CLEAN_KINDS:
-                    out.append(fact_candidate(event, subject, st))
+                    keyed.append(fact_candidate(event, subject, st))
         anchor = event.started_at.astimezone()  # "yesterday" is a day on the person's calendar
         well_formed = event.source in ("screen", "file")
         for fact in facts_from_text(event.text, voice, anchor, require_well_formed=well_formed,
                                     opinions=event.source == "chat"):
-            out.append(sentence_fact_candidate(event, fact))
+            fuller = next((n for n, c in enumerate(keyed) if _extends(fact.text, c.text)), None)
+            if fuller is None:
+                out.append(sentence_fact_candidate(event, fact))
+            else:  # "You work at Siemens" + "… as a data engineer": one fact, the fuller words
+                keyed[fuller] = with_sentence(keyed[fuller], fact)
+        out += keyed
     return out
+
+
+def _extends(sentence_fact: str, statement: str) -> bool:
+    """Whether a sentence fact says the statement and more ("… Siemens as a data engineer")."""
+    a, b = normalize(sentence_fact), normalize(statement)
+    return a.startswith(b + " ") or a == b
+
+
+def with_sentence(cand: Candidate, fact: Fact) -> Candidate:
+    """A keyed statement candidate worded as the fuller sentence fact that contains it."""
+    fields = dict(cand.fields, kind=fact.kind, sentence=fact.sentence,
+                  when=fact.when.to_json() if fact.when else None)
+    return replace(cand, title=fact.text.rstrip("."), text=fact.text, fields=fields)
 
 
 def _kind_of(attribute: str) -> str:
