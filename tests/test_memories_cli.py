@@ -151,8 +151,9 @@ def test_memories_list_show_edit_delete_undo(cli, data_dir: Path) -> None:
 
     deleted = json.loads(cli("memories", "delete", str(porto["id"]), "--json").stdout)
     now_core = json.loads(cli("memories", "list", "--type", "core", "--json").stdout)["memories"]
+    # What it had replaced, worded as the dated sentence it was read from ("last month").
     assert [m["text"] for m in now_core if "moved" in m["text"]] == [
-        "You moved to Lisbon."]  # what it had replaced
+        "You moved to Lisbon in February 2024."]
     out = cli("memories", "undo", str(deleted["change_id"])).stdout
     assert out.startswith(f"Undid change {deleted['change_id']}")
     restored = json.loads(cli("memories", "list", "--type", "core", "--json").stdout)["memories"]
