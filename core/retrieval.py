@@ -8,7 +8,8 @@ provenance.
 At a million items neither list is cheap, so (figures from
 ``tests/benchmarks/bench_search.py``): the keyword list runs on a worker thread
 while this thread embeds the query and ranks by meaning (SQLite and numpy both
-release the GIL, so the two use both cores); keyword ranking has a bounded cost
+release the GIL, so the two use both cores), and memories are searched on a
+third thread meanwhile (``_memory_hits``); keyword ranking has a bounded cost
 (``core/store/fts.py``); and long-running processes keep an in-memory vector
 index (``core/store/vector_index.py``, started by ``start_index``). While it
 loads (newest items first), meaning search uses what is loaded so far; in
@@ -123,7 +124,7 @@ class Retriever:
         self._loader: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stop = Cancel()
-        self._workers: ThreadPoolExecutor | None = None
+        self._workers: dict[str, ThreadPoolExecutor] = {}
         self._failed_at = -RETRY_LOAD_S
         self._asked_at: float | None = None
         self.index_load_s: float | None = None  # start_index → loaded (status, benchmarks)
@@ -156,8 +157,8 @@ class Retriever:
         loader = self._loader
         if loader is not None:
             loader.join(timeout=30)
-        if self._workers is not None:
-            self._workers.shutdown(wait=True)
+        for pool in list(self._workers.values()):
+            pool.shutdown(wait=True)
         self._index = self._memory_index = None
 
     def _start_loading(self, space: vectors.Space) -> threading.Thread | None:
@@ -268,13 +269,14 @@ class Retriever:
         if terms.fts is not None and want_events:
             pending = self._worker().submit(
                 lambda: self._keyword(self.store.reader(), terms, filters, pool))
-        # The memories' keyword list too (mostly SQLite, which lets go of the GIL)
-        # runs beside the vector search and the event hits (≈1 ms at 27k memories).
-        memory_keyword = (self._worker().submit(
-            lambda: memory_search.keyword_ids(self.store.reader(), query, k))
-            if filters.include_memories else None)
         space, qvec = (self._query_vector(query) if query_vector is None
                        else self._given_vector(query_vector))
+        # Memories are searched on a third thread meanwhile: their SQLite reads and
+        # numpy scans let go of the GIL (hybrid p50 at 100k items, 27k memories:
+        # ≈8 ms of one thread's work in a row before).
+        memories = (self._worker("memories").submit(
+            self._memory_hits, query, qvec, space, filters, k)
+            if filters.include_memories else None)
         near = self._semantic(db, space, qvec, filters, pool) if want_events else []
         keyword = pending.result() if pending is not None else []
         if not keyword:  # nothing shares a word with the query: only close meanings count
@@ -282,16 +284,22 @@ class Retriever:
         semantic = [i for i, _ in near]
         event_hits = (self._event_hits(db, terms, keyword, semantic, k, filters, when)
                       if want_events else [])
-        if not filters.include_memories:
+        if memories is None:
             return event_hits
-        memory_hits = memory_search.search_memories(
-            db, terms=query, query_vector=qvec, space=space, filters=filters, k=k,
-            index=self._usable_memory_index(db, space),
-            keyword=memory_keyword.result() if memory_keyword is not None else None)
+        memory_hits, sources = memories.result()
         if not memory_hits:
             return event_hits
-        sources = memory_rows.sources_many(db, [h.id for h in memory_hits])
         return memory_search.merge_hits(event_hits, memory_hits, k, sources=sources)
+
+    def _memory_hits(self, query: str, qvec: np.ndarray | None, space: vectors.Space | None,
+                     filters: SearchFilters, k: int
+                     ) -> tuple[list[SearchHit], dict[int, tuple[int, ...]]]:
+        """The memory hits of a search and their source events (on the memories' worker)."""
+        db = self.store.reader()
+        hits = memory_search.search_memories(
+            db, terms=query, query_vector=qvec, space=space, filters=filters, k=k,
+            index=self._usable_memory_index(db, space))
+        return hits, (memory_rows.sources_many(db, [h.id for h in hits]) if hits else {})
 
     def _event_hits(self, db: apsw.Connection, terms: QueryTerms, keyword: list[int],
                     semantic: list[int], k: int, filters: SearchFilters = SearchFilters(),
@@ -399,12 +407,15 @@ class Retriever:
                              f"vectors have {space.dims}.")
         return space, qvec
 
-    def _worker(self) -> ThreadPoolExecutor:
+    def _worker(self, name: str = "keywords") -> ThreadPoolExecutor:
+        """The one-thread pool for a part of every search (it keeps its own warm read
+        connection: Store.reader is per thread)."""
         with self._lock:
-            if self._workers is None:
-                # One thread: it keeps its own read connection (Store.reader is per thread).
-                self._workers = ThreadPoolExecutor(1, thread_name_prefix="keyword-search")
-            return self._workers
+            pool = self._workers.get(name)
+            if pool is None:
+                pool = self._workers[name] = ThreadPoolExecutor(
+                    1, thread_name_prefix=f"search-{name}")
+            return pool
 
     # -- the two rankings -----------------------------------------------------------
     def _keyword(self, db: apsw.Connection, terms: QueryTerms, filters: SearchFilters,

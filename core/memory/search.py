@@ -73,13 +73,11 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
                     filters: SearchFilters = SearchFilters(), k: int = 10,
                     now: datetime | None = None, include_weak: bool = False,
                     include_superseded: bool = False,
-                    index: VectorIndex | None = None,
-                    keyword: Sequence[int] | None = None) -> list[SearchHit]:
+                    index: VectorIndex | None = None) -> list[SearchHit]:
     """The ``k`` best memories for a query (see module doc).
 
     ``index``: a loaded ``MemoryIndex`` of ``space`` (long-running processes);
-    without it, sqlite-vec's exact KNN. ``keyword``: the keyword list
-    (``keyword_ids``) when the caller ran it already, on another thread.
+    without it, sqlite-vec's exact KNN.
     """
     if not filters.include_memories:
         return []
@@ -87,7 +85,7 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
     if isinstance(terms, str):
         terms = memory_terms(terms)
     pool = max(50, k * 5)
-    keyword = list(keyword) if keyword is not None else keyword_ids(db, terms, k)
+    keyword = _keyword(db, terms, pool) if terms.fts else []
     ranked_lists = [keyword]
     near: list[tuple[int, float]] | None = None
     if query_vector is not None and space is not None:
@@ -214,14 +212,6 @@ def hits_for(db: apsw.Connection, memories: Sequence[Memory], scores: Sequence[f
             title=m.title or m.text[:80], snippet=snippet(m.text, query_words), score=score,
             provenance=prov, text=m.text, memory_type=m.type, sources=tuple(m.sources)))
     return out
-
-
-def keyword_ids(db: apsw.Connection, terms: TermsLike | str, k: int = 10) -> list[int]:
-    """The keyword list ``search_memories`` ranks for ``terms`` and ``k`` (memory ids,
-    best first): callers run it on another thread beside the vector search."""
-    if isinstance(terms, str):
-        terms = memory_terms(terms)
-    return _keyword(db, terms, max(50, k * 5)) if terms.fts else []
 
 
 def _keyword(db: apsw.Connection, terms: TermsLike, pool: int) -> list[int]:
@@ -406,6 +396,6 @@ def search_text(pipeline: Any, db: apsw.Connection, query: str, *,
                            filters=filters, k=k, now=now, include_weak=include_weak)
 
 
-__all__ = ["search_memories", "search_text", "keyword_ids", "hits_for", "merge_hits", "mark_recalled", "related",
+__all__ = ["search_memories", "search_text", "hits_for", "merge_hits", "mark_recalled", "related",
            "list_memories", "core_profile", "core_profile_text", "memory_terms",
            "strength_of", "is_weak"]

@@ -11,7 +11,8 @@ p50/p95 and the CPU time of the thread that ran it: on a loaded machine the
 wall time is inflated by waiting for a core, the thread's CPU time much less,
 so the CPU column says what a stage costs and the wall column what it cost now.
 Stages nest (``memories`` holds ``mem keyword`` …); the keyword list of events
-runs on a worker thread beside the vector scan.
+and the memories' search run on worker threads beside the vector scan, so
+``total`` (the calling thread) is less than the sum of the stages.
 
 ``--instance`` runs the real app (or ``daemon``) with the same timers in and
 prints the table on stderr when it exits: ``bench_footprint.py`` does this
@@ -82,6 +83,8 @@ def instrument() -> None:
     timed(event_rows, "get_many", "  event rows")
     timed(fts, "count_upto", "  fts count")
     timed(VectorIndex, "_read_q8", "  ev q8 read")
+    if hasattr(R, "_memory_hits"):
+        timed(R, "_memory_hits", "memory job (worker)")
     timed(ms, "search_memories", "memories")
     timed(ms, "_keyword", "  mem keyword")
     timed(MemoryIndex, "search", "  mem vector")
