@@ -93,6 +93,31 @@ def test_sign_codes_match_sqlite_vec_bit_packing_and_hamming() -> None:
     assert 5 <= len(picked) <= 10 and dist[picked].max() <= np.sort(dist)[4]
 
 
+def _nearest_reference(dist: np.ndarray, n: int) -> np.ndarray:
+    """nearest_codes before its sampled bound: the histogram of every distance."""
+    if len(dist) <= n:
+        return np.arange(len(dist))
+    threshold = int(np.searchsorted(np.cumsum(np.bincount(dist, minlength=256)), n))
+    picked = np.flatnonzero(dist <= threshold)
+    if len(picked) > 2 * n:
+        below = np.flatnonzero(dist < threshold)
+        ties = np.flatnonzero(dist == threshold)[: n - len(below)]
+        picked = np.concatenate([below, ties])
+    return picked
+
+
+def test_nearest_codes_picks_what_the_full_histogram_picks() -> None:
+    rng = np.random.default_rng(7)
+    for size, n in ((70_000, 1000), (200_000, 2000), (1 << 16, 5), (100_000, 20_000)):
+        for spread in (3, 12, 40):
+            dist = np.clip(rng.normal(150, spread, size), 0, 255).astype(np.uint8)
+            dist[rng.integers(0, size, 50)] = rng.integers(0, 40, 50)  # a few near ones
+            assert np.array_equal(nearest_codes(dist, n), _nearest_reference(dist, n))
+    # Ties at the threshold (every distance equal) are capped the same way.
+    flat = np.full(100_000, 90, np.uint8)
+    assert np.array_equal(nearest_codes(flat, 1000), _nearest_reference(flat, 1000))
+
+
 def test_top_k_agrees_with_exact_knn(store: Store, pipeline: Pipeline) -> None:
     ids = add(pipeline, 0, clustered(3000, 2))
     db = store.reader()

@@ -45,6 +45,7 @@ MIN_CANDIDATES = 1000    # this many (bench_footprint: 1000 keep recall@10 0.99 
 RERANK = 200             # of those, re-ranked by their int8 vectors from the store
 RELOAD_ABOVE = 50_000    # catching up on more changes than this: reload in full
 _SCAN_CHUNK = 1 << 15    # items per hamming block: the temporaries stay in L2
+_SAMPLE_STEP = 16        # nearest_codes bounds its threshold from every 16th distance
 # Mean |x| below and above the median of |x| for a Gaussian (half-normal
 # conditional means): the two magnitudes a 2-bit code stands for.
 _LOW, _HIGH = 0.325, 1.271
@@ -136,18 +137,29 @@ def nearest_codes(dist: np.ndarray, n: int) -> np.ndarray:
     """Positions of (about) the ``n`` smallest distances, unordered.
 
     A histogram threshold is ≈3× faster than ``argpartition`` on 1M uint8s;
-    ties at the threshold may add a few more, capped at 2n.
+    ties at the threshold may add a few more, capped at 2n. On a large scan the
+    histogram of every distance (1.3 ms at 1M: bincount widens them to int64) is
+    only taken over those below a bound read off every ``_SAMPLE_STEP``-th one:
+    the same threshold, the same positions.
     """
     if len(dist) <= n:
         return np.arange(len(dist))
-    cum = np.cumsum(np.bincount(dist, minlength=256))
+    pos = None
+    if len(dist) >= 8 * n and len(dist) >= 1 << 16:
+        cum = np.cumsum(np.bincount(dist[::_SAMPLE_STEP], minlength=256))
+        bound = int(np.searchsorted(cum, 2 * n // _SAMPLE_STEP + 1))
+        pos = np.flatnonzero(dist <= bound)
+        if len(pos) < n:
+            pos = None  # the sample misled: the histogram of every distance
+    sub = dist if pos is None else dist[pos]
+    cum = np.cumsum(np.bincount(sub, minlength=256))
     threshold = int(np.searchsorted(cum, n))
-    picked = np.flatnonzero(dist <= threshold)
+    picked = np.flatnonzero(sub <= threshold)
     if len(picked) > 2 * n:
-        below = np.flatnonzero(dist < threshold)
-        ties = np.flatnonzero(dist == threshold)[: n - len(below)]
+        below = np.flatnonzero(sub < threshold)
+        ties = np.flatnonzero(sub == threshold)[: n - len(below)]
         picked = np.concatenate([below, ties])
-    return picked
+    return picked if pos is None else pos[picked]
 
 
 class NeedsReload(Exception):
