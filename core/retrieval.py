@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import apsw
@@ -282,14 +282,17 @@ class Retriever:
         if not keyword:  # nothing shares a word with the query: only close meanings count
             near = [(i, d) for i, d in near if 1.0 - d >= MEANING_ONLY_FLOOR]
         semantic = [i for i, _ in near]
-        event_hits = (self._event_hits(db, terms, keyword, semantic, k, filters, when)
+        # With memories, snippets wait for the merge: only the events it keeps need one.
+        event_hits = (self._event_hits(db, terms, keyword, semantic, k, filters, when,
+                                       snippets=memories is None)
                       if want_events else [])
         if memories is None:
             return event_hits
         memory_hits, sources = memories.result()
-        if not memory_hits:
-            return event_hits
-        return memory_search.merge_hits(event_hits, memory_hits, k, sources=sources)
+        merged = (memory_search.merge_hits(event_hits, memory_hits, k, sources=sources)
+                  if memory_hits else event_hits)
+        return self._with_snippets(db, terms, set(keyword), merged,
+                                   {id(h) for h in event_hits})
 
     def _memory_hits(self, query: str, qvec: np.ndarray | None, space: vectors.Space | None,
                      filters: SearchFilters, k: int
@@ -303,7 +306,10 @@ class Retriever:
 
     def _event_hits(self, db: apsw.Connection, terms: QueryTerms, keyword: list[int],
                     semantic: list[int], k: int, filters: SearchFilters = SearchFilters(),
-                    when: tuple[float, float] | None = None) -> list[SearchHit]:
+                    when: tuple[float, float] | None = None,
+                    snippets: bool = True) -> list[SearchHit]:
+        """The ``k`` best events; without ``snippets`` their snippet is left empty
+        (``_with_snippets`` makes it)."""
         fused: dict[int, float] = {}
         for weight, ranked in ((KEYWORD_WEIGHT, keyword), (1.0, semantic)):
             for rank, event_id in enumerate(ranked):
@@ -313,20 +319,23 @@ class Retriever:
         best = sorted(fused, key=lambda i: (-fused[i], -i))[:k + max(5, k // 2)]
         rows = event_rows.get_many(db, best)
         best = _distinct_screens(best, rows)[:k]
-        keyword_ids = set(keyword)
+        hits = [event_hit(rows[i], "", fused[i]) for i in best
+                if i in rows]  # a missing row was forgotten between the two reads
+        if not snippets:
+            return hits
+        return self._with_snippets(db, terms, set(keyword), hits, {id(h) for h in hits})
+
+    def _with_snippets(self, db: apsw.Connection, terms: QueryTerms, keyword_ids: set[int],
+                       hits: list[SearchHit], bare: set[int]) -> list[SearchHit]:
+        """``hits`` with a snippet made for each of the hits whose ``id()`` is in ``bare``."""
+        todo = [h for h in hits if id(h) in bare]
         # FTS5's snippet() scores every match of a document: on a 256 K-character item
         # that is seconds per hit. Long items get the linear Python snippet instead.
-        snippets = self._fts_snippets(db, terms, [
-            i for i in best if i in keyword_ids and i in rows
-            and len(rows[i].text) <= FTS_SNIPPET_MAX_CHARS])
-        hits = []
-        for event_id in best:
-            event = rows.get(event_id)
-            if event is None:  # forgotten between the two reads
-                continue
-            snippet = snippets.get(event_id) or make_snippet(event.text, terms.words)
-            hits.append(event_hit(event, snippet, fused[event_id]))
-        return hits
+        found = self._fts_snippets(db, terms, [
+            h.id for h in todo if h.id in keyword_ids and len(h.text) <= FTS_SNIPPET_MAX_CHARS])
+        made = {id(h): replace(h, snippet=found.get(h.id) or make_snippet(h.text, terms.words))
+                for h in todo}
+        return [made.get(id(h), h) for h in hits]
 
     def _rerank(self, db: apsw.Connection, terms: QueryTerms, fused: dict[int, float],
                 filters: SearchFilters,
