@@ -147,3 +147,37 @@ def test_very_common_words_keep_the_rare_words_matches_first(engine) -> None:
         "SELECT rowid FROM memories_fts WHERE memories_fts MATCH 'siemens'")}
     assert siemens and set(bounded[:len(siemens)]) == siemens == set(full[:len(siemens)])
     assert set(bounded) <= set(full) and len(bounded) >= len(siemens)
+
+
+def test_hybrid_search_equals_its_parts_run_one_after_the_other(engine) -> None:
+    """The retriever runs memories on a worker beside the events and makes event
+    snippets after the merge: its hits are those of the plain composition (event
+    hits with their snippets, memory hits, merge) for every query."""
+    build(engine)
+    engine.pipeline.submit([chat(300 + i, LATER + timedelta(minutes=i), text)
+                            for i, text in enumerate(LINES)])  # events that share words
+    retriever = engine.retriever
+    retriever.start_index().join()
+    assert retriever._memory_index is not None
+    db = engine.store.reader()
+    space = engine.pipeline.space()
+    mixed = marked = 0
+    for query in QUERIES + ["Lisbon light lovely", "cat Miso January", "piano Berlin"]:
+        vec = engine.pipeline.embedder.embed([query], interactive=True)[0]
+        got = retriever.search(query, SearchFilters(), k=8, query_vector=vec)
+        events = retriever.search(query, SearchFilters(include_memories=False), k=8,
+                                  query_vector=vec)
+        memories = search_memories(db, terms=query, query_vector=vec, space=space, k=8,
+                                   index=retriever._memory_index)
+        sources = rows.sources_many(db, [h.id for h in memories])
+        want = (memory_search.merge_hits(events, memories, 8, sources=sources)
+                if memories else events)
+
+        def shown(hits):
+            return [(h.kind, h.id, h.snippet, h.title, h.score if h.kind == "event" else 0)
+                    for h in hits]
+
+        assert shown(got) == shown(want), query
+        mixed += {h.kind for h in got} == {"event", "memory"}
+        marked += sum(h.kind == "event" and "«" in h.snippet for h in got)
+    assert mixed >= 3 and marked >= 3  # both kinds, and snippets made after the merge
