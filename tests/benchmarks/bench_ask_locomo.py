@@ -3,7 +3,10 @@
 Run: .venv/bin/python -m pytest -m benchmark tests/benchmarks/bench_ask_locomo.py -s
   ENGRAM_BENCH_CONVERSATIONS=conv-26,conv-30   limits the conversations;
   ENGRAM_BENCH_MODEL_QUESTIONS=N               questions per conversation with the model
-                                               (default 40; 0 = all: hours on 2 cores).
+                                               (default 40; 0 = all: hours on 2 cores);
+  ENGRAM_BENCH_DUMP=/tmp/x.jsonl               writes each question, reference, answer and
+                                               F1 there (outside the repository: the data's
+                                               licence forbids copying it in).
 Data: ../shared/data/locomo-dev (read in place; licence forbids copying it here).
 
 Per category it prints: token F1 of ``answer`` against the reference (LoCoMo's
@@ -77,6 +80,8 @@ def contains(answer: str, reference: str) -> bool:
 @dataclass
 class Tally:
     f1: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    by_conversation: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    rows: list[dict[str, Any]] = field(default_factory=list)
     contained: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     not_found: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     trap: list[bool] = field(default_factory=list)
@@ -95,10 +100,17 @@ class Tally:
         self.uncited_grounded += done.mode == "model" and not done.citations
         cat = q["category"]
         self.not_found[cat].append(done.mode in ("not-found", "not_found"))
+        row = {"qid": q["qid"], "category": cat, "question": q["question"],
+               "reference": q["answer"], "answer": done.answer, "mode": done.mode}
+        self.rows.append(row)
         if q["answer"] is None:
             self.trap.append(contains(done.answer, str(q.get("adversarial_answer") or "")))
+            row["trap"] = self.trap[-1]
             return
         self.f1[cat].append(token_f1(done.answer, str(q["answer"])))
+        row["f1"] = self.f1[cat][-1]
+        if cat in SCORED:
+            self.by_conversation[q["conversation"]].append(self.f1[cat][-1])
         self.contained[cat].append(contains(done.answer, str(q["answer"])))
 
     def report(self, title: str) -> dict[str, float]:
@@ -112,6 +124,12 @@ class Tally:
         scored = [v for c in SCORED for v in self.f1[c]]
         held = [v for c in SCORED for v in self.contained[c]]
         print(f"{'categories 1-4':<13}{len(scored):>5}{mean(scored):>7.3f}{mean(held):>10.3f}")
+        print("per conversation (categories 1-4): " + ", ".join(
+            f"{c} {mean(v):.3f}" for c, v in sorted(self.by_conversation.items())))
+        dump = os.environ.get("ENGRAM_BENCH_DUMP")
+        if dump:
+            with open(dump, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r) + "\n" for r in self.rows)
         figures = {"f1": mean(scored), "temporal_f1": mean(self.f1["temporal"] or [0.0])}
         if self.trap:
             figures["trap"] = mean(self.trap)
