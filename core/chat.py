@@ -151,14 +151,22 @@ class Asker:
         if time_range:  # the range filters; its words would only add noise
             query = re.sub(re.escape(time_range.phrase), " ", query, flags=re.I).strip() or query
         hits = self._evidence(query, time_range)
+        notice = None
+        if not hits and time_range is not None:
+            # A time read from the question can be wrong ("in June" is read as this year's
+            # June; the person meant the June they talked about): nothing in that range,
+            # so all the memories are searched and the answer says it is from elsewhere.
+            hits = self._evidence(query, None)
+            if hits:
+                notice = f"Nothing found in {time_range.phrase}; answered from all your memories."
         evidence = tuple(Evidence(n, h) for n, h in enumerate(hits, 1))
-        yield EvidenceFound(evidence, time_range, thread_id)
+        yield EvidenceFound(evidence, None if notice else time_range, thread_id)
 
         if not evidence:
             done = Done(NOT_FOUND + (f" (looked in: {time_range.phrase})" if time_range else ""),
                         (), thread_id, "not-found")
         elif self.model is None:
-            done = self._extractive(question, evidence, thread_id)
+            done = replace(self._extractive(question, evidence, thread_id), notice=notice)
         else:
             # The extractive answer is the guard's fallback: computed first, it costs little.
             fallback = self._extractive(question, evidence, thread_id)

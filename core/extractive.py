@@ -104,6 +104,8 @@ Similarity = Callable[[str, Sequence[str]], Sequence[float]]
 W_WORDS, W_MEANING, W_RANK, W_ABOUT, W_FIT = 1.0, 1.0, 0.3, 0.15, 0.3
 # A person's own words about themself, over a friend's echo of them ("Glad your son is ok").
 W_OWN = 0.15
+# A sentence that asks ("What pet do you have?") rarely answers.
+ASKING = 0.4
 
 
 def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
@@ -155,7 +157,7 @@ def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
                  + W_OWN * own
                  + W_RANK / (1 + order.get(n, 0)) + W_FIT * _fits(q, text, hit))
         if text.rstrip().endswith("?"):
-            score *= 0.4
+            score *= ASKING
         if substance(text) < 2:  # "Thanks, Mel!", "Wow, that's awesome" answer nothing
             score *= 0.3
         elif not _news(text, focus):  # only says again what the question says
@@ -248,6 +250,9 @@ def short_answer(question: str, numbered: Sequence[tuple[int, SearchHit]],
         best = first
     if instruction_like(best.text):
         return ShortAnswer(attributed(best), (best.n,), "answer")
+    if q.options:  # "a beach or the mountains?": the one the evidence speaks of
+        option, n = _choose(q.options, ranked[:10])
+        return ShortAnswer(f"{option[:1].upper()}{option[1:]} [{n}]", (n,), "answer")
     picks = [_answer_from(q, best)]
     if q.wants_list:  # combine facts: "What activities does Melanie do?"
         for s in ranked[1:]:
@@ -292,6 +297,21 @@ def attributed(s: Sentence) -> str:
     return f"{who}{captured} on {local.day} {local:%b %Y} says: “{words_}” [{s.n}]"
 
 
+def _choose(options: Sequence[str], ranked: Sequence[Sentence]) -> tuple[str, int]:
+    """The option the best sentences speak of most (the first on a tie), and where."""
+    best, where, top = options[0], ranked[0].n, 0.0
+    for option in options:
+        wanted = content_stems(option)
+        if not wanted:
+            continue
+        support = [(len(wanted & content_stems(s.text)) / len(wanted) * s.score, s.n)
+                   for s in ranked]
+        total = sum(x for x, _ in support)
+        if total > top:
+            best, where, top = option, max(support)[1], total
+    return best, where
+
+
 def _answer_from(q: Question, s: Sentence) -> SpanPick:
     if q.kind == "when":
         found = find_times(s.text, s.hit.time.astimezone())
@@ -301,11 +321,32 @@ def _answer_from(q: Question, s: Sentence) -> SpanPick:
                              found[0].phrase, re.I)
             if said and span.granularity == "day":  # "last Saturday" → "Saturday 20 May 2023"
                 return SpanPick(s.n, f"{span.start:%A} {span.label}")
+            before = _before_said(found[0].phrase, span.granularity, s.hit.time.astimezone())
+            if before:
+                return SpanPick(s.n, before)
             return SpanPick(s.n, span.label)
         local = s.hit.time.astimezone()
         return SpanPick(s.n, f"{local.day} {local:%B %Y}")
     span = pick_span(q, s.text)
+    if q.hedged and span.startswith(("Yes", "No")):  # an inference from the facts, not a fact
+        span = f"Likely {span[:1].lower()}{span[1:]}"
     return SpanPick(s.n, speaker_view(span, s.speaker))
+
+
+_WEEKS_AGO = re.compile(r"^(?:(last|past|previous)|(a|one|two|three|four|a couple of|a few)"
+                        r"\s+(?:weeks?|weekends?)\s+ago)", re.I)
+
+
+def _before_said(phrase: str, granularity: str, said: datetime) -> str:
+    """"last week" said on 9 June 2023 → "the week before 9 June 2023": what was said, no
+    more precise than it was (the week of 29 May would claim a week it did not name)."""
+    m = _WEEKS_AGO.match(phrase.strip())
+    if not m or granularity not in ("week", "weekend"):
+        return ""
+    day = f"{said.day} {said:%B %Y}"
+    if m.group(1) or m.group(2).lower() in ("a", "one"):
+        return f"the {granularity} before {day}"
+    return f"{m.group(2).lower()} {granularity}s before {day}"
 
 
 def best_passage(text: str, question: str, limit: int = PASSAGE_CHARS) -> str:

@@ -53,6 +53,8 @@ class Question:
     names: tuple[str, ...]  # every capitalised name in it
     wants_list: bool      # "What activities…": several facts may be combined
     head: str = ""        # the thing a what/which question names ("flooring")
+    options: tuple[str, ...] = ()  # "… a beach or the mountains?" → ("a beach", "the mountains")
+    hedged: bool = False  # "Would Ana likely …": an inference, answered "Likely yes/no"
 
     @property
     def focus(self) -> set[str]:
@@ -136,7 +138,35 @@ def analyse(text: str, known_people: tuple[str, ...] = ()) -> Question:
     head = head_noun(text)
     wants_list = bool(_LIST_CUE.search(text)) or (
         len(head) > 3 and head.endswith("s") and not head.endswith("ss"))
-    return Question(text, classify(text), subject, names, wants_list, head)
+    kind = classify(text)
+    options = choices(text) if kind == "yesno" else ()
+    hedged = kind == "yesno" and bool(_HEDGED.search(text))
+    return Question(text, kind, subject, names, wants_list and kind != "yesno", head, options,
+                    hedged)
+
+
+_HEDGED = re.compile(r"^(would|could|might|may|will)\b|\b(likely|probably|considered)\b", re.I)
+_OR = re.compile(r"^(.*?)\s+or\s+(.+?)[\s?.!]*$", re.I)
+_ARTICLE = frozenset({"a", "an", "the", "some"})
+
+
+def choices(text: str) -> tuple[str, ...]:
+    """The two things a yes/no-shaped question offers ("a national park or a theme park");
+    the first is as many words before "or" as the second has after it."""
+    m = _OR.match(text.split("?")[0])
+    if not m:
+        return ()
+    second = m.group(2).split()
+    size = len([w for w in second if w.lower() not in _ARTICLE])
+    before = m.group(1).split()
+    first: list[str] = []
+    while before and len([w for w in first if w.lower() not in _ARTICLE]) < size:
+        first.insert(0, before.pop())
+    if before and before[-1].lower() in _ARTICLE:
+        first.insert(0, before.pop())
+    if not first or not second:
+        return ()
+    return (" ".join(first), " ".join(second))
 
 
 _NAME_OF = re.compile(r"^what(?:'s| is| was| are| were)\s+(?:the\s+)?names?\s+of\b", re.I)

@@ -15,6 +15,8 @@ from core.question import QUESTION_WORDS, Question, names_in, root, words
 from core.retrieval import STOPWORDS
 
 MAX_WORDS = 10
+# The fact beside a yes/no verdict: enough to see why, short enough to read at a glance.
+YESNO_WORDS = 12
 _TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
 _BOUNDARY = set(".,;:!?()[]—–…") | {"but", "because", "although", "though", "while",
                                      "which", "so", "cause", "if", "when", "since"}
@@ -140,7 +142,7 @@ def pick_span(q: Question, sentence: str) -> str:
                 return found
     elif kind == "yesno":
         verdict = "No" if _NEGATION.search(sentence) else "Yes"
-        return f"{verdict}: {_limit(_clean(novel_span(q, sentence) or sentence), 12)}"
+        return f"{verdict}: {_limit(_clean(novel_span(q, sentence) or sentence), YESNO_WORDS)}"
     return novel_span(q, sentence) or _limit(_clean(sentence), 12)
 
 
