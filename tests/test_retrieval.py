@@ -268,3 +268,62 @@ def test_real_model_a_named_time_ranks_what_happened_then_first(engine) -> None:
     assert first("Where did Ana hike with her kids in September 2022?") == "t:ana:3"
     # Nothing from that time: the ranking is the plain one, nothing is filtered out.
     assert len(engine.retriever.search("Where did Ana hike with her kids in 2019?", k=3)) == 3
+
+
+BOOK_CHAT = [("John", f"Practice went long today, coach made us run drills number {i}")
+             for i in range(12)] + [
+    ("John", "I read the news every morning before practice."),
+    ("Tim", "My sister reads to her kids every night."),
+    ("John", "Our team bus has a small shelf of novels nobody touches."),
+    ("Tim", "The bookstore downtown closed, which is sad."),
+    ("John", "Reading glasses are expensive these days."),
+    ("Tim", "Hey John! How was your week?"),
+    ("John", "Busy with practice, but good. We won the game on Friday, the crowd was wild."),
+    ("Tim", "Mine was quiet, lots of rain and tea and naps on the sofa. I finally finished "
+            "The Hobbit. My parents got a new dog, I am visiting them next weekend."),
+    ("John", "Nice, I still need to read more. Any other plans?"),
+    ("John", "The library near the gym has a great reading room, I go there after practice."),
+    ("Tim", "I should check it out. Do they lend novels for free?"),
+    ("John", "Yes, and they have a book club on Tuesdays where people read aloud."),
+]
+
+
+def test_real_model_a_message_ranks_by_its_fact_too(engine, monkeypatch) -> None:
+    """A long chatty message is found through its one-sentence, attributed fact too.
+
+    The message's meaning is diluted by rain, tea and a dog; its fact ("Tim
+    finally finished The Hobbit.") is near "Which book did Tim finish?" and lifts
+    the message above the chatter about books and reading.
+    """
+    from core.memory import search as memory_search
+    from core.memory.consolidate import consolidate
+
+    when = datetime(2023, 5, 8, 13, tzinfo=timezone.utc)
+    engine.pipeline.submit([chat_turn(when + timedelta(minutes=n), who, text, n, "tim")
+                            for n, (who, text) in enumerate(BOOK_CHAT)])
+    consolidate(engine, now=when + timedelta(days=1))
+    hobbit = next(n for n, (_, text) in enumerate(BOOK_CHAT) if "Hobbit" in text)
+    query = "Which book did Tim finish?"
+
+    def rank() -> int:
+        hits = engine.retriever.search(query, SearchFilters(include_memories=False), k=30)
+        ids = [h.provenance.external_id for h in hits]
+        return ids.index(f"t:tim:{hobbit}")
+
+    with_facts = rank()
+    monkeypatch.setattr(retrieval, "FACT_LIST_WEIGHT", 0.0)
+    assert with_facts < rank()
+    assert with_facts <= 1
+
+    # The facts' source messages, nearest first; an episode (a whole session) is no fact.
+    db = engine.store.reader()
+    space = engine.pipeline.space()
+    qvec = engine.pipeline.embedder.embed([query], interactive=True)[0]
+    near = memory_search.nearest(db, space, qvec, 50)
+    assert near
+    episodes = {r[0] for r in db.execute("SELECT id FROM memories WHERE type = 'episodic'")}
+    assert episodes and episodes <= {i for i, _ in near}
+    sources = [e for e, _sim in memory_search.fact_sources(db, near)]
+    assert sources and len(sources) < len(BOOK_CHAT)  # not every message of the episode
+    message = {r[0]: r[1] for r in db.execute("SELECT id, external_id FROM events")}
+    assert f"t:tim:{hobbit}" in [message[s] for s in sources[:3]]

@@ -73,11 +73,13 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
                     filters: SearchFilters = SearchFilters(), k: int = 10,
                     now: datetime | None = None, include_weak: bool = False,
                     include_superseded: bool = False,
-                    index: VectorIndex | None = None) -> list[SearchHit]:
+                    index: VectorIndex | None = None,
+                    near: Sequence[tuple[int, float]] | None = None) -> list[SearchHit]:
     """The ``k`` best memories for a query (see module doc).
 
     ``index``: a loaded ``MemoryIndex`` of ``space`` (long-running processes);
-    without it, sqlite-vec's exact KNN.
+    without it, sqlite-vec's exact KNN. ``near``: the memories nearest the query
+    (``nearest``, at least ``2 * max(50, 5 * k)`` of them), when the caller has them.
     """
     if not filters.include_memories:
         return []
@@ -87,12 +89,10 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
     pool = max(50, k * 5)
     keyword = _keyword(db, terms, pool) if terms.fts else []
     ranked_lists = [keyword]
-    near: list[tuple[int, float]] | None = None
-    if query_vector is not None and space is not None:
-        if index is not None and index.space.id == space.id:
-            near = index.search(query_vector, pool * 2, db=db)
-        elif rows.has_vector_table(db, space):
-            near = vectors.knn(db, space, rows.COLLECTION, query_vector, pool * 2)
+    if near is None:
+        near = nearest(db, space, query_vector, pool * 2, index)
+    else:
+        near = list(near)[:pool * 2]
     if near is not None:
         similarity = {i: 1.0 - d for i, d in near}
         # KNN always returns k neighbours; with few memories most are unrelated,
@@ -123,6 +123,50 @@ def search_memories(db: apsw.Connection, *, terms: TermsLike | str,
     full = rows.get_many(db, [mid for _s, mid in scored[:k]])
     best = [(sc, full[mid]) for sc, mid in scored[:k] if mid in full]
     return hits_for(db, [m for _s, m in best], [s for s, _m in best], terms.words)
+
+
+def nearest(db: apsw.Connection, space: vectors.Space | None,
+            query_vector: np.ndarray | None, limit: int,
+            index: VectorIndex | None = None) -> list[tuple[int, float]] | None:
+    """The ``limit`` memories nearest ``query_vector`` as (id, cosine distance), nearest
+    first; None when there is no vector or no memory vectors in ``space``."""
+    if query_vector is None or space is None:
+        return None
+    if index is not None and index.space.id == space.id:
+        return list(index.search(query_vector, limit, db=db))
+    if rows.has_vector_table(db, space):
+        return vectors.knn(db, space, rows.COLLECTION, query_vector, limit)
+    return None
+
+
+def fact_sources(db: apsw.Connection, near: Sequence[tuple[int, float]]
+                 ) -> list[tuple[int, float]]:
+    """The source events of the current facts among ``near`` ((memory id, cosine
+    distance), nearest first) as (event id, the fact's cosine similarity), in that order.
+
+    A fact (a semantic or core memory from at most ``FACT_SOURCES`` events) is one
+    sentence of its message, attributed and dated ("Tim read The Hobbit"): event
+    search ranks the messages by their facts too (``core.retrieval``), where a
+    long chatty message matches a question less well than its one sentence does.
+    """
+    distance = dict(near)
+    if not distance:
+        return []
+    sources: dict[int, list[int]] = {}
+    ids = list(distance)
+    marks = ",".join("?" * len(ids))
+    for mid, eid in db.execute(
+            f"SELECT s.memory_id, s.event_id FROM memory_sources s JOIN memories m "
+            f"ON m.id = s.memory_id WHERE s.memory_id IN ({marks}) AND m.type != 'episodic' "
+            "AND m.superseded_by IS NULL AND m.valid_until IS NULL", ids):
+        sources.setdefault(mid, []).append(eid)
+    out: dict[int, float] = {}
+    for mid in ids:
+        own = sources.get(mid, ())
+        if len(own) <= FACT_SOURCES:
+            for eid in sorted(own):
+                out.setdefault(eid, 1.0 - distance[mid])
+    return list(out.items())
 
 
 # A fact from one or two messages stands for them in a result list; an episode (a
@@ -397,5 +441,6 @@ def search_text(pipeline: Any, db: apsw.Connection, query: str, *,
 
 
 __all__ = ["search_memories", "search_text", "hits_for", "merge_hits", "mark_recalled", "related",
+           "nearest", "fact_sources",
            "list_memories", "core_profile", "core_profile_text", "memory_terms",
            "strength_of", "is_weak"]
