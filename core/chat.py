@@ -5,10 +5,14 @@
 2. ``Token``s — the answer as it is written (none in no-model mode);
 3. ``Done`` — the final answer text and the citations it actually used.
 
-Captured text is data, never instructions: each piece of evidence is quoted
-between markers carrying a random per-answer nonce, with the marker characters
-and the model's special-token syntax removed from the text, so nothing on a
-screen or in a chat can close its own quote or impersonate a turn.
+With a model, ``Thinking`` comes before the tokens (the model is reading), and the
+model's answer is shown only when the guard (core.guard) finds it cited, of the
+right shape and supported by what it cites; otherwise the extractive answer is
+shown as ``model-fallback`` with the draft kept. Captured text is data, never
+instructions: the model sees a few passages, each one line labelled ``[n]`` with
+brackets, marker characters and special-token syntax removed (core.answer_prompt),
+so nothing on a screen or in a chat can open a label, forge a citation or
+impersonate a turn.
 """
 from __future__ import annotations
 
@@ -17,15 +21,16 @@ import secrets
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
-from importlib import resources
 from typing import Any, Callable, Generator, Iterator, Literal, Sequence
 
 import numpy as np
 
 from core.citations import CitationFilter, cited_numbers, strip_invalid
-from core.extractive import (NOT_FOUND, content_stems, describe_time, instruction_like, order_for,
+from core.extractive import (NOT_FOUND, content_stems, instruction_like, order_for,
                              short_answer)
-from core.guard import STOPS, MarkerFilter, answer_budget, strip_framing, supported
+from core.answer_prompt import choose_passages, prompt_pieces, sanitize  # noqa: F401
+from core.guard import (STOPS, MarkerFilter, answer_budget, answers_kind, dates_supported,
+                        strip_framing, supported)
 from core.pipeline import Pipeline
 from core.question import analyse
 from core.progress import Cancel
@@ -35,7 +40,6 @@ from core.retrieval import Retriever
 from core.threads import Threads
 from core.timeparse import TimeRange, extract_time_range
 
-PROMPT_VERSION = "answer.v2"
 EVIDENCE_K = 8
 REPLY_LOOKUPS = 5
 HISTORY_TURNS = 6
@@ -43,7 +47,6 @@ HISTORY_TURNS = 6
 STRONG_SIMILARITY = 0.35
 WEAK_SIMILARITY = 0.2
 
-_SPECIAL = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|<\|?(?:im_start|im_end|eot_id)")
 _FOLLOW_UP = re.compile(r"^(and|but|so|what about|how about|then)\b|\b(he|she|they|him|her|them|"
                         r"it|that|this|there|then|those|these)\b", re.I)
 _QUESTION = re.compile(r"\?\s*$|^(who|what|when|where|why|how|which|did|do|does|is|are|was|"
@@ -106,13 +109,6 @@ class ChatModel:
 
     def fit(self, pieces: Sequence[Any], *, max_tokens: int) -> Any: ...
     def stream(self, messages: Any, options: Any = None, **kw: Any) -> Iterator[str]: ...
-
-
-def sanitize(text: str) -> str:
-    """Captured text made safe to quote: no markers, no special-token syntax."""
-    text = text.replace("⟦", "(").replace("⟧", ")")
-    return _SPECIAL.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›")
-                        .replace("[", "(").replace("]", ")"), text)
 
 
 def looks_like_question(text: str) -> bool:
@@ -275,33 +271,27 @@ class Asker:
     def _generate(self, question: str, history: Sequence[Any], evidence: Sequence[Evidence],
                   thread_id: int, cancel: Cancel | None, now: datetime | None,
                   fallback: Done) -> Generator[Token, None, Done]:
-        from core.models.budget import REQUIRED, Piece
         from core.models.generation import GenerationOptions
 
         started = time.perf_counter()
-        nonce = secrets.token_hex(3)
-        system = prompt_template().replace("{today}", (now or utcnow()).astimezone()
-                                           .strftime("%A %d %B %Y"))
-        pieces = [Piece("system", system, REQUIRED, role="system")]
+        q = analyse(question)
+        numbered = [(ev.n, ev.hit) for ev in evidence]
+        people = conversation_people(self.pipeline.store, [h for _, h in numbered])
+        passages = choose_passages(question, numbered, self._similarity, people)
+        turns = [(t.role, strip_framing(t.text)) for t in list(history)[-HISTORY_TURNS:]]
         profile = self.core_profile() if self.core_profile else ""
-        if profile:
-            pieces.append(Piece("profile", "About the user (from their core memory):\n"
-                                + sanitize(profile), 900, trimmable=True))
-        for turn in list(history)[-HISTORY_TURNS:]:
-            pieces.append(Piece(f"turn{turn.id}", strip_framing(turn.text), 300 + turn.id,
-                                role=turn.role, trimmable=True))
-        for ev in evidence:
-            pieces.append(Piece(f"evidence{ev.n}", quote_evidence(ev, nonce), 800 - ev.n,
-                                trimmable=True))
-        pieces.append(Piece("question", f"Question: {question}", REQUIRED))
-        budget = answer_budget(analyse(question).kind, self.max_answer_tokens)
+        pieces = prompt_pieces(question, q.kind, passages, history=turns, profile=profile,
+                               today=(now or utcnow()).astimezone())
+        budget = answer_budget(q.kind, self.max_answer_tokens)
         prompt = self.model.fit(pieces, max_tokens=budget)
-        valid = {ev.n for ev in evidence}
-        markers, cites_filter = MarkerFilter(nonce), CitationFilter(valid)
+        valid = {p.n for p in passages}  # only what the model was shown can be cited
+        markers, cites_filter = MarkerFilter(), CitationFilter(valid)
         parts: list[str] = []
         first: float | None = None
+        # Greedy: a short factual answer wants the model's most likely words, and the
+        # same question gets the same answer.
         stream = self.model.stream(prompt.messages, GenerationOptions(
-            max_tokens=budget, temperature=0.2, stop=STOPS), cancel=cancel)
+            max_tokens=budget, temperature=0.0, stop=STOPS), cancel=cancel)
         for piece in stream:
             out = cites_filter.feed(markers.feed(piece))
             if out:
@@ -315,25 +305,42 @@ class Asker:
                 first = time.perf_counter() - started
             parts.append(tail)
             yield Token(tail)
-        text = " ".join(strip_invalid(strip_framing("".join(parts), nonce), valid).split())
+        text = " ".join(strip_invalid(strip_framing("".join(parts)), valid).split())
         by_n = {ev.n: ev.hit for ev in evidence}
-        cites = tuple(Citation(n, by_n[n]) for n in cited_numbers(text) if n in by_n)
+        cites = tuple(Citation(n, by_n[n]) for n in cited_numbers(text) if n in valid)
         report = getattr(prompt, "report", None)
         notice = None
         if report is not None and getattr(report, "dropped", ()):
             notice = f"Left out to fit the model's context: {', '.join(report.dropped)}"
-        passages = [c.hit.text or c.hit.snippet for c in cites]
         stopped = bool(cancel is not None and cancel.cancelled)
         says_not_found = text.lower().startswith(NOT_FOUND.lower()[:20])
         if says_not_found and fallback.mode == "not-found":
             return replace(fallback, first_token_seconds=first)
+        # The cited item's own date supports a date: it is when the words were said.
+        passages_said = [f"{c.hit.text or c.hit.snippet} ({describe_day(c.hit.time)})"
+                         for c in cites]
         grounded = (not stopped and not says_not_found and bool(cites)
-                    and not any(instruction_like(p) for p in passages)
-                    and supported(text, question, passages, self._similarity))
+                    and not _PREMISE.match(fallback.answer)  # the premise is someone else's
+                    and not any(instruction_like(c.hit.text or c.hit.snippet) for c in cites)
+                    and answers_kind(text, q.kind, question, people)
+                    and (q.kind != "when" or dates_supported(
+                        text, [(c.hit.text or c.hit.snippet, c.hit.time) for c in cites]))
+                    and supported(text, question, passages_said, self._similarity))
         if not grounded:  # the draft stays available behind "show model draft"
             return replace(fallback, mode="model-fallback", draft=text, notice=notice,
                            first_token_seconds=first)
         return Done(text, cites, thread_id, "model", notice=notice, first_token_seconds=first)
+
+
+# The extractive answer found the fact belongs to someone else ("I found that Melanie,
+# not Caroline, …"): a model answer asserting it of the person asked about is not shown.
+_PREMISE = re.compile(r"I found that .{1,60}, not .{1,60}, ")
+
+
+def describe_day(moment: datetime) -> str:
+    """'3 March 2023' (local time)."""
+    local = moment.astimezone()
+    return f"{local.day} {local:%B %Y}"
 
 
 def attribution(cited: Sequence[tuple[int, SearchHit]]) -> str:
@@ -363,18 +370,3 @@ def attribution(cited: Sequence[tuple[int, SearchHit]]) -> str:
             parts.append(f"a {hit.source} captured on {day} [{n}]")
     text = "; ".join(parts)
     return text[:1].upper() + text[1:]
-
-
-def quote_evidence(ev: Evidence, nonce: str) -> str:
-    hit = ev.hit
-    kind = f"{hit.memory_type} memory" if hit.memory_type else hit.source
-    label = f"{describe_time(hit.time)} · {kind} · {sanitize(hit.title)}"
-    if getattr(hit, "superseded", False):
-        label += " (superseded)"
-    body = sanitize(hit.text or hit.snippet)[:2000]
-    return f"⟦{nonce} {ev.n}⟧ {label}\n{body}\n⟦/{nonce} {ev.n}⟧"
-
-
-def prompt_template() -> str:
-    return resources.files("resources").joinpath("prompts", f"{PROMPT_VERSION}.txt") \
-        .read_text("utf-8")

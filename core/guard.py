@@ -10,15 +10,22 @@ answer is shown as grounded only when the evidence it cites supports it.
 - ``supported`` checks an answer against the passages it cites, sentence by sentence:
   each sentence's content words must mostly appear there, or it must be a close
   paraphrase (embedding cosine) adding no more than a couple of words of its own.
-- ``answer_budget`` fits the token limit to the kind of question.
+- ``answers_kind`` checks the answer has the shape its question asks for (a date for
+  *when*, a number for *how many*).
+- ``dates_supported``: a date in an answer must be one its cited items say (named in
+  the text, resolved against when it was said, or that day itself).
+- ``answer_budget`` fits the token limit to the kind of question (a short answer and
+  its citation: one line, so generation also stops at the first newline).
 """
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
 from core.question import QUESTION_WORDS, Kind, root, words
 from core.retrieval import STOPWORDS
+from core.temporal import find_times, span_for
 
 # Literal strings that are the start of something to strip; a stream tail that is a
 # prefix of one of them is held back.
@@ -153,8 +160,58 @@ def _holds(sentence: str, claims: set[str], cited: set[str], passages: Sequence[
     return max(similarity(text, list(passages))) >= MIN_MEANING_SUPPORT
 
 
-_BUDGET: dict[Kind, int] = {"when": 32, "who": 32, "where": 32, "count": 32, "yesno": 48,
-                            "what": 56, "why": 72, "how": 72}
+_MONTH = (r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
+          r"sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?")
+_ABSOLUTE_TIME = re.compile(rf"\b(({_MONTH})\b|(19|20)\d\d\b|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|"
+                            r"\d{1,2}(:\d\d)?\s*(am|pm)\b|\d\d:\d\d\b)", re.I)
+_NUMBER = re.compile(r"\b(\d+(\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|"
+                     r"eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|dozen|once|"
+                     r"twice|none|no|zero|several|a few|many)\b", re.I)
+_YES_NO = re.compile(r"^\W*(yes|no|not|never|nope|yeah|likely|probably|maybe)\b", re.I)
+
+
+def answers_kind(answer: str, kind: Kind, question: str, people: Sequence[str] = ()) -> bool:
+    """Whether ``answer`` has the shape its question asks for.
+
+    A *when* answer holds an absolute date or time (a relative "last week" is the
+    evidence's, not the answer's, frame), a *how many* answer a number, a yes/no
+    answer starts with one; and no answer but a *who* one may be only the names
+    of the people talking ("Gina [3]" to "Where is Jon's internship?").
+    """
+    text = re.sub(r"\[\d{1,3}\]", " ", answer)
+    if kind == "when" and not _ABSOLUTE_TIME.search(text):
+        return False
+    if kind == "count" and not _NUMBER.search(text):
+        return False
+    if kind == "yesno" and not _YES_NO.search(text):
+        return False
+    names = {root(w) for p in people for w in words(p)}
+    return kind == "who" or bool(claim_words(text, question) - names)
+
+
+def dates_supported(answer: str, cited: Sequence[tuple[str, datetime]]) -> bool:
+    """Whether the dates ``answer`` gives are ones its cited items say.
+
+    ``cited``: each cited item's text and when it was said or seen. An item's dates
+    are the times its text names, read against that moment ("last Saturday"), or,
+    when it names none, the day itself. Every date in the answer must overlap one.
+    """
+    if not cited:
+        return False
+    text = re.sub(r"\[\d{1,3}\]", " ", answer)
+    given = [m.span for m in find_times(text, cited[0][1].astimezone())]
+    if not given:
+        return False
+    said = []
+    for passage, moment in cited:
+        local = moment.astimezone()
+        spans = [m.span for m in find_times(passage, local)]
+        said += spans or [span_for(local.date(), local.date() + timedelta(days=1), "day")]
+    return all(any(g.start < s.end and s.start < g.end for s in said) for g in given)
+
+
+_BUDGET: dict[Kind, int] = {"when": 16, "who": 16, "where": 16, "count": 16, "yesno": 24,
+                            "what": 24, "why": 40, "how": 40}
 
 
 def answer_budget(kind: Kind, ceiling: int) -> int:
@@ -162,5 +219,5 @@ def answer_budget(kind: Kind, ceiling: int) -> int:
     return max(8, min(ceiling, _BUDGET.get(kind, 64)))
 
 
-STOPS = ("\n\n", "Question:", "\nQuestion", "\nEvidence", "\nUser:", "\nuser:",
+STOPS = ("\n", "Question:", "\nQuestion", "\nEvidence", "\nUser:", "\nuser:",
          "<|im_end|>", "<|im_start|>", "</s>")
