@@ -30,7 +30,7 @@ from core.extractive import (NOT_FOUND, content_stems, instruction_like, order_f
                              short_answer)
 from core.answer_prompt import choose_passages, prompt_pieces, sanitize  # noqa: F401
 from core.guard import (STOPS, MarkerFilter, answer_budget, answers_kind, dates_supported,
-                        strip_framing, supported)
+                        same_time, strip_framing, supported)
 from core.pipeline import Pipeline
 from core.question import analyse
 from core.progress import Cancel
@@ -323,8 +323,9 @@ class Asker:
                     and not _PREMISE.match(fallback.answer)  # the premise is someone else's
                     and not any(instruction_like(c.hit.text or c.hit.snippet) for c in cites)
                     and answers_kind(text, q.kind, question, people)
-                    and (q.kind != "when" or dates_supported(
-                        text, [(c.hit.text or c.hit.snippet, c.hit.time) for c in cites]))
+                    and (q.kind != "when" or (dates_supported(
+                        text, [(c.hit.text or c.hit.snippet, c.hit.time) for c in cites])
+                        and same_time(text, fallback.answer, cites[0].hit.time.astimezone())))
                     and supported(text, question, passages_said, self._similarity))
         if not grounded:  # the draft stays available behind "show model draft"
             return replace(fallback, mode="model-fallback", draft=text, notice=notice,

@@ -14,6 +14,7 @@ answer is shown as grounded only when the evidence it cites supports it.
   *when*, a number for *how many*).
 - ``dates_supported``: a date in an answer must be one its cited items say (named in
   the text, resolved against when it was said, or that day itself).
+  ``same_time``: nor may it contradict the date the sources' own reading resolved.
 - ``answer_budget`` fits the token limit to the kind of question (a short answer and
   its citation: one line, so generation also stops at the first newline).
 """
@@ -210,13 +211,25 @@ def dates_supported(answer: str, cited: Sequence[tuple[str, datetime]]) -> bool:
     return all(any(g.start < s.end and s.start < g.end for s in said) for g in given)
 
 
+def same_time(answer: str, reading: str, anchor: datetime) -> bool:
+    """Whether the dates of ``answer`` overlap those of ``reading`` (True if it has none).
+
+    ``reading`` is the sources' own answer (core.extractive), which resolves what was
+    said ("yesterday", said on 20 January → 19 January); a model shown only the day
+    each note was said tends to copy that day instead.
+    """
+    theirs = [m.span for m in find_times(re.sub(r"\[\d{1,3}\]", " ", reading), anchor)]
+    ours = [m.span for m in find_times(re.sub(r"\[\d{1,3}\]", " ", answer), anchor)]
+    return not theirs or any(g.start < s.end and s.start < g.end for g in ours for s in theirs)
+
+
 _BUDGET: dict[Kind, int] = {"when": 16, "who": 16, "where": 16, "count": 16, "yesno": 24,
                             "what": 24, "why": 40, "how": 40}
 
 
 def answer_budget(kind: Kind, ceiling: int) -> int:
     """Tokens a short answer to this kind of question needs (never above ``ceiling``)."""
-    return max(8, min(ceiling, _BUDGET.get(kind, 64)))
+    return max(1, min(ceiling, _BUDGET.get(kind, 64)))
 
 
 STOPS = ("\n", "Question:", "\nQuestion", "\nEvidence", "\nUser:", "\nuser:",

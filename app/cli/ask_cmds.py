@@ -49,15 +49,17 @@ def cmd_ask(ctx: Context) -> int:
                        "citations": [c.to_json() for c in done.citations],
                        "evidence": [{"n": e.n, "quote": quote_for(question, e.hit),
                                      **e.hit.to_json()} for e in evidence],
-                       **({"draft": done.draft} if done.draft else {})})
+                       **({"draft": done.draft} if done.draft else {}),
+                       **({"first_token_seconds": round(done.first_token_seconds, 3)}
+                          if done.first_token_seconds is not None else {})})
         return 0
-    if not streamed:
-        ctx.out(done.answer)
-    else:
+    if streamed:
         ctx.out()
     if done.mode == "model-fallback":
         ctx.warn("the model's answer was not supported by its sources; showing the extractive "
                  "answer (--json has the model's draft)")
+    if not streamed or done.mode != "model":  # what streamed was a draft, not the answer
+        ctx.out(done.answer)
     if evidence:
         ctx.out("\nSources:")
         for e in evidence:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.views.ask import AskView
+from app.views.ask_adapter import AskToken
+from tests.test_answers_model import LEAK
 
 
 @pytest.fixture
@@ -46,12 +48,41 @@ def test_small_model_warns_answers_first_and_can_switch_to_quotes(qtbot, ctx, sm
     assert view.quotes_only.isVisibleTo(view) and not view.quotes_only.isChecked()
     assert not view.get_model.isVisibleTo(view)
 
+    # What the person sees at each step of the stream (real widgets, real SmolLM2).
+    seen: list[tuple[str, bool, str, str]] = []
+    original = view.on_item
+
+    def spy(item) -> None:
+        original(item)
+        seen.append((type(item).__name__, view.thinking.isVisibleTo(view),
+                     view.thinking.text(), view.transcript.toPlainText()))
+        if isinstance(item, AskToken):
+            tokens.append(item.text)
+
+    tokens: list[str] = []
+    view.on_item = spy
     ask(qtbot, view, "Which library did Ana recommend for retries?")
+    view.on_item = original
     assert "thinking" in view.events_seen  # the model read the sources: progress shown
+    kinds = [k for k, *_ in seen]
+    assert kinds.index("AskEvidence") < kinds.index("AskThinking") < kinds.index("AskToken")
+    # While the model reads the prompt: a visible busy state and a line in the pane.
+    _, visible, label, pane = seen[kinds.index("AskThinking")]
+    assert visible and label.startswith("Thinking… reading")
+    assert "the model is reading" in pane and "Sources" in pane
+    _, visible, label, _ = seen[kinds.index("AskToken")]
+    assert visible and label == "Writing…"
+    # Nothing of the prompt's framing ever reaches the view, not even for one token.
+    for text in tokens + [s[3] for s in seen]:
+        assert not LEAK.search(text), text
     done = view.blocks[-1]["done"]
     assert done is not None and done.mode in ("model", "model-fallback")
+    assert done.first_token_seconds is not None and done.first_token_seconds > 0
     if done.mode == "model":
         assert done.citations  # shown as grounded only with a citation
+    else:
+        # "show model draft" shows what streamed (spacing aside)
+        assert done.draft and done.draft.replace(" ", "") == "".join(tokens).replace(" ", "")
     shown = view.transcript.toPlainText()
     answer_line = " ".join(done.answer.split()[:3])
     assert answer_line and answer_line in shown
