@@ -3,6 +3,7 @@ shown as grounded only when the evidence it cites supports it, injected claims a
 asserted, Stop stops."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -208,3 +209,24 @@ def test_stop_with_smollm2_stops_and_shows_the_checked_answer(engine, runtime) -
     assert 1 <= tokens <= 3
     assert runtime.stats().cancellations == before + 1
     assert done.mode == "model-fallback" and "clear Ben's mind" in done.answer
+
+
+def test_cli_shows_the_checked_answer_after_the_streamed_draft(cli, models_dir: Path,
+                                                               smollm2: Path, tmp_path: Path):
+    own = tmp_path / "models"  # this test's own models folder: the session's stays model-free
+    own.mkdir()
+    for item in models_dir.iterdir():
+        (own / item.name).symlink_to(item)
+    env = {"ENGRAM_MODELS": str(own)}
+    cli("add", "Ana recommended the library Textual for building terminal user interfaces",
+        env=env)
+    cli("models", "add", str(smollm2), env=env)
+    asked = cli("ask", "Which library did Ana recommend?", env=env)
+    assert not LEAK.search(asked.stdout)
+    shown = asked.stdout.split("\nSources:")[0].strip().splitlines()[-1]
+    if "not supported by its sources" in asked.stderr:  # fell back: the sources' answer last
+        assert "Textual" in shown and "[1]" in shown, asked.stdout
+    else:  # the model's answer, shown as grounded: cited
+        assert "[1]" in shown, asked.stdout
+    out = json.loads(cli("ask", "Which library did Ana recommend?", "--json", env=env).stdout)
+    assert out["mode"] in ("model", "model-fallback") and out["first_token_seconds"] > 0
