@@ -232,3 +232,19 @@ def test_yesterday_as_a_figure_of_speech_is_no_date() -> None:
     [fact] = facts_from_text("Time flies - feels like just yesterday I put this dress on!",
                              Voice("Melanie", "Caroline"), SAID)
     assert "yesterday" in fact.text and fact.when is None
+
+
+@pytest.mark.parametrize("text,expected", [
+    # A gerund or past-tense lead that is the subject, or an idiom, gets no "I".
+    ("Seeing my students succeed motivates me.", ["Seeing Caroline's students succeed motivates Caroline."]),
+    ("Made my day!", []),
+    # A subject "you" agrees with its verb; an object "you" does not.
+    ("I'm sure you feel great knowing your students are doing well.",
+     ["Caroline is sure Melanie feels great knowing Melanie's students are doing well."]),
+    ("I'm so proud of you for running the marathon.",
+     ["Caroline is so proud of Melanie for running the marathon."]),
+    # "You guys" is more people than the one addressed: no fact rather than a wrong one.
+    ("I love you guys and I miss the beach.", []),
+])
+def test_subjects_and_verbs_agree(text: str, expected: list[str]) -> None:
+    assert [f.text for f in facts_from_text(text, Voice("Caroline", "Melanie"), SAID)] == expected

@@ -268,6 +268,7 @@ nothing something anything everything thing morning evening wedding building mee
 ceiling king ring spring string sibling darling during according bring sing swing wing sling
 """.split())
 _LEAD_ADVERB = r"(?:(?:just|finally|recently|currently|still|also|now)\s+)?"
+_LEAD_ADVERB_RE = re.compile(_LEAD_ADVERB, re.IGNORECASE)
 _GERUND_LEAD = re.compile(rf"^{_LEAD_ADVERB}(?P<g>[A-Za-z]{{3,}}ing)\s+(?=[a-z])", re.IGNORECASE)
 _BEEN_LEAD = re.compile(rf"^{_LEAD_ADVERB}been\s+(?=\w+ing\b)", re.IGNORECASE)
 _PAST_LEAD = re.compile(
@@ -276,10 +277,22 @@ _PAST_LEAD = re.compile(
     r"received|won|completed|attended|made|ran|read|saw)\s+(?=[a-z0-9])", re.IGNORECASE)
 
 
+_SUBJECT_VERB = re.compile(r"\b(?:makes|made|gives|gave|helps|helped|brings|brought|keeps|kept|"
+                           r"motivates|motivated|means|meant|feels|seems|reminds|reminded|gets|"
+                           r"takes|took|inspires|inspired|lets|pushes|pushed|drives|costs)\b",
+                           re.IGNORECASE)
+
+
 def implied_subject(clause: str) -> str:
     """``clause`` with the "I" chat leaves out put back ("Been reading…" → "I've been
     reading…"); unchanged when it has a subject or the lead is a gerund subject
     ("Painting is my escape": that is a statement about painting)."""
+    adverb = len(_LEAD_ADVERB_RE.match(clause).group(0))
+    lead_end = adverb + len(clause[adverb:].split(" ", 1)[0])
+    if _FIRST_PERSON.search(clause) or _SUBJECT_VERB.search(clause, lead_end):
+        # "Seeing my students succeed motivates me", "Made my day": the lead is the subject
+        # or an idiom, not a doing of the speaker's.
+        return clause
     m = _GERUND_LEAD.match(clause)
     if m and m.group("g").lower() not in _ING_NOUNS and not _FINITE.search(clause):
         return "I'm " + clause[:1].lower() + clause[1:]
@@ -465,6 +478,8 @@ def third_person(text: str, voice: Voice) -> str | None:
             if a == "you":  # said to the person themself: "you" stays "you"
                 out.append(tok)
             elif low in ("you", "u", "ya"):
+                if nxt in ("guys", "all", "both", "two", "folks", "lot"):
+                    return None  # "you guys": more people than the one addressed
                 out.append(a)
                 j = _next_word(tokens, i)
                 agreed = {"are": "is", "were": "was", "have": "has", "do": "does",
@@ -472,6 +487,8 @@ def third_person(text: str, voice: Voice) -> str | None:
                 if j is not None and tokens[j].lower() in agreed:
                     out.append(" " + agreed[tokens[j].lower()])  # only a subject "you" agrees
                     i = j
+                elif j is not None and _you_subject(out[:-1]):
+                    i = _agree(tokens, i, out, False)  # "sure you feel great" → "Jon feels"
             elif low in ("your", "yours"):
                 out.append(f"{a}'s")
             elif low == "yourself":
@@ -485,6 +502,20 @@ def third_person(text: str, voice: Voice) -> str | None:
     text = "".join(out)
     text = re.sub(r"\s+", " ", text).strip()
     return text
+
+
+# Words after which "you" is a verb's subject ("I'm sure you feel", "glad you like it"),
+# not its object ("thank you", "to you").
+_BEFORE_SUBJECT = frozenset("sure that think hope know if when because and but so glad happy "
+                            "bet guess as while since until once though although unless".split())
+
+
+def _you_subject(before: list[str]) -> bool:
+    words_before = [t for t in before if t.strip()]
+    if not words_before:
+        return True
+    prev = words_before[-1].strip().lower()
+    return prev in _BEFORE_SUBJECT or prev in (",", ".", "!", "-")
 
 
 def _next_word(tokens: list[str], i: int) -> int | None:
