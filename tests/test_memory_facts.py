@@ -248,3 +248,48 @@ def test_yesterday_as_a_figure_of_speech_is_no_date() -> None:
 ])
 def test_subjects_and_verbs_agree(text: str, expected: list[str]) -> None:
     assert [f.text for f in facts_from_text(text, Voice("Caroline", "Melanie"), SAID)] == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    # Advice to the other person is said to them: "Gina told Jon to …".
+    ("Keep learning and growing through it all.",
+     ["Gina told Jon to keep learning and growing through it all."]),
+    ("Never give up on your dreams!", ["Gina told Jon never to give up on Jon's dreams."]),
+    ("Take a break and dance it out when you need to destress!",
+     ["Gina told Jon to take a break and dance it out when Jon needs to destress."]),
+    ("Keep it up!", []),  # nothing to remember
+    ("Check this pic I got from the last networking event.", []),
+    # "Gotta …", "Never had …": the speaker left out.
+    ("Gotta figure out how to balance the studio and the shop.",
+     ["Gina has to figure out how to balance the studio and the shop."]),
+    ("Never had a chance to visit the new gallery.",
+     ["Gina never had a chance to visit the new gallery."]),
+])
+def test_advice_and_left_out_subjects(text: str, expected: list[str]) -> None:
+    voice = Voice("Gina", "Jon")
+    assert [f.text for f in facts_from_text(text, voice, SAID, opinions=True)] == expected
+
+
+def test_advice_needs_someone_it_was_given_to() -> None:
+    assert facts_from_text("Keep learning and growing through it all.", Voice("Gina"), SAID,
+                           opinions=True) == []
+
+
+@pytest.mark.parametrize("text,expected", [
+    # What the speaker says about the person they talk to, and thanks, attributed.
+    ("Definitely, John! Your commitment to helping others is inspiring.",
+     ["Maria said John's commitment to helping others is inspiring."]),
+    ("Hey John, thanks for being there for me and believing in me. It means a lot.",
+     ["Maria thanked John for being there for Maria and believing in Maria."]),
+    ("It's really inspiring to see someone staying optimistic even when things get tough.",
+     ["Maria said it's really inspiring to see someone staying optimistic even when things "
+      "get tough."]),
+    ("Wow! You've got drive! Keep it up and you'll definitely make a splash.", []),
+    ("Thanks!", []),
+])
+def test_what_is_said_to_the_other_person(text: str, expected: list[str]) -> None:
+    assert [f.text for f in facts_from_text(text, Voice("Maria", "John"), SAID,
+                                            opinions=True)] == expected
+    # Said in a group (nobody to resolve "you" to): nothing about "you".
+    assert all("John" not in f.text for f in facts_from_text(text, Voice("Maria"), SAID,
+                                                             opinions=True))

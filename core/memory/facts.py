@@ -63,6 +63,7 @@ _REACTION = re.compile(
     r"think (?:you|it's|that's)|appreciate (?:it|that|you|your))\b|"
     r"^(?:let me|let's|lemme|talk (?:to you|soon)|see you|catch you|take care|keep it up|"
     r"keep (?:up|going)|good luck|can't wait|check (?:it |this |that )?out|look at|"
+    r"check (?:this|these|my|the|out)\b|"
     r"take a look|here's|here is|here are|this is|that's)\b", re.IGNORECASE)
 _FRAGMENT = re.compile(r"^(?:thanks|thank you|thx|which|who|whom|whose|where|because|'cause|"
                        r"cause|than|then|though|although|unless|until|like|as well)\b",
@@ -215,7 +216,8 @@ def facts_from_text(text: str, voice: Voice, anchor: datetime | date, *,
             continue
         fact = fact_from_clause(raw, voice, anchor)
         if fact is None and opinions:
-            fact = opinion_from_clause(raw, voice, anchor)
+            fact = (thanks_from_clause(raw, voice, anchor) or advice_from_clause(raw, voice, anchor)
+                    or opinion_from_clause(raw, voice, anchor))
         if fact is None:
             continue
         key = " ".join(words(fact.text))
@@ -298,9 +300,49 @@ def implied_subject(clause: str) -> str:
         return "I'm " + clause[:1].lower() + clause[1:]
     if _BEEN_LEAD.match(clause):
         return "I've " + clause[:1].lower() + clause[1:]
-    if _PAST_LEAD.match(clause):
+    if _PAST_LEAD.match(clause) or re.match(r"^(?:gotta|wanna)\s+[a-z]|^never\s+(?:\w+ed|been|"
+                                            + "|".join(sorted(_IRREGULAR_PAST)) + r")\b",
+                                            clause, re.IGNORECASE):
         return "I " + clause[:1].lower() + clause[1:]
     return clause
+
+
+# Advice to the other person ("Keep learning and growing!", "Don't give up, buddy!"):
+# "Gina told Jon to keep learning and growing", not "Gina said Keep learning…".
+_IMPERATIVE = re.compile(
+    r"^(?P<neg>don't|dont|do not|never)?\s*(?P<verb>keep|use|try|take|make|remember|stay|enjoy|"
+    r"believe|tackle|push|hang|go|give|be|find|focus|trust|follow|stick|reach|share|treat|"
+    r"chase|embrace|celebrate|practice|practise|spend|reach out|think about|start|dream|"
+    r"surround|listen|rest|relax|learn|own|write|get|put|forget|worry|hesitate|"
+    r"stop|quit)\b(?!['’])", re.IGNORECASE)
+
+
+def advice_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
+    """Advice the speaker gives the person they talk to, as "A told B to …", or None."""
+    clause = strip_lead(raw)
+    if voice.addressee and clause.startswith(voice.addressee + ","):
+        clause = strip_lead(clause[len(voice.addressee) + 1:].lstrip())
+    clause = re.sub(r",\s*(?:buddy|mate|dude|girl|man|my friend|friend|" +
+                    re.escape(voice.addressee or "-") + r")\s*([!.]*)$", r"\1", clause)
+    m = _IMPERATIVE.match(clause)
+    if m is None or voice.addressee in (None, "you") or voice.second_person:
+        return None
+    if clause.rstrip("\"'”)] ").endswith("?") or not 3 <= len(clause.split()) <= MAX_WORDS:
+        return None
+    if not _informative(clause, voice) or re.search(r"\b(?:it|this|that)\s*[.!]*$", clause) \
+            or re.match(r"^keep (?:it|that|this) up\b", clause, re.IGNORECASE):
+        return None  # "Keep it up!": nothing to remember
+    dated, mentions = normalize_times(clause, anchor)
+    body = third_person(dated[m.end("neg"):].lstrip() if m.group("neg") else dated, voice)
+    if body is None:
+        return None
+    body = body[:1].lower() + body[1:]
+    body = re.sub(r"\bthemself\b", "themself", body).rstrip(" ,;:-–—!.…")
+    text = (f"{voice.name} told {voice.addressee} {'not ' if m.group('neg') else ''}"
+            f"{'never ' if (m.group('neg') or '').lower() == 'never' else ''}to {body}.")
+    text = text.replace("not never to", "never to")
+    return Fact(text=text, subject=voice.name, kind="opinion", sentence=raw,
+                when=next((mm.span for mm in mentions), None))
 
 
 # A subject that points at something said elsewhere ("It retries with backoff"): the
@@ -357,6 +399,30 @@ _FINITE = re.compile(r"\b(?:is|are|was|were|has|have|had|makes?|made|brings?|hel
                      r"gives?|keeps?)\b|['’]s\b", re.IGNORECASE)
 
 
+_YOU = re.compile(r"\b(?:you|your|yours|yourself|you're|you’re|you've|you'll|you'd|u|ya)\b",
+                  re.IGNORECASE)
+_THANKS = re.compile(r"^(?:(?:yeah|hey|oh|wow|aw+|and)\W+(?:[A-Z][a-z]+\W+)?)*(?:thanks|thank you|thx)(?:\s+(?:so much|"
+                     r"a lot|a ton|again))?(?:,?\s+[A-Z][a-z]+)?,?\s+for\s+(?P<what>[^.!?]+)",
+                     re.IGNORECASE)
+
+
+def thanks_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
+    """"Thanks for having my back" → "Jon thanked Gina for having Jon's back", or None."""
+    m = _THANKS.match(raw.strip())
+    if m is None or voice.addressee in (None, "you") or voice.second_person:
+        return None
+    what = re.sub(r",\s*(?:[A-Z][a-z]+|buddy|mate|friend)\s*$", "",
+                  m.group("what").strip(" ,;:-–—"))
+    if len(what.split()) < 2 or len(what.split()) > MAX_WORDS:
+        return None
+    dated, mentions = normalize_times(what, anchor)
+    body = third_person(dated, voice)
+    if body is None:
+        return None
+    return Fact(text=f"{voice.name} thanked {voice.addressee} for {body}.", subject=voice.name,
+                kind="opinion", sentence=raw, when=next((mm.span for mm in mentions), None))
+
+
 def opinion_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
     """A statement about something else, attributed to the speaker ("Ana said …"), or None.
 
@@ -368,21 +434,28 @@ def opinion_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact
         clause = strip_lead(clause[len(voice.addressee) + 1:].lstrip())  # a vocative
     if re.match(r"^[A-Za-z]+ing\b", clause) and not _FINITE.search(clause):
         return None  # "Loving the inclusivity": whose, and what about it?
+    if _IMPERATIVE.match(clause):
+        return None  # advice ("Keep learning"), written by ``advice_from_clause`` when it can
     if voice.second_person or not clause or clause.rstrip("\"'”)] ").endswith("?"):
         return None
-    if _FRAGMENT.match(raw) or _UNRESOLVED_START.match(clause) or _HYPOTHETICAL.search(clause) \
-            or _REACTION.search(clause):
+    if _FRAGMENT.match(raw) or (_UNRESOLVED_START.match(clause) and not _EXPLETIVE_IT.match(
+            clause)) or _HYPOTHETICAL.search(clause) or _REACTION.search(clause):
         return None
     n = len(clause.split())
-    if n < 5 or n > MAX_WORDS or _FIRST_PERSON.search(clause) or re.search(
-            r"\b(?:you|your|yours|yourself|you're|you’re|you've|you'll|you'd|u|ya)\b",
-            clause, re.IGNORECASE):
+    # "Your commitment to helping others is inspiring": said to someone we can name.
+    addressed = voice.addressee not in (None, "you")
+    to_you = _YOU.search(clause)
+    if n < 5 or n > MAX_WORDS or _FIRST_PERSON.search(clause) or (to_you and not addressed):
         return None
     names = {voice.name.lower(), (voice.addressee or "").lower()}
     meaningful = [w for w in content_words(clause) if w not in _LOW_VALUE and w not in names]
     if len(meaningful) < MIN_CONTENT:
         return None
     dated, mentions = normalize_times(clause, anchor)
+    if to_you:
+        dated = third_person(dated, voice) or ""
+        if not dated:
+            return None
     ws = dated.split()
     first = re.sub(r"['’]s$", "", ws[0]).lower()
     second_lower = len(ws) > 1 and ws[1][:1].islower()
@@ -544,11 +617,15 @@ def _agree(tokens: list[str], i: int, out: list[str], second: bool) -> int:
                "don't": "doesn't", "haven't": "hasn't", "aren't": "isn't", "weren't": "wasn't",
                "'m": "is"}.get(low)
         if new is None:
-            new = verb if (low in _MODALS or low in _IRREGULAR_PAST or low.endswith("ed")
+            new = verb if (low in _MODALS or low in _IRREGULAR_PAST
+                           or (low.endswith("ed") and low not in _PRESENT_ED)
                            or low in _NOT_VERBS or low in ("was", "has", "does", "is")
                            or "'" in low or not low.isalpha()) else _inflect(verb)
     out.append(" " + new)
     return j
+
+
+_PRESENT_ED = frozenset("need feed succeed proceed exceed bleed breed speed heed embed shed".split())
 
 
 def _inflect(verb: str) -> str:

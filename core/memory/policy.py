@@ -39,7 +39,7 @@ from core.memory.types import Candidate, Memory
 DUPLICATE = 0.95
 # A person saying the same thing again in other words ("I'm looking into counseling" in
 # May, "I want to work in counseling" in June): one fact, with both sentences as sources.
-RESTATED = 0.90
+RESTATED = 0.85
 PROCEDURE_SIMILAR = 0.85
 STEP_OVERLAP = 0.6
 RELATED = 0.75
