@@ -293,3 +293,18 @@ def test_what_is_said_to_the_other_person(text: str, expected: list[str]) -> Non
     # Said in a group (nobody to resolve "you" to): nothing about "you".
     assert all("John" not in f.text for f in facts_from_text(text, Voice("Maria"), SAID,
                                                              opinions=True))
+
+
+@pytest.mark.parametrize("text,expected", [
+    # Only a capitalised name before punctuation is a vocative after an interjection.
+    ("And LeBron is the man - love his skills and leadership.",
+     ["John said LeBron is the man - love his skills and leadership."]),
+    ("Sorry to hear about the job, but your positivity will help you find something great!", []),
+    ("Thanks Tim, I painted the whole studio last week.",
+     ["John painted the whole studio in the week of 1 May 2023."]),
+    ("Keep doing what you love.", ["John told Tim to keep doing what Tim loves."]),
+    ("Put in a ton of late nights and edits but finally got it done.", []),
+])
+def test_leads_vocatives_and_what_is_not_advice(text: str, expected: list[str]) -> None:
+    assert [f.text for f in facts_from_text(text, Voice("John", "Tim"), SAID,
+                                            opinions=True)] == expected

@@ -49,8 +49,10 @@ _INTERJECTIONS = ("hey|hi|hello|wow|whoa|oh|ooh|yeah|yep|yes|yup|nope|no|thanks|
                   "that's great|congrats|congratulations|thanks so much|thank you so much|"
                   "good to hear|glad to hear|i know|you know|i see|sorry|hey there|"
                   "by the way|speaking of which|guess what|you know what|anyways|fyi")
-_LEAD = re.compile(rf"^(?:(?:{_INTERJECTIONS})\b(?:\s+[A-Z][a-z]+)?\s*[,!.…]*\s+)+",
-                   re.IGNORECASE)
+# A vocative after an interjection is a capitalised name before punctuation ("Hey Mel!",
+# "Thanks Gina,"), never any word: "Sorry to hear…", "And LeBron is the man" keep theirs.
+_LEAD = re.compile(rf"^(?:(?:{_INTERJECTIONS})\b(?!\s+to\b)(?:(?-i:\s+[A-Z][a-z]+)(?=\s*[,!.…]))?"
+                   rf"\s*[,!.…]*\s+)+", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|me|my|mine|myself|"
                            r"we|we're|we’re|we've|we’ve|we'll|we’ll|we'd|our|ours|ourselves|us)\b",
                            re.IGNORECASE)
@@ -64,6 +66,7 @@ _REACTION = re.compile(
     r"^(?:let me|let's|lemme|talk (?:to you|soon)|see you|catch you|take care|keep it up|"
     r"keep (?:up|going)|good luck|can't wait|check (?:it |this |that )?out|look at|"
     r"check (?:this|these|my|the|out)\b|"
+    r"^(?:so\s+)?(?:sorry|glad|happy|nice|good|great)\s+to\s+(?:hear|see|know|meet|read)\b|"
     r"take a look|here's|here is|here are|this is|that's)\b", re.IGNORECASE)
 _FRAGMENT = re.compile(r"^(?:thanks|thank you|thx|which|who|whom|whose|where|because|'cause|"
                        r"cause|than|then|though|although|unless|until|like|as well)\b",
@@ -234,7 +237,8 @@ def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | 
         clause = strip_lead(clause[len(voice.addressee) + 1:].lstrip())  # a vocative
     if not clause or clause.rstrip("\"'”)] ").endswith("?"):
         return None
-    if _FRAGMENT.match(raw) or _FRAGMENT.match(clause):
+    if _FRAGMENT.match(clause) or (_FRAGMENT.match(raw) and not re.match(
+            r"(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|we|my|our)\b", clause)):
         return None  # "Thanks, Mel, for…", "which refreshes me": not a statement of its own
     clause = re.sub(r"^(?:gonna|going to)\b", "I'm going to", clause, flags=re.IGNORECASE)
     clause = implied_subject(clause)
@@ -269,16 +273,19 @@ _ING_NOUNS = frozenset("""
 nothing something anything everything thing morning evening wedding building meeting feeling
 ceiling king ring spring string sibling darling during according bring sing swing wing sling
 """.split())
-_LEAD_ADVERB = r"(?:(?:just|finally|recently|currently|still|also|now)\s+)?"
+_LEAD_ADVERB = r"(?:(?:just|finally|recently|currently|still|also|now|really|so|totally)\s+)?"
 _LEAD_ADVERB_RE = re.compile(_LEAD_ADVERB, re.IGNORECASE)
 _GERUND_LEAD = re.compile(rf"^{_LEAD_ADVERB}(?P<g>[A-Za-z]{{3,}}ing)\s+(?=[a-z])", re.IGNORECASE)
 _BEEN_LEAD = re.compile(rf"^{_LEAD_ADVERB}been\s+(?=\w+ing\b)", re.IGNORECASE)
 _PAST_LEAD = re.compile(
     rf"^{_LEAD_ADVERB}(?:got|went|finished|started|signed up|bought|took|visited|joined|tried|"
     r"painted|booked|picked up|adopted|moved|baked|built|watched|wrote|learned|learnt|spent|"
-    r"received|won|completed|attended|made|ran|read|saw)\s+(?=[a-z0-9])", re.IGNORECASE)
+    r"received|won|completed|attended|made|ran|read|saw|love|like|enjoy|adore|miss)\s+"
+    r"(?=[a-z0-9])", re.IGNORECASE)
 
 
+_MODAL_LEAD = re.compile(r"^(?:gotta|wanna)\s+[a-z]|^never\s+(?:\w+ed|been|"
+                         + "|".join(sorted(_IRREGULAR_PAST)) + r")\b", re.IGNORECASE)
 _SUBJECT_VERB = re.compile(r"\b(?:makes|made|gives|gave|helps|helped|brings|brought|keeps|kept|"
                            r"motivates|motivated|means|meant|feels|seems|reminds|reminded|gets|"
                            r"takes|took|inspires|inspired|lets|pushes|pushed|drives|costs)\b",
@@ -296,13 +303,12 @@ def implied_subject(clause: str) -> str:
         # or an idiom, not a doing of the speaker's.
         return clause
     m = _GERUND_LEAD.match(clause)
-    if m and m.group("g").lower() not in _ING_NOUNS and not _FINITE.search(clause):
+    finite = _FINITE.search(re.sub(r"\b(?:what|that|it|there|here|who|where)['’]s\b", "", clause))
+    if m and m.group("g").lower() not in _ING_NOUNS and not finite:
         return "I'm " + clause[:1].lower() + clause[1:]
     if _BEEN_LEAD.match(clause):
         return "I've " + clause[:1].lower() + clause[1:]
-    if _PAST_LEAD.match(clause) or re.match(r"^(?:gotta|wanna)\s+[a-z]|^never\s+(?:\w+ed|been|"
-                                            + "|".join(sorted(_IRREGULAR_PAST)) + r")\b",
-                                            clause, re.IGNORECASE):
+    if _PAST_LEAD.match(clause) or _MODAL_LEAD.match(clause):
         return "I " + clause[:1].lower() + clause[1:]
     return clause
 
@@ -330,7 +336,9 @@ def advice_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact 
     if clause.rstrip("\"'”)] ").endswith("?") or not 3 <= len(clause.split()) <= MAX_WORDS:
         return None
     if not _informative(clause, voice) or re.search(r"\b(?:it|this|that)\s*[.!]*$", clause) \
-            or re.match(r"^keep (?:it|that|this) up\b", clause, re.IGNORECASE):
+            or re.match(r"^keep (?:it|that|this) up\b", clause, re.IGNORECASE) \
+            or re.search(r"\b(?:got|finally|yesterday|had|was|were|did)\b", clause, re.IGNORECASE):
+        # "Put in a ton of late nights but finally got it done": a past doing, not advice
         return None  # "Keep it up!": nothing to remember
     dated, mentions = normalize_times(clause, anchor)
     body = third_person(dated[m.end("neg"):].lstrip() if m.group("neg") else dated, voice)
@@ -580,7 +588,8 @@ def third_person(text: str, voice: Voice) -> str | None:
 # Words after which "you" is a verb's subject ("I'm sure you feel", "glad you like it"),
 # not its object ("thank you", "to you").
 _BEFORE_SUBJECT = frozenset("sure that think hope know if when because and but so glad happy "
-                            "bet guess as while since until once though although unless".split())
+                            "bet guess as while since until once though although unless what how "
+                            "where why who".split())
 
 
 def _you_subject(before: list[str]) -> bool:
