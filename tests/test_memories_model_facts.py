@@ -125,3 +125,33 @@ def test_openings_do_not_hide_a_sentence_that_leans_on_the_one_before() -> None:
     assert not worth_asking("Yup, it's a yoga studio I go to often near work.", names, ())
     assert worth_asking("Yeah, I volunteered at the animal shelter downtown last weekend.",
                         names, ())
+
+
+def test_a_photo_caption_or_an_echo_is_not_a_fact() -> None:
+    events = [chat(1, "Ben", "[image: a photo of my horse painting on a wooden wall]"),
+              chat(2, "Ben", "My grandfather and I rebuilt the garden shed with reclaimed oak.")]
+    writer = SentenceFactWriter(Echo())
+    assert [e.id for e, _n, _s in writer.targets(events, {})] == [2]
+    echo, why = writer.candidate("Ben: My grandfather and I rebuilt the garden shed.",
+                                 events[1], "Ben", events[1].text)
+    assert echo is None and why == "not_rewritten"
+
+
+def test_the_background_runner_lowers_its_own_threads_priority_only() -> None:
+    import os
+    import threading
+
+    from core.memory.runner import BACKGROUND_NICE, lower_priority
+
+    seen: dict[str, int] = {}
+
+    def work() -> None:
+        assert lower_priority()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert seen["nice"] >= BACKGROUND_NICE
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before

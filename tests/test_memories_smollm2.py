@@ -294,3 +294,52 @@ def test_smollm2_never_lowers_what_the_rules_found(engine: Any, smollm2: Path,
     with_model = [m for m in rows.select(engine.store.reader()) if m.current]
     assert rules_only <= {(m.type, m.text, m.sources) for m in with_model if m.origin == "rules"}
     assert_model_memories_are_checked(engine)
+
+
+def test_smollm2_consolidation_killed_midway_resumes_without_duplicates(
+        cli, data_dir: Path, smollm2: Path) -> None:
+    """`engram consolidate` with SmolLM2 turned on anyway, SIGKILLed inside its second
+    batch's transaction: the next run redoes that batch only, and nothing is written twice."""
+    import json
+    import signal
+
+    from core.config import Settings, resolve_paths
+    from core.memory import rows
+    from tests.test_memories import chat
+    from tests.test_memories_cli import killed_consolidation, read, submit
+
+    added = cli("models", "add", str(smollm2), "--json", check=False)  # models are shared
+    assert added.returncode == 0 or "already installed" in added.stdout, added.stderr
+    listed = json.loads(cli("models", "list", "--json").stdout)["models"]
+    name = next(m["name"] for m in listed if m["role"] == "chat" and m["installed"]
+                and "smollm2" in m["name"].lower())
+    cli("models", "use", name, "--role", "chat")
+    settings = Settings(resolve_paths(data_dir).settings_path)
+    settings.set("memories_small_model", True)  # the person's choice
+    texts = sentence_chat() + [("Ben", "I moved to Lisbon with my sister two years ago.")]
+    submit(data_dir, [chat(n, T + timedelta(minutes=n), text, who)
+                      for n, (who, text) in enumerate(texts, 1)])
+
+    killed = killed_consolidation(1, "consolidate", "--batch-size", "2")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    crashed = read(data_dir)
+    assert crashed["cursor"] == 2 and crashed["batches"] == [(1, 2)]
+
+    resumed = json.loads(cli("consolidate", "--batch-size", "2", "--json",
+                             timeout=600).stdout)
+    assert resumed["model_used"] and resumed["events"] == len(texts) - 2
+    assert resumed["pending"] == 0
+    after = read(data_dir)
+    assert after["batches"] == [(1, 2), (3, 4), (5, 5)]  # every event in exactly one batch
+    current = [(m[1], m[3], m[4]) for m in after["memories"] if m[5] is None]
+    assert len(current) == len(set(current))
+    assert {m[0] for m in after["memories"]} >= {m[0] for m in crashed["memories"]}
+    from app.bootstrap import open_engine
+
+    paths = resolve_paths(data_dir)
+    engine = open_engine(paths, settings=Settings(paths.settings_path), ask=None)
+    try:
+        assert_model_memories_are_checked(engine)
+        assert rows.cursor(engine.store.reader()) == len(texts)
+    finally:
+        engine.close()

@@ -57,6 +57,8 @@ _PERSONAL = re.compile(r"\b(i|i'm|i've|i'd|i'll|me|my|mine|we|we're|our|us|you|y
 # Leading interjections and names are skipped before the checks: "Yeah, Maria, let's …".
 _OPENING = re.compile(r"^\W*(?:(?:yeah|yep|yup|yes|no|wow|oh|ah|hey|hi|haha|lol|well|so|and|"
                       r"but|plus|thanks|thank you|totally|absolutely|sure|ok|okay)\b\W*)+", re.I)
+# Chat exports describe attached photos in brackets: a caption is not the speaker's words.
+_CAPTION = re.compile(r"\[(?:image|photo|video|sticker|gif)[^\]]*\]?", re.I)
 _NONE = re.compile(r"^\W*(none|no fact|nothing)\b", re.I)
 IMPORTANCE = 0.45
 # Events per consolidation batch: a few model calls each, committed every few seconds.
@@ -132,7 +134,7 @@ class SentenceFactWriter:
                 continue
             read = {normalize(s) for s in covered.get(event.id, ())}
             names = {w.lower() for n in (voice.name, voice.addressee or "") for w in n.split()}
-            for sentence in sentences(event.text):
+            for sentence in sentences(_CAPTION.sub(" ", event.text)):
                 if worth_asking(sentence, names, read):
                     out.append((event, voice.name, sentence))
         return out
@@ -181,6 +183,8 @@ class SentenceFactWriter:
         if not line.lower().startswith(name.lower()):
             return None, "not_about_speaker"
         claim = line[len(name):]
+        if claim.lstrip().startswith(":"):
+            return None, "not_rewritten"  # "Ana: …" is the message echoed, not a fact
         if _PERSONAL.search(claim):
             return None, "not_third_person"
         if not grounded([claim], [sentence], min_share=MIN_SHARE):

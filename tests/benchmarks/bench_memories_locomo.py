@@ -255,6 +255,7 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
             try:
                 n = import_conversation(engine, path, sessions)
                 t0 = time.perf_counter()
+                calls0, model0 = getattr(extractor, "calls", 0), getattr(extractor, "seconds", 0.0)
                 report = consolidate(engine, extractor=extractor, progress=(
                     (lambda p: print(f"  {conv}: {p.done}/{p.total} {p.label}", flush=True))
                     if extractor else None))
@@ -309,6 +310,10 @@ def test_locomo_memories_and_recall(models_dir: Path, monkeypatch: pytest.Monkey
               f"{mean.get('events', 0):>8.3f} {mean.get('memories', 0):>6.3f} {rejected:>9}")
         if report.rejected_reasons:
             print(f"{'':<12} rejected: {dict(report.rejected_reasons)}")
+        if extractor is not None:
+            print(f"{'':<12} model: {getattr(extractor, 'calls', 0) - calls0} calls, "
+                  f"{getattr(extractor, 'seconds', 0.0) - model0:.1f} s generating, "
+                  f"{report.model_candidates} memories passed the checks")
     s = quality_sum
     covered = max(1.0, s["n_covered"])
     print(f"{'all':<12} {int(events_all):>5} {s['n_covered'] / max(1, s['n_obs']):>6.3f} "
