@@ -320,3 +320,60 @@ def test_closing_interrupts_a_query_another_thread_is_running(tmp_path: Path) ->
     with pytest.raises(WrongPassphrase):
         Store(tmp_path / "e.db", old, backups_dir=tmp_path / "backups")
     Store(tmp_path / "e.db", new, backups_dir=tmp_path / "backups").close()
+
+
+def test_a_thread_whose_state_ended_hands_its_read_connection_on(tmp_path: Path) -> None:
+    """Qt pool threads lose their thread-locals after every task: each task opened a
+    read connection and the old ones stayed open (and kept their page caches) until
+    the store closed. A connection whose thread state ended is taken over instead."""
+    import threading
+
+    from PySide6.QtCore import QCoreApplication, QRunnable, QThreadPool
+
+    store = Store(tmp_path / "s.db", os.urandom(32).hex(), backups_dir=tmp_path / "b")
+    try:
+        store.write(lambda db: db.execute("CREATE TABLE t(x)"))
+        app = QCoreApplication.instance() or QCoreApplication([])
+        seen: list[tuple[int, int]] = []
+
+        class Task(QRunnable):
+            def run(self) -> None:
+                db = store.reader()
+                db.execute("SELECT count(*) FROM t").fetchall()
+                seen.append((threading.get_native_id(), id(db)))
+
+        pool = QThreadPool()
+        pool.setMaxThreadCount(1)
+        for _ in range(6):
+            pool.start(Task())
+            pool.waitForDone()
+        assert len(seen) == 6
+        assert len({conn for _, conn in seen}) == 1  # one connection, handed on
+        assert len(store._readers) == 1
+        # Python threads too: ten threads one after the other share one connection.
+        for _ in range(10):
+            t = threading.Thread(target=lambda: store.reader().execute("SELECT 1").fetchall())
+            t.start()
+            t.join()
+        assert len(store._readers) <= 2
+        # Threads alive at the same time each have their own.
+        ready, go = threading.Barrier(3), threading.Event()
+        got: list[int] = []
+
+        def hold() -> None:
+            got.append(id(store.reader()))
+            ready.wait()
+            go.wait()
+
+        threads = [threading.Thread(target=hold) for _ in range(2)]
+        for t in threads:
+            t.start()
+        ready.wait()
+        assert len(set(got)) == 2 and id(store.reader()) not in got
+        go.set()
+        for t in threads:
+            t.join()
+        assert app is not None
+    finally:
+        store.close()
+    assert not store._readers and not store._idle

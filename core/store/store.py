@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -43,7 +44,8 @@ class Store:
                     raise
         self._writer = Writer(conn, path)
         self._local = threading.local()
-        self._readers: list[apsw.Connection] = []
+        self._readers: list[apsw.Connection] = []  # every open read connection
+        self._idle: list[apsw.Connection] = []  # handed back by threads whose state ended
         self._readers_lock = threading.Lock()
         self._closed = False
 
@@ -79,15 +81,50 @@ class Store:
         return result
 
     def reader(self) -> apsw.Connection:
+        """The calling thread's read connection (opened, or taken over, on first use).
+
+        A thread's Python state can end while the thread lives on: a Qt pool thread
+        loses its thread-locals after every task. Each task then opened a connection
+        of its own and the old one stayed open until the store closed (the desktop
+        app held 18 after a minute, their page caches filling SQLite's soft heap
+        limit, so searches read from a 2 MB cache). Now a connection whose thread
+        state ended goes back to an idle list, and the next new thread takes it,
+        warm page cache included.
+        """
         if self._closed:
             raise StoreError("The store is closed.")
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, self._hexkey)
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
+        held = getattr(self._local, "held", None)
+        if held is None:
+            conn = self._take_idle() or self._open_reader()
+            held = self._local.held = _Held(conn)
+            weakref.finalize(held, self._give_back, conn)
+        return held.conn
+
+    def _open_reader(self) -> apsw.Connection:
+        conn = connect(self.path, self._hexkey)
+        with self._readers_lock:
+            self._readers.append(conn)
         return conn
+
+    def _take_idle(self) -> apsw.Connection | None:
+        while True:
+            with self._readers_lock:
+                if not self._idle:
+                    return None
+                conn = self._idle.pop()
+            if not conn.in_transaction:
+                return conn
+            # Left inside a transaction (it would pin an old snapshot): closed instead.
+            with self._readers_lock:
+                if conn in self._readers:
+                    self._readers.remove(conn)
+            _close_reader(conn)
+
+    def _give_back(self, conn: apsw.Connection) -> None:
+        """A thread's state ended (its thread-locals went): its connection is idle."""
+        with self._readers_lock:
+            if not self._closed and conn in self._readers:
+                self._idle.append(conn)
 
     def size_bytes(self) -> int:
         total = 0
@@ -125,10 +162,19 @@ class Store:
             return
         self._closed = True
         with self._readers_lock:
-            readers, self._readers = self._readers, []
+            readers, self._readers, self._idle = self._readers, [], []
         for conn in readers:
             _close_reader(conn)
         self._writer.close()
+
+
+class _Held:
+    """Holds a thread's read connection in its thread-locals; dropped with them."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: apsw.Connection) -> None:
+        self.conn = conn
 
 
 def _close_reader(conn: apsw.Connection, wait: float = 10.0) -> None:

@@ -128,6 +128,37 @@ def table(title: str) -> str:
     return "\n".join(lines)
 
 
+def connections() -> str:
+    """SQLite's heap and each reader connection's page cache (MB), as last seen."""
+    import apsw
+
+    return (f"last seen (every 5 s): SQLite heap {HEAP[0]:.1f} MB (soft limit "
+            f"{apsw.soft_heap_limit(-1) / 1e6:.0f} MB), {len(CACHES)} read connections, "
+            f"their page caches MB: " + ", ".join(f"{c:.1f}" for c in CACHES))
+
+
+CACHES: list[float] = []
+HEAP = [0.0]
+
+
+def _watch_caches() -> None:
+    """Every few seconds, the page cache each of the store's reader connections holds."""
+    import apsw
+
+    while True:
+        time.sleep(5)
+        if READER:
+            store = READER[0].__self__
+            sizes = []
+            for conn in list(getattr(store, "_readers", [])):
+                try:
+                    sizes.append(conn.status(apsw.SQLITE_DBSTATUS_CACHE_USED)[0] / 1e6)
+                except Exception:
+                    sizes.append(float("nan"))  # closed, or busy in its thread
+            CACHES[:] = sorted(sizes, reverse=True)
+            HEAP[0] = apsw.status(apsw.SQLITE_STATUS_MEMORY_USED)[0] / 1e6
+
+
 def run_instance(argv: list[str]) -> None:
     """Run the real ``python -m app [argv]`` with the stage timers in, printing the
     table on stderr when it exits (``bench_footprint`` with ENGRAM_BENCH_STAGES=1)."""
@@ -137,15 +168,14 @@ def run_instance(argv: list[str]) -> None:
     instrument()
 
     def report() -> None:
-        import threading
-
-        names = ", ".join(f"{t.native_id}={t.name}" for t in threading.enumerate())
-        print(f"python threads: {names}", file=sys.stderr, flush=True)
         load = " ".join(f"{x:.1f}" for x in os.getloadavg())
         print(table(f"stages inside `engram {' '.join(argv) or '(app)'}`, load average "
-                    f"{load}:"), file=sys.stderr, flush=True)
+                    f"{load}:") + "\n" + connections(), file=sys.stderr, flush=True)
 
     atexit.register(report)
+    import threading
+
+    threading.Thread(target=_watch_caches, name="cache-watch", daemon=True).start()
     sys.argv = ["app", *argv]
     runpy.run_module("app", run_name="__main__", alter_sys=True)
 
