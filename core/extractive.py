@@ -34,6 +34,9 @@ MIN_SCORE = 0.2
 MEANING_ALONE = 0.45
 MAX_EMBEDDED = 12
 NOT_FOUND = "I don't find that in your memories."
+# A list answer ("What activities does Ana do?") joins up to LIST_MAX facts scoring at least
+# LIST_RATIO of the best one.
+LIST_MAX, LIST_RATIO = 3, 0.6
 
 
 def _stem(word: str) -> str:
@@ -256,7 +259,7 @@ def short_answer(question: str, numbered: Sequence[tuple[int, SearchHit]],
     picks = [_answer_from(q, best)]
     if q.wants_list:  # combine facts: "What activities does Melanie do?"
         for s in ranked[1:]:
-            if len(picks) >= 3 or s.score < 0.6 * best.score:
+            if len(picks) >= LIST_MAX or s.score < LIST_RATIO * best.score:
                 break
             if s.n in {p.n for p in picks} or not _is_about(q.subject, s.speaker, s.text) \
                     if q.subject else False:

@@ -227,10 +227,13 @@ def novel_span(q: Question, sentence: str) -> str:
             # tenacity for retries"), not in what trails them ("with … backoff").
             cuts = [-1, *hits, len(clause)]
             gaps = [clause[a + 1:b] for a, b in zip(cuts, cuts[1:])]
-            counts = [len(new_words(g)) for g in gaps]
+            counts = [len(new_words(_TOKEN.findall(_clean(" ".join(g))))) for g in gaps]
             inner = [bool(q.head) and q.kind == "what" and 0 < k < len(gaps) - 1
                      and counts[k] >= 1 for k in range(len(gaps))]
-            best = max(range(len(gaps)), key=lambda k: (inner[k], counts[k], k))
+            # The gap with new words, right after a word the question says (the object
+            # follows its verb: "took my turtles to the beach" → "turtles"), not the
+            # longest one: a long trailing gap is usually a new thought.
+            best = max(range(len(gaps)), key=lambda k: (inner[k], min(counts[k], 2), k > 0, -k))
             if counts[best] >= 1:
                 part = gaps[best]
             elif i + 1 < len(clauses) and new_words(clauses[i + 1]):
