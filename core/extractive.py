@@ -109,6 +109,9 @@ W_WORDS, W_MEANING, W_RANK, W_ABOUT, W_FIT = 1.0, 1.0, 0.3, 0.15, 0.3
 W_OWN = 0.15
 # A sentence that asks ("What pet do you have?") rarely answers.
 ASKING = 0.4
+# "Sunflowers mean warmth and happiness, right?" states; the tag only asks for agreement.
+_TAG_QUESTION = re.compile(r",\s*(?:right|isn't it|aren't they|don't you think|you know|huh|"
+                           r"no)\s*\?\s*$", re.I)
 
 
 def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
@@ -159,7 +162,7 @@ def score_sentences(q: Question, numbered: Sequence[tuple[int, SearchHit]],
         score = (W_WORDS * matched + W_MEANING * max(0.0, float(sim)) + W_ABOUT * about
                  + W_OWN * own
                  + W_RANK / (1 + order.get(n, 0)) + W_FIT * _fits(q, text, hit))
-        if text.rstrip().endswith("?"):
+        if text.rstrip().endswith("?") and not _TAG_QUESTION.search(text):
             score *= ASKING
         if substance(text) < 2:  # "Thanks, Mel!", "Wow, that's awesome" answer nothing
             score *= 0.3

@@ -122,6 +122,13 @@ def pick_span(q: Question, sentence: str) -> str:
         m = _WHY.search(sentence)
         if m:
             return _limit(_clean(m.group(2)), 14)
+    elif kind == "how" and _FEELING_Q.search(q.text):  # "How did Ana feel …" → "scared"
+        found = list(_FEELING.finditer(sentence))
+        if found:  # the one said of what the question names ("the meteor shower was amazing")
+            focus = {root(w) for w in q.focus}
+            near = [m for m in found if focus & {root(w) for w in words(
+                " ".join(sentence[:m.start()].split()[-4:]))}]
+            return _TRAIL.sub("", (near or found)[0].group(1))
     elif kind == "how":
         m = _HOW.search(sentence)
         if m and len(m.group(2).split()) >= 2:
@@ -144,6 +151,17 @@ def pick_span(q: Question, sentence: str) -> str:
         verdict = "No" if _NEGATION.search(sentence) else "Yes"
         return f"{verdict}: {_limit(_clean(novel_span(q, sentence) or sentence), YESNO_WORDS)}"
     return novel_span(q, sentence) or _limit(_clean(sentence), 12)
+
+
+# A question about how something felt or was found: answered by the word that says it.
+_FEELING_Q = re.compile(r"^how\s+(?:(?:did|does|do|was|is|were|are|has|have)\s+.*\b(?:feel|felt|"
+                        r"describe|describes|find|react|think)\b|(?:was|is|were|are)\s+\S+"
+                        r"(?:'s)?\s+\w+\s*\??$)", re.I)
+_FEELING = re.compile(r"\b(?:was|is|were|are|'s|felt|feel|feels|feeling|seemed|seems|looked|looks|"
+                      r"sounded|sounds)\s+(?:(?:so|really|super|very|pretty|quite|absolutely|totally|"
+                      r"just|truly|incredibly|extremely|a bit|kinda|all)\s+)*"
+                      r"((?!a\b|an\b|the\b|like\b|to\b|that\b|it\b|in\b|on\b|at\b|my\b|our\b|"
+                      r"his\b|her\b|their\b|not\b)[a-z][a-z-]+(?:\s+and\s+[a-z][a-z-]+)?)", re.I)
 
 
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")

@@ -204,6 +204,31 @@ def test_the_span_is_the_object_of_the_matched_words(question, sentence, expecte
     assert pick_span(analyse(question), sentence) == expected
 
 
+def test_how_someone_felt_is_the_word_said_of_what_the_question_names() -> None:
+    from core.spans import pick_span
+
+    q = analyse("How did Melanie feel while watching the meteor shower?")
+    said = ("The sky was so clear and filled with stars, and the meteor shower was amazing - "
+            "it felt like we were part of something huge.")
+    assert pick_span(q, said) == "amazing"
+
+
+def test_a_statement_with_a_tag_question_still_answers() -> None:
+    """"…, right?" asks only for agreement: the sentence states, it is not marked down as a
+    question (a friend's real question about the same words was chosen instead)."""
+    from core.extractive import short_answer
+    from core.records import Provenance, SearchHit
+
+    def hit(n: int, who: str, text: str) -> tuple[int, SearchHit]:
+        return n, SearchHit(n, "event", "chat", SAID, "chat", text, 1.0,
+                            Provenance(thread="Ana & Ben", speaker=who), text=text)
+
+    evidence = [hit(1, "Ben", "Do sunflowers mean anything special to you? Mine are wilting."),
+                hit(2, "Ana", "Sunflowers mean warmth and happiness, right?")]
+    answer = short_answer("What do sunflowers mean to Ana?", evidence)
+    assert "warmth and happiness" in answer.text and answer.cited == (2,), answer
+
+
 def test_question_reading() -> None:
     assert classify("When did Caroline go to the support group?") == "when"
     assert classify("What year did Ben move?") == "when"
