@@ -58,9 +58,13 @@ FTS_SNIPPET_MAX_CHARS = 32_000
 NEIGHBOUR_WEIGHTS = {1: 0.5, 2: 0.2}
 NEIGHBOUR_SPAN = max(NEIGHBOUR_WEIGHTS)
 NEIGHBOUR_SEEDS = 30
-# Candidates each list (keywords, meaning) brings to the fusion: 50 → 200 lifts
-# LoCoMo dev recall@10 by ≈0.01 (an answer a few turns from a match comes with it).
-CANDIDATES = 200
+# Candidates each list brings to the fusion (at least 5 per hit asked for). Keywords
+# 50 → 200 and meaning 50 → 100 lift LoCoMo dev recall@10 by ≈0.01 (an answer a few
+# turns from a match comes with it). Meaning 200 adds nothing more there and doubles
+# the int8 re-rank of the vector index (≈2.5 ms of CPU per search at 100k items in
+# all, tests/benchmarks/footprint_profile.py); bm25 scores every match anyway.
+KEYWORD_CANDIDATES = 200
+MEANING_CANDIDATES = 100
 # Memories nearest the query whose facts rank their source messages, as a third
 # list beside keywords and meaning (``memory_search.fact_sources``), with this
 # weight: LoCoMo dev recall@10 +0.006 overall, multi-hop +0.02, every conversation
@@ -270,7 +274,7 @@ class Retriever:
         db = self.store.reader()
         terms = query_terms(query)
         when = _time_named(query)
-        pool = max(CANDIDATES, k * 5)
+        pool = max(KEYWORD_CANDIDATES, k * 5)
         want_events = filters.include_events and not filters.memory_types
         pending = None
         if terms.fts is not None and want_events:
@@ -288,7 +292,8 @@ class Retriever:
         memories = (self._worker("memories").submit(
             self._memory_hits, query, qvec, space, filters, k, nearest)
             if filters.include_memories else None)
-        near = self._semantic(db, space, qvec, filters, pool) if want_events else []
+        near = (self._semantic(db, space, qvec, filters, max(MEANING_CANDIDATES, k * 5))
+                if want_events else [])
         keyword = pending.result() if pending is not None else []
         floor = -1.0
         if not keyword:  # nothing shares a word with the query: only close meanings count
