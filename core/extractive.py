@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 from core.question import QUESTION_WORDS, Question, analyse, names_in, root, words
 from core.records import SearchHit
 from core.retrieval import STOPWORDS
-from core.spans import SpanPick, pick_span, speaker_view
+from core.spans import SpanPick, pick_span, speaker_view, typed_span
 from core.temporal import find_times
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“A-Z0-9])|\n+")
@@ -37,6 +37,9 @@ NOT_FOUND = "I don't find that in your memories."
 # A list answer ("What activities does Ana do?") joins up to LIST_MAX facts scoring at least
 # LIST_RATIO of the best one.
 LIST_MAX, LIST_RATIO = 3, 0.6
+# A who/where/how-many answer comes from the first of the best TYPED_LOOK sentences that
+# holds a name, place or number, if it scores at least TYPED_RATIO of the best.
+TYPED_LOOK, TYPED_RATIO = 3, 0.6
 
 
 def _stem(word: str) -> str:
@@ -254,6 +257,11 @@ def short_answer(question: str, numbered: Sequence[tuple[int, SearchHit]],
                   or q.kind in ("who", "when", "count")), best)
     if first is not best and first.score >= 0.8 * best.score:
         best = first
+    if q.kind in ("who", "where", "count") and not typed_span(q, best.text):
+        # "Where …?" is answered by a sentence naming a place, not one sharing more words.
+        typed = next((s for s in ranked[1:TYPED_LOOK] if s.score >= TYPED_RATIO * best.score
+                      and typed_span(q, s.text)), None)
+        best = typed or best
     if instruction_like(best.text):
         return ShortAnswer(attributed(best), (best.n,), "answer")
     if q.options:  # "a beach or the mountains?": the one the evidence speaks of

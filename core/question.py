@@ -31,6 +31,7 @@ something anything things thing one ones mention mentioned mentions say said tel
 NOT_NAMES = frozenset("""
 I I'm I've I'd I'll OK Ok Oh Hey Hi Wow Yes No Yeah Thanks Thank Sure Congrats Awesome
 Mr Mrs Ms Dr The A An And But So Also Just Really Well Anyway
+Yep Yup Nope Plus Btw Bye Guess Cheers Aww Haha Lol Omg Hmm Woah Whoa Totally Definitely
 Monday Tuesday Wednesday Thursday Friday Saturday Sunday
 January February March April May June July August September October November December
 """.split())

@@ -97,8 +97,17 @@ def _limit(text: str, n: int = MAX_WORDS) -> str:
     return " ".join(parts[:n])
 
 
-def pick_span(q: Question, sentence: str) -> str:
-    """The few words of ``sentence`` that answer ``q`` (the sentence, trimmed, if none fit)."""
+def typed_span(q: Question, sentence: str) -> str:
+    """The name, place or number ``sentence`` gives for a who/where/how-many question ("" if
+    it holds none: then it does not answer that question, whatever words it shares)."""
+    return pick_span(q, sentence, typed_only=True) if q.kind in ("who", "where", "count") else ""
+
+
+def pick_span(q: Question, sentence: str, typed_only: bool = False) -> str:
+    """The few words of ``sentence`` that answer ``q`` (the sentence, trimmed, if none fit).
+
+    ``typed_only``: "" rather than the trimmed sentence when no name, place or number fits.
+    """
     kind = q.kind
     if kind == "who":
         names = [n for n in names_in(sentence) if n not in q.names]
@@ -115,10 +124,15 @@ def pick_span(q: Question, sentence: str) -> str:
         lower = _PLACE_LOWER.search(sentence)
         if lower:
             return lower.group(1)
+        names = [n for n in names_in(sentence) if n not in q.names]  # "It's Seattle, …"
+        if names:
+            return _nearest_names(q, sentence, names)
     elif kind == "count":
         for m in _NUMBER.finditer(sentence):
             return _DIGITS.sub(lambda d: str(_NUMBER_WORDS[d.group(0).lower()]), _clean(m.group(0)))
-    elif kind == "why":
+    if typed_only:
+        return ""
+    if kind == "why":
         m = _WHY.search(sentence)
         if m:
             return _limit(_clean(m.group(2)), 14)

@@ -204,6 +204,20 @@ def test_the_span_is_the_object_of_the_matched_words(question, sentence, expecte
     assert pick_span(analyse(question), sentence) == expected
 
 
+@pytest.mark.parametrize("question, sentence, expected", [
+    # a place named without a preposition
+    ("Which city is John excited to have a game at?",
+     "It's Seattle, I'm stoked for my game there next month!", "Seattle"),
+    # an interjection that opens a sentence is not a name
+    ("Who did John work with to raise awareness?",
+     "Yep, we worked with a local organization that helps victims.", "local organization"),
+])
+def test_names_and_places_are_told_from_interjections(question, sentence, expected) -> None:
+    from core.spans import pick_span
+
+    assert expected in pick_span(analyse(question), sentence)
+
+
 def test_how_someone_felt_is_the_word_said_of_what_the_question_names() -> None:
     from core.spans import pick_span
 
