@@ -15,6 +15,12 @@ consolidation then refuses it when its meaning is far from the sentence
 (``unlike_source``). Refusals are counted by reason. Model facts carry no fact
 key, so they never supersede a fact the rules read; a model fact saying what a
 rule fact says merges into it (more evidence, same text).
+
+The sentence is the prompt's last turn, so a message saying "ignore your
+instructions" can steer the model; the checks bound what that can do: the
+line kept must be the speaker's, in the third person, in that sentence's own
+words. Only other people's chat sentences are asked about: the person's own
+("You …") stay with the rules, which write them in the second person.
 """
 from __future__ import annotations
 
