@@ -14,7 +14,7 @@ answer is shown as grounded only when the evidence it cites supports it.
   *when*, a number for *how many*).
 - ``dates_supported``: a date in an answer must be one its cited items say (named in
   the text, resolved against when it was said, or that day itself).
-  ``same_time``: nor may it contradict the date the sources' own reading resolved.
+  ``same_time``: nor may it move the date the sources' own reading resolved.
 - ``answer_budget`` fits the token limit to the kind of question (a short answer and
   its citation: one line, so generation also stops at the first newline).
 """
@@ -212,15 +212,18 @@ def dates_supported(answer: str, cited: Sequence[tuple[str, datetime]]) -> bool:
 
 
 def same_time(answer: str, reading: str, anchor: datetime) -> bool:
-    """Whether the dates of ``answer`` overlap those of ``reading`` (True if it has none).
+    """Whether ``answer`` gives the very dates of ``reading`` (True if that has none).
 
     ``reading`` is the sources' own answer (core.extractive), which resolves what was
-    said ("yesterday", said on 20 January → 19 January); a model shown only the day
-    each note was said tends to copy that day instead.
+    said ("yesterday", said on 20 January → 19 January; "in May" → May 2023); a model
+    shown only the day each note was said tends to copy that day instead, more
+    precise or less than what was said. Where the reading has a date it is the
+    authority: a model's answer may word it, not move it.
     """
     theirs = [m.span for m in find_times(re.sub(r"\[\d{1,3}\]", " ", reading), anchor)]
     ours = [m.span for m in find_times(re.sub(r"\[\d{1,3}\]", " ", answer), anchor)]
-    return not theirs or any(g.start < s.end and s.start < g.end for g in ours for s in theirs)
+    return not theirs or bool(ours) and all(
+        any((g.start, g.end) == (s.start, s.end) for s in theirs) for g in ours)
 
 
 _BUDGET: dict[Kind, int] = {"when": 16, "who": 16, "where": 16, "count": 16, "yesno": 24,
