@@ -26,6 +26,13 @@ CACHE_KIB = 128 * 1024
 # the connections' caches give back pages (least recently used first) instead:
 # 160 MB → 493 MB idle, 96 → 412, 64 → 373, search p95 within the noise.
 SOFT_HEAP_BYTES = 64 * 1024 * 1024
+# Under that limit a connection's cache stops growing but keeps what it holds, so
+# the first readers to fill up starved the rest: at 1M items the keyword search's
+# connection read through a 0.5 MB cache (1400 misses a search, 8 ms) beside two
+# holding 37 and 28 MB. A fair share per reader instead (bench_footprint, 1M items,
+# load 17: keyword list 8 → 3.7 ms, memory search 4 → 2.9 ms, hybrid p50 140 → 93 ms;
+# 100k: unchanged). The writer keeps the large cache for imports and merges.
+READER_CACHE_KIB = 16 * 1024
 
 
 def connect(path: Path, hexkey: str, *, writer: bool = False) -> apsw.Connection:
@@ -79,7 +86,7 @@ def _setup(conn: apsw.Connection, path: Path, hexkey: str, *, writer: bool,
             ) from exc
         raise StoreError(f"{path} is not an Engram database.") from exc
     conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB if writer else READER_CACHE_KIB}")
     conn.execute("PRAGMA foreign_keys=ON")
     # Freed pages are overwritten, so forgotten content doesn't linger in the file.
     conn.execute("PRAGMA secure_delete=ON")

@@ -134,11 +134,13 @@ def connections() -> str:
 
     return (f"last seen (every 5 s): SQLite heap {HEAP[0]:.1f} MB (soft limit "
             f"{apsw.soft_heap_limit(-1) / 1e6:.0f} MB), {len(CACHES)} read connections, "
-            f"their page caches MB: " + ", ".join(f"{c:.1f}" for c in CACHES))
+            f"their page caches MB: " + ", ".join(f"{c:.1f}" for c in CACHES)
+            + f"; the writer's page cache {WRITER[0]:.1f} MB")
 
 
 CACHES: list[float] = []
 HEAP = [0.0]
+WRITER = [0.0]
 
 
 def _watch_caches() -> None:
@@ -156,6 +158,10 @@ def _watch_caches() -> None:
                 except Exception:
                     sizes.append(float("nan"))  # closed, or busy in its thread
             CACHES[:] = sorted(sizes, reverse=True)
+            try:
+                WRITER[0] = store._writer._conn.status(apsw.SQLITE_DBSTATUS_CACHE_USED)[0] / 1e6
+            except Exception:
+                WRITER[0] = float("nan")
             HEAP[0] = apsw.status(apsw.SQLITE_STATUS_MEMORY_USED)[0] / 1e6
 
 
