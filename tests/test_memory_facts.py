@@ -278,11 +278,11 @@ def test_advice_needs_someone_it_was_given_to() -> None:
 @pytest.mark.parametrize("text,expected", [
     # What the speaker says about the person they talk to, and thanks, attributed.
     ("Definitely, John! Your commitment to helping others is inspiring.",
-     ["Maria said John's commitment to helping others is inspiring."]),
+     ["Maria thinks John's commitment to helping others is inspiring."]),
     ("Hey John, thanks for being there for me and believing in me. It means a lot.",
      ["Maria thanked John for being there for Maria and believing in Maria."]),
     ("It's really inspiring to see someone staying optimistic even when things get tough.",
-     ["Maria said it's really inspiring to see someone staying optimistic even when things "
+     ["Maria thinks it's really inspiring to see someone staying optimistic even when things "
       "get tough."]),
     ("Wow! You've got drive! Keep it up and you'll definitely make a splash.", []),
     ("Thanks!", []),
@@ -308,3 +308,14 @@ def test_what_is_said_to_the_other_person(text: str, expected: list[str]) -> Non
 def test_leads_vocatives_and_what_is_not_advice(text: str, expected: list[str]) -> None:
     assert [f.text for f in facts_from_text(text, Voice("John", "Tim"), SAID,
                                             opinions=True)] == expected
+
+
+def test_a_judgement_is_what_the_speaker_thinks_a_report_what_they_said() -> None:
+    voice = Voice("Melanie", "Caroline")
+    assert [f.text for f in facts_from_text("Family moments make life awesome.", voice, SAID,
+                                            opinions=True)] == [
+        "Melanie thinks family moments make life awesome."]
+    assert [f.text for f in facts_from_text(
+        "People marched through the streets waving flags and holding signs.", voice, SAID,
+        opinions=True)] == ["Melanie said people marched through the streets waving flags and "
+                            "holding signs."]

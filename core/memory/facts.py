@@ -431,6 +431,15 @@ def thanks_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact 
                 kind="opinion", sentence=raw, when=next((mm.span for mm in mentions), None))
 
 
+_EVALUATIVE = re.compile(
+    r"\b(?:important|key|awesome|amazing|great|inspiring|special|essential|worth|best|fun|hard|"
+    r"tough|rewarding|beautiful|powerful|crucial|necessary|cool|good|nice|wonderful|incredible|"
+    r"lovely|meaningful|helpful|valuable|fulfilling|exciting|stressful|difficult|perfect|"
+    r"matters|priceless|relaxing|calming|therapeutic|motivating|inspirational|healthy|"
+    r"satisfying|scary|sad|amazing|fantastic|gorgeous|stunning|brilliant|unique|vital)\b",
+    re.IGNORECASE)
+
+
 def opinion_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
     """A statement about something else, attributed to the speaker ("Ana said …"), or None.
 
@@ -469,7 +478,10 @@ def opinion_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact
     second_lower = len(ws) > 1 and ws[1][:1].islower()
     if first in STOPWORDS or (second_lower and first.endswith(("ing", "s", "al", "ly", "e"))):
         dated = dated[:1].lower() + dated[1:]  # a capital that only began the sentence
-    text = f"{voice.name} said {dated.rstrip(' ,;:-–—!.…')}."
+    # A judgement ("… is so inspiring", "… is key") is what the speaker thinks; anything
+    # else is what they said.
+    verb = "thinks" if _EVALUATIVE.search(dated) else "said"
+    text = f"{voice.name} {verb} {dated.rstrip(' ,;:-–—!.…')}."
     return Fact(text=text, subject=voice.name, kind="opinion", sentence=raw,
                 when=next((m.span for m in mentions), None))
 
