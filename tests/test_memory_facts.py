@@ -319,3 +319,17 @@ def test_a_judgement_is_what_the_speaker_thinks_a_report_what_they_said() -> Non
         "People marched through the streets waving flags and holding signs.", voice, SAID,
         opinions=True)] == ["Melanie said people marched through the streets waving flags and "
                             "holding signs."]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Dyed my hair last week - come see!", ["Joanna dyed their hair in the week of 1 May 2023."]),
+    ("Took me ages to finish the painting.", ["It took Joanna ages to finish the painting."]),
+    # A name that begins the sentence keeps its capital; a vocative at the end goes.
+    ("Nate's cooking is always great and so creative.",
+     ["Joanna thinks Nate's cooking is always great and so creative."]),
+    ("My support makes a real difference, Nate.", ["Joanna's support makes a real difference."]),
+    ("Seeing your hard work pay off like that must've felt amazing.", []),
+])
+def test_names_vocatives_and_left_out_subjects(text: str, expected: list[str]) -> None:
+    assert [f.text for f in facts_from_text(text, Voice("Joanna", "Nate"), SAID,
+                                            opinions=True)] == expected

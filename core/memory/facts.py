@@ -166,7 +166,8 @@ def clauses(text: str) -> list[str]:
             # aside after a dash ("- running, reading -") stays with its sentence.
             # A question tagged on after a dash ("I finished a project - want to see?")
             # is a clause of its own, dropped later, not part of the statement.
-            asks = piece.rstrip("\"'”)] ").endswith("?")
+            asks = piece.rstrip("\"'”)] ").endswith("?") or bool(re.match(
+                r"(?:come|check|look|see|guess|wish me|let me|lemme)\b", piece, re.IGNORECASE))
             if parts and not _SUBJECT_START.match(piece) and not asks:
                 parts[-1] = f"{parts[-1]} - {piece}"
             else:
@@ -261,6 +262,8 @@ def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | 
     if text is None:
         return None
     text = re.sub(r",\s*too$", "", text.rstrip(" ,;:-–—!.…"))  # "got new shoes, too!"
+    if voice.addressee:  # "… makes a difference, Joanna": the vocative is no part of it
+        text = re.sub(rf",\s*{re.escape(voice.addressee)}$", "", text)
     text = text.rstrip(" ,;:-–—!.…") + "."
     text = text[:1].upper() + text[1:]
     return Fact(text=text, subject=voice.name, kind=classify(clause, when, anchor),
@@ -280,7 +283,10 @@ _BEEN_LEAD = re.compile(rf"^{_LEAD_ADVERB}been\s+(?=\w+ing\b)", re.IGNORECASE)
 _PAST_LEAD = re.compile(
     rf"^{_LEAD_ADVERB}(?:got|went|finished|started|signed up|bought|took|visited|joined|tried|"
     r"painted|booked|picked up|adopted|moved|baked|built|watched|wrote|learned|learnt|spent|"
-    r"received|won|completed|attended|made|ran|read|saw|love|like|enjoy|adore|miss)\s+"
+    r"received|won|completed|attended|made|ran|read|saw|love|like|enjoy|adore|miss|dyed|"
+    r"cooked|baked|planted|fixed|cleaned|finished|launched|published|sold|hosted|organized|"
+    r"organised|volunteered|helped|wrapped up|picked|tried out|bought|found|lost|loved|enjoyed|"
+    r"visited|signed|registered|applied|started|took up|got back|came back)\s+"
     r"(?=[a-z0-9])", re.IGNORECASE)
 
 
@@ -298,12 +304,20 @@ def implied_subject(clause: str) -> str:
     ("Painting is my escape": that is a statement about painting)."""
     adverb = len(_LEAD_ADVERB_RE.match(clause).group(0))
     lead_end = adverb + len(clause[adverb:].split(" ", 1)[0])
-    if _FIRST_PERSON.search(clause) or _SUBJECT_VERB.search(clause, lead_end):
-        # "Seeing my students succeed motivates me", "Made my day": the lead is the subject
-        # or an idiom, not a doing of the speaker's.
+    if re.match(r"^(?:took|takes)\s+(?:me|us)\b", clause, re.IGNORECASE):
+        return "It " + clause[:1].lower() + clause[1:]  # "Took me ages to finish it"
+    if _SUBJECT_VERB.search(clause, lead_end):
+        return clause  # "Seeing the kids smile makes my day": the gerund is the subject
+    if _FIRST_PERSON.search(clause):
+        # "Dyed my hair last week" is the speaker's doing; "Seeing my students succeed…",
+        # "Made my day", "Took me ages" are not.
+        mine = not re.search(r"\b(?:me|myself|I|we|us)\b|\bmy day\b", clause, re.IGNORECASE)
+        if mine and _PAST_LEAD.match(clause):
+            return "I " + clause[:1].lower() + clause[1:]
         return clause
     m = _GERUND_LEAD.match(clause)
-    finite = _FINITE.search(re.sub(r"\b(?:what|that|it|there|here|who|where)['’]s\b", "", clause))
+    finite = _FINITE.search(re.sub(r"\b(?:what|that|it|there|here|who|where)['’]s\b", "", clause)) \
+        or re.search(r"\b(?:must|might|could|would|should|may)\b", clause, re.IGNORECASE)
     if m and m.group("g").lower() not in _ING_NOUNS and not finite:
         return "I'm " + clause[:1].lower() + clause[1:]
     if _BEEN_LEAD.match(clause):
@@ -476,12 +490,17 @@ def opinion_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact
     ws = dated.split()
     first = re.sub(r"['’]s$", "", ws[0]).lower()
     second_lower = len(ws) > 1 and ws[1][:1].islower()
-    if first in STOPWORDS or (second_lower and first.endswith(("ing", "s", "al", "ly", "e"))):
+    people = {voice.name.lower(), (voice.addressee or "").lower()}
+    if first not in people and (first in STOPWORDS or first in _LOW_VALUE or (
+            second_lower and first.endswith(("ing", "s", "al", "ly", "e", "ed")))):
         dated = dated[:1].lower() + dated[1:]  # a capital that only began the sentence
     # A judgement ("… is so inspiring", "… is key") is what the speaker thinks; anything
     # else is what they said.
     verb = "thinks" if _EVALUATIVE.search(dated) else "said"
-    text = f"{voice.name} {verb} {dated.rstrip(' ,;:-–—!.…')}."
+    body = dated.rstrip(' ,;:-–—!.…')
+    if voice.addressee:
+        body = re.sub(rf",\s*{re.escape(voice.addressee)}$", "", body)
+    text = f"{voice.name} {verb} {body}."
     return Fact(text=text, subject=voice.name, kind="opinion", sentence=raw,
                 when=next((m.span for m in mentions), None))
 
