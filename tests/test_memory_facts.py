@@ -333,3 +333,14 @@ def test_a_judgement_is_what_the_speaker_thinks_a_report_what_they_said() -> Non
 def test_names_vocatives_and_left_out_subjects(text: str, expected: list[str]) -> None:
     assert [f.text for f in facts_from_text(text, Voice("Joanna", "Nate"), SAID,
                                             opinions=True)] == expected
+
+
+def test_a_short_name_as_vocative_and_gladness() -> None:
+    voice = Voice("Caroline", "Melanie")
+    assert [f.text for f in facts_from_text(
+        "Wow, Mel, your painting of the lake at sunrise is so peaceful and colorful.", voice,
+        SAID, opinions=True)] == [
+        "Caroline said Melanie's painting of the lake at sunrise is so peaceful and colorful."]
+    assert [f.text for f in facts_from_text(
+        "Glad you found something that makes you so happy.", voice, SAID, opinions=True)] == [
+        "Caroline is glad Melanie found something that makes Melanie so happy."]

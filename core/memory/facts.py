@@ -176,6 +176,14 @@ def clauses(text: str) -> list[str]:
     return out
 
 
+def without_vocative(clause: str, voice: Voice) -> str:
+    """``clause`` without a leading "Melanie," or its short form "Mel," (a vocative)."""
+    m = re.match(r"([A-Z][a-z]+),\s+", clause)
+    if m and voice.addressee and len(m.group(1)) >= 2 and voice.addressee.startswith(m.group(1)):
+        return strip_lead(clause[m.end():])
+    return clause
+
+
 def strip_lead(clause: str) -> str:
     """Without leading interjections and vocatives: "Yeah, I did" → "I did"."""
     stripped = _LEAD.sub("", clause).strip()
@@ -234,8 +242,7 @@ def facts_from_text(text: str, voice: Voice, anchor: datetime | date, *,
 def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
     """The fact in one clause, or None when it is not a clean statement about the speaker."""
     clause = strip_lead(raw)
-    if voice.addressee and clause.startswith(voice.addressee + ","):
-        clause = strip_lead(clause[len(voice.addressee) + 1:].lstrip())  # a vocative
+    clause = without_vocative(clause, voice)
     if not clause or clause.rstrip("\"'”)] ").endswith("?"):
         return None
     if _FRAGMENT.match(clause) or (_FRAGMENT.match(raw) and not re.match(
@@ -340,8 +347,7 @@ _IMPERATIVE = re.compile(
 def advice_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
     """Advice the speaker gives the person they talk to, as "A told B to …", or None."""
     clause = strip_lead(raw)
-    if voice.addressee and clause.startswith(voice.addressee + ","):
-        clause = strip_lead(clause[len(voice.addressee) + 1:].lstrip())
+    clause = without_vocative(clause, voice)
     clause = re.sub(r",\s*(?:buddy|mate|dude|girl|man|my friend|friend|" +
                     re.escape(voice.addressee or "-") + r")\s*([!.]*)$", r"\1", clause)
     m = _IMPERATIVE.match(clause)
@@ -461,8 +467,7 @@ def opinion_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact
     leading pronoun that points elsewhere, enough meaningful words.
     """
     clause = strip_lead(raw)
-    if voice.addressee and clause.startswith(voice.addressee + ","):
-        clause = strip_lead(clause[len(voice.addressee) + 1:].lstrip())  # a vocative
+    clause = without_vocative(clause, voice)
     if re.match(r"^[A-Za-z]+ing\b", clause) and not _FINITE.search(clause):
         return None  # "Loving the inclusivity": whose, and what about it?
     if _IMPERATIVE.match(clause):
@@ -496,7 +501,9 @@ def opinion_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact
         dated = dated[:1].lower() + dated[1:]  # a capital that only began the sentence
     # A judgement ("… is so inspiring", "… is key") is what the speaker thinks; anything
     # else is what they said.
-    verb = "thinks" if _EVALUATIVE.search(dated) else "said"
+    glad = re.match(r"(?:so\s+|really\s+)?(?:glad|happy)\s+(?:that\s+)?", dated, re.IGNORECASE)
+    verb = "is glad" if glad else "thinks" if _EVALUATIVE.search(dated) else "said"
+    dated = dated[glad.end():] if glad else dated
     body = dated.rstrip(' ,;:-–—!.…')
     if voice.addressee:
         body = re.sub(rf",\s*{re.escape(voice.addressee)}$", "", body)
