@@ -344,3 +344,15 @@ def test_a_short_name_as_vocative_and_gladness() -> None:
     assert [f.text for f in facts_from_text(
         "Glad you found something that makes you so happy.", voice, SAID, opinions=True)] == [
         "Caroline is glad Melanie found something that makes Melanie so happy."]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Cheers, Nate! Your support means a lot.", ["Joanna appreciates Nate's support."]),
+    ("But I appreciate your kind words and encouragement.",
+     ["Joanna appreciates Nate's kind words and encouragement."]),
+    ("I appreciate it!", []),
+])
+def test_appreciation_of_the_other_person(text: str, expected: list[str]) -> None:
+    assert [f.text for f in facts_from_text(text, Voice("Joanna", "Nate"), SAID,
+                                            opinions=True)] == expected
+    assert facts_from_text(text, Voice("Joanna"), SAID, opinions=True) == []  # whose support?

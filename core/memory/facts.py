@@ -62,7 +62,7 @@ _REACTION = re.compile(
     r"thrilled|excited|stoked)\s+(?:for|to hear|that you|you)\b|"
     r"^I\s+(?:hope|bet|wish|agree|understand|see|know what|can't wait to (?:see|hear)|"
     r"can imagine|totally get|get what|love (?:that|this|how|your|it|the pic|the photo)|"
-    r"think (?:you|it's|that's)|appreciate (?:it|that|you|your))\b|"
+    r"think (?:you|it's|that's)|appreciate (?:it|that|you)\s*[.!]*$)\b|"
     r"^(?:let me|let's|lemme|talk (?:to you|soon)|see you|catch you|take care|keep it up|"
     r"keep (?:up|going)|good luck|can't wait|check (?:it |this |that )?out|look at|"
     r"check (?:this|these|my|the|out)\b|"
@@ -228,7 +228,8 @@ def facts_from_text(text: str, voice: Voice, anchor: datetime | date, *,
             continue
         fact = fact_from_clause(raw, voice, anchor)
         if fact is None and opinions:
-            fact = (thanks_from_clause(raw, voice, anchor) or advice_from_clause(raw, voice, anchor)
+            fact = (thanks_from_clause(raw, voice, anchor) or means_a_lot(raw, voice, anchor)
+                    or advice_from_clause(raw, voice, anchor)
                     or opinion_from_clause(raw, voice, anchor))
         if fact is None:
             continue
@@ -432,6 +433,24 @@ _YOU = re.compile(r"\b(?:you|your|yours|yourself|you're|you’re|you've|you'll|y
 _THANKS = re.compile(r"^(?:(?:yeah|hey|oh|wow|aw+|and)\W+(?:[A-Z][a-z]+\W+)?)*(?:thanks|thank you|thx)(?:\s+(?:so much|"
                      r"a lot|a ton|again))?(?:,?\s+[A-Z][a-z]+)?,?\s+for\s+(?P<what>[^.!?]+)",
                      re.IGNORECASE)
+
+
+_MEANS_A_LOT = re.compile(
+    r"^(?:(?:yeah|hey|oh|wow|aw+|and|thanks|thank you)\W+(?:[A-Z][a-z]+\W+)?)*(?:your|ur)\s+"
+    r"(?P<what>[a-z][\w\s,'’-]{2,80}?)\s+(?:really\s+|truly\s+|just\s+)?(?:means?|meant)\s+"
+    r"(?:a lot|so much|the world|a ton|everything)\b", re.IGNORECASE)
+
+
+def means_a_lot(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
+    """"Your support means a lot" → "Joanna appreciates Nate's support", or None."""
+    m = _MEANS_A_LOT.match(raw.strip())
+    if m is None or voice.addressee in (None, "you") or voice.second_person:
+        return None
+    what = third_person(m.group("what").strip(), voice)
+    if what is None:
+        return None
+    return Fact(text=f"{voice.name} appreciates {voice.addressee}'s {what}.", subject=voice.name,
+                kind="opinion", sentence=raw)
 
 
 def thanks_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | None:
