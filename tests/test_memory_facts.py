@@ -356,3 +356,15 @@ def test_appreciation_of_the_other_person(text: str, expected: list[str]) -> Non
     assert [f.text for f in facts_from_text(text, Voice("Joanna", "Nate"), SAID,
                                             opinions=True)] == expected
     assert facts_from_text(text, Voice("Joanna"), SAID, opinions=True) == []  # whose support?
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Crossing my fingers for you and the new studio!",
+     ["Joanna is crossing their fingers for Nate and the new studio."]),
+    ("Gonna be a big change for the whole family.", []),  # what is? the sentence cannot say
+    ("Walking my dog every morning keeps me sane.",
+     ["Walking Joanna's dog every morning keeps Joanna sane."]),
+])
+def test_a_gerund_lead_with_my(text: str, expected: list[str]) -> None:
+    assert [f.text for f in facts_from_text(text, Voice("Joanna", "Nate"), SAID,
+                                            opinions=True)] == expected

@@ -249,7 +249,10 @@ def fact_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact | 
     if _FRAGMENT.match(clause) or (_FRAGMENT.match(raw) and not re.match(
             r"(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|we|my|our)\b", clause)):
         return None  # "Thanks, Mel, for…", "which refreshes me": not a statement of its own
-    clause = re.sub(r"^(?:gonna|going to)\b", "I'm going to", clause, flags=re.IGNORECASE)
+    # "Gonna give it a go" is the speaker's plan; "Gonna be a big change" is about "it".
+    clause = re.sub(r"^(?:gonna|going to)\b(?!\s+be\b)", "I'm going to", clause,
+                    flags=re.IGNORECASE)
+    clause = re.sub(r"^been\s+(?!\w+ing\b)", "It's been ", clause, flags=re.IGNORECASE)
     clause = implied_subject(clause)
     clause = _own_subject(clause)
     if clause is None:
@@ -322,6 +325,9 @@ def implied_subject(clause: str) -> str:
         mine = not re.search(r"\b(?:me|myself|I|we|us)\b|\bmy day\b", clause, re.IGNORECASE)
         if mine and _PAST_LEAD.match(clause):
             return "I " + clause[:1].lower() + clause[1:]
+        g = _GERUND_LEAD.match(clause)
+        if mine and g and g.group("g").lower() not in _ING_NOUNS and not _FINITE.search(clause):
+            return "I'm " + clause[:1].lower() + clause[1:]  # "Crossing my fingers for you"
         return clause
     m = _GERUND_LEAD.match(clause)
     finite = _FINITE.search(re.sub(r"\b(?:what|that|it|there|here|who|where)['’]s\b", "", clause)) \
@@ -489,8 +495,11 @@ def opinion_from_clause(raw: str, voice: Voice, anchor: datetime | date) -> Fact
     clause = without_vocative(clause, voice)
     if re.match(r"^[A-Za-z]+ing\b", clause) and not _FINITE.search(clause):
         return None  # "Loving the inclusivity": whose, and what about it?
-    if _IMPERATIVE.match(clause):
-        return None  # advice ("Keep learning"), written by ``advice_from_clause`` when it can
+    if _IMPERATIVE.match(clause) or re.match(r"(?:gonna|going to|been|gotta|wanna)\b", clause,
+                                             re.IGNORECASE):
+        # Advice ("Keep learning"), written by ``advice_from_clause`` when it can; or a
+        # subject left out ("Gonna be a big change") that the sentence cannot tell.
+        return None
     if voice.second_person or not clause or clause.rstrip("\"'”)] ").endswith("?"):
         return None
     if _FRAGMENT.match(raw) or (_UNRESOLVED_START.match(clause) and not _EXPLETIVE_IT.match(
