@@ -24,8 +24,10 @@ import pytest
 
 from app.cli import build_parser, main
 from app.cli.context import Context
+from tests.conftest import locomo_dir
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "locomo-dev"
+# Beside the checkout (or ENGRAM_LOCOMO), found from a worktree too.
+DATA = locomo_dir() or Path(__file__).resolve().parents[3] / "shared" / "data" / "locomo-dev"
 KS = (5, 10, 20)
 TARGET_AT_10 = 0.75
 
