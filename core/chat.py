@@ -154,7 +154,8 @@ class Asker:
             # so all the memories are searched and the answer says it is from elsewhere.
             hits = self._evidence(query, None)
             if hits:
-                notice = f"Nothing found in {time_range.phrase}; answered from all your memories."
+                notice = (f"Nothing found for “{time_range.phrase}”; answered from all your "
+                          "memories.")
         evidence = tuple(Evidence(n, h) for n, h in enumerate(hits, 1))
         yield EvidenceFound(evidence, None if notice else time_range, thread_id)
 
