@@ -135,3 +135,23 @@ def test_a_photo_caption_or_an_echo_is_not_a_fact() -> None:
     echo, why = writer.candidate("Ben: My grandfather and I rebuilt the garden shed.",
                                  events[1], "Ben", events[1].text)
     assert echo is None and why == "not_rewritten"
+
+
+def test_the_background_runner_lowers_its_own_threads_priority_only() -> None:
+    import os
+    import threading
+
+    from core.memory.runner import BACKGROUND_NICE, lower_priority
+
+    seen: dict[str, int] = {}
+
+    def work() -> None:
+        assert lower_priority()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert seen["nice"] >= BACKGROUND_NICE
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before

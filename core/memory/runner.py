@@ -11,6 +11,7 @@ once from the report).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable
@@ -24,6 +25,24 @@ from core.progress import Cancel
 log = logging.getLogger(__name__)
 
 RULES_BATCH = 100  # one short write transaction per wake-up
+
+
+BACKGROUND_NICE = 10
+
+
+def lower_priority(nice: int = BACKGROUND_NICE) -> bool:
+    """Lower the calling thread's CPU priority (Linux: niceness is per thread), so the rule
+    builder running in it gives way to capture and the UI. The chat model runs on its own
+    thread, shared with Ask, so it is not niced: background generation gives way by
+    preemption instead (``core.models.runtime``). False where the platform cannot."""
+    try:
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        if current < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        return True
+    except (AttributeError, OSError):
+        return False
 
 
 class ConsolidationRunner:
@@ -80,6 +99,7 @@ class ConsolidationRunner:
                            batch_size=batch, max_batches=1)
 
     def _run(self) -> None:
+        lower_priority()
         backoff = self.poll_seconds
         while not self._stop.cancelled:
             try:
