@@ -46,10 +46,11 @@ log = logging.getLogger(__name__)
 
 # Fusion and re-ranking, measured on LoCoMo dev (tests/benchmarks/bench_locomo.py):
 # a smaller RRF constant trusts each list's top ranks more (k=60 → 15: recall@10
-# +0.02), and keywords outweigh meaning (×1.6: +0.02; ×2.0 with the wider
-# neighbour lift below).
+# +0.02), and keywords outweigh meaning (×1.6: +0.02). ×2.0 scored ≈0.005 more on
+# LoCoMo dev with the wider neighbour lift below, but then a name in three notes
+# outweighs the meaning of "novel Ana recommended" (tests/test_store.py).
 RRF_K = 15
-KEYWORD_WEIGHT = 2.0
+KEYWORD_WEIGHT = 1.6
 FTS_SNIPPET_MAX_CHARS = 32_000
 # A chat message gets this share of its neighbours' scores (by distance in
 # turns); the neighbours of the best NEIGHBOUR_SEEDS candidates are candidates too.
