@@ -170,3 +170,12 @@ def test_retention_shows_usage_saves_and_applies(cli, data_dir: Path) -> None:
     assert bad.returncode != 0 and "folder is watched" in bad.stderr
     bad = cli("retention", "--budget", "lots", check=False)
     assert bad.returncode != 0 and "not a size" in bad.stderr
+
+
+def test_ask_says_when_it_answered_from_outside_the_time_asked(cli) -> None:
+    """No model: nothing in the range read from the question, so all memories are
+    searched — and the extractive answer says so (the notice was shown only for a model's)."""
+    cli("add", "Ben painted a sunrise over the lake with watercolours")
+    proc = cli("ask", "What did Ben paint in February?")
+    assert "sunrise" in proc.stdout
+    assert "Nothing found for" in proc.stderr and "february" in proc.stderr.lower()

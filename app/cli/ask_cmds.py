@@ -66,7 +66,7 @@ def cmd_ask(ctx: Context) -> int:
             h = e.hit
             ctx.out(f"  [{e.n}] {timefmt.moment(h.time)} · {h.source} · "
                     f"{shown(h.title)} (#{h.id})\n      “{shown(quote_for(question, h))}”")
-    if done.notice and done.mode == "model":
+    if done.notice and done.mode in ("model", "extractive"):
         ctx.warn(done.notice)
     ctx.out(f"\n(conversation {done.thread_id}: follow up with --thread {done.thread_id})")
     return 0

@@ -196,7 +196,7 @@ def print_ask(result: dict[str, Any], as_json: bool, out: Out,
         for e in result["evidence"]:
             out(f"  [{e['n']}] {timefmt.moment(_local(e['time']))} · {e['source']} · "
                 f"{shown(e['title'])} (#{e['id']})\n      “{shown(e['quote'])}”")
-    if result.get("notice") and result["mode"] == "model":
+    if result.get("notice") and result["mode"] in ("model", "extractive"):
         warn(result["notice"])
     out(f"\n(conversation {result['thread']}: follow up with --thread {result['thread']})")
 

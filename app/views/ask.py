@@ -390,7 +390,7 @@ class AskView(QWidget):
             if no in self.show_drafts:
                 out.append(f"<p style='color: gray'><i>{html.escape(done.draft or '(empty)')}"
                            f"</i></p>")
-        if done is not None and done.notice and done.mode == "model":
+        if done is not None and done.notice and done.mode in ("model", "extractive"):
             out.append(f"<p style='color: gray'>{html.escape(done.notice)}</p>")
         if live["looked_in"]:
             out.append(f"<p style='color: gray'>Looked in: {html.escape(live['looked_in'])}</p>")
