@@ -36,6 +36,7 @@ class SecurityPanel(QWidget):
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.dialog: PassphraseDialog | None = None
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         self.key = QLabel(f"The whole database is encrypted (ChaCha20-Poly1305); its key "
@@ -72,6 +73,8 @@ class SecurityPanel(QWidget):
 
             paths = engine.paths
             current = lambda text: passphrase_unlocks(paths, text)  # noqa: E731
+        if self.dialog is not None:
+            self.dialog.deleteLater()
         dialog = PassphraseDialog("Choose the new passphrase. Engram will ask for it every "
                                   "time it starts.", confirm=True, current=current, parent=self)
         dialog.setWindowTitle("Change passphrase")
@@ -79,7 +82,7 @@ class SecurityPanel(QWidget):
         def done(result: int) -> None:
             if result and self.ctx.change_passphrase:
                 self.ctx.change_passphrase(dialog.passphrase())
-            dialog.deleteLater()
+            dialog.hide()  # deleted with the panel, or when the next one opens (below)
 
         dialog.finished.connect(done)
         dialog.open()
